@@ -1,0 +1,86 @@
+//! Generates the committed JSON Schemas under `protocol/schema/`.
+
+use std::collections::BTreeMap;
+
+use schemars::generate::SchemaSettings;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::error::{ErrorData, RpcError};
+use crate::message::RequestId;
+use crate::methods::{self, MethodDescriptor};
+use crate::version::PROTOCOL_VERSION;
+
+/// Shape of a request on the wire (documentation only; decoding uses [`crate::decode`]).
+#[derive(Serialize, Deserialize, JsonSchema)]
+pub struct RequestEnvelope {
+    /// Always `"2.0"`.
+    pub jsonrpc: String,
+    /// Unique among the sender's requests in flight.
+    pub id: RequestId,
+    /// Method name (see `methods.json`).
+    pub method: String,
+    /// The method's params object.
+    pub params: Value,
+}
+
+/// Shape of a notification on the wire.
+#[derive(Serialize, Deserialize, JsonSchema)]
+pub struct NotificationEnvelope {
+    /// Always `"2.0"`.
+    pub jsonrpc: String,
+    /// Method name (see `methods.json`).
+    pub method: String,
+    /// The method's params object.
+    pub params: Value,
+}
+
+/// Shape of a response on the wire: exactly one of `result` and `error`.
+#[derive(Serialize, Deserialize, JsonSchema)]
+pub struct ResponseEnvelope {
+    /// Always `"2.0"`.
+    pub jsonrpc: String,
+    /// Id of the request answered; `null` only for unparseable requests.
+    pub id: Option<RequestId>,
+    /// The method's result, on success.
+    #[serde(default)]
+    pub result: Option<Value>,
+    /// The error, on failure.
+    #[serde(default)]
+    pub error: Option<RpcError>,
+}
+
+/// The committed files, by name under `protocol/schema/`, with their exact content.
+pub fn plugin_protocol_files() -> BTreeMap<String, String> {
+    let mut generator = SchemaSettings::draft2020_12().into_generator();
+    generator.subschema_for::<RequestEnvelope>();
+    generator.subschema_for::<NotificationEnvelope>();
+    generator.subschema_for::<ResponseEnvelope>();
+    generator.subschema_for::<ErrorData>();
+    methods::add_request_schemas(&mut generator);
+    methods::add_notification_schemas(&mut generator);
+    let defs: serde_json::Map<String, Value> = generator.take_definitions(true);
+    let protocol = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": format!("Vitro plugin protocol {PROTOCOL_VERSION}"),
+        "description": "Every type of the Vitro plugin protocol, under $defs. methods.json names the params and result type of each method.",
+        "$defs": defs,
+    });
+    let methods: Vec<MethodDescriptor> = methods::all();
+    let listing = json!({
+        "protocol_version": PROTOCOL_VERSION,
+        "schema": "protocol.schema.json",
+        "methods": methods,
+    });
+    BTreeMap::from([
+        ("protocol.schema.json".to_owned(), pretty(&protocol)),
+        ("methods.json".to_owned(), pretty(&listing)),
+    ])
+}
+
+fn pretty(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("a Value always serializes");
+    text.push('\n');
+    text
+}

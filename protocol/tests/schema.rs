@@ -1,0 +1,28 @@
+//! The committed schemas equal what the types generate. Regenerate with
+//! `VITRO_UPDATE_SCHEMAS=1 cargo test -p vitro-protocol --test schema`.
+
+use std::path::Path;
+
+#[test]
+fn committed_schemas_match_the_rust_types() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
+    let update = std::env::var_os("VITRO_UPDATE_SCHEMAS").is_some();
+    let mut stale = Vec::new();
+    for (name, content) in vitro_protocol::schema::plugin_protocol_files() {
+        let path = dir.join(&name);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed != content {
+            if update {
+                std::fs::write(&path, content).unwrap();
+            } else {
+                stale.push(name);
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "protocol/schema/{{{}}} differ from the Rust types; run \
+         `VITRO_UPDATE_SCHEMAS=1 cargo test -p vitro-protocol --test schema` and commit the result",
+        stale.join(",")
+    );
+}
