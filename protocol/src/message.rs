@@ -133,7 +133,7 @@ pub fn decode(line: &[u8]) -> Result<Message, DecodeError> {
 }
 
 #[derive(Serialize)]
-struct OutRequest<'a, P> {
+struct OutRequest<'a, P: ?Sized> {
     jsonrpc: &'static str,
     id: &'a RequestId,
     method: &'a str,
@@ -141,14 +141,14 @@ struct OutRequest<'a, P> {
 }
 
 #[derive(Serialize)]
-struct OutNotification<'a, P> {
+struct OutNotification<'a, P: ?Sized> {
     jsonrpc: &'static str,
     method: &'a str,
     params: &'a P,
 }
 
 #[derive(Serialize)]
-struct OutResult<'a, R> {
+struct OutResult<'a, R: ?Sized> {
     jsonrpc: &'static str,
     id: Option<&'a RequestId>,
     result: &'a R,
@@ -168,7 +168,7 @@ fn line<T: Serialize>(message: &T) -> Result<Vec<u8>, serde_json::Error> {
 }
 
 /// Encodes a request as one line, newline included.
-pub fn encode_request<P: Serialize>(
+pub fn encode_request<P: Serialize + ?Sized>(
     id: &RequestId,
     method: &str,
     params: &P,
@@ -177,7 +177,7 @@ pub fn encode_request<P: Serialize>(
 }
 
 /// Encodes a notification as one line, newline included.
-pub fn encode_notification<P: Serialize>(
+pub fn encode_notification<P: Serialize + ?Sized>(
     method: &str,
     params: &P,
 ) -> Result<Vec<u8>, serde_json::Error> {
@@ -185,7 +185,7 @@ pub fn encode_notification<P: Serialize>(
 }
 
 /// Encodes a response as one line, newline included.
-pub fn encode_response<R: Serialize>(
+pub fn encode_response<R: Serialize + ?Sized>(
     id: Option<&RequestId>,
     result: Result<&R, &RpcError>,
 ) -> Result<Vec<u8>, serde_json::Error> {

@@ -1,0 +1,501 @@
+//! A full-duplex JSON-RPC peer over any `AsyncRead`/`AsyncWrite` pair: one reader task that never
+//! waits on handlers, one writer task behind a bounded queue, requests answered out of order,
+//! per-request deadlines with `$/cancelRequest`, and a close reason every pending call receives.
+//!
+//! Both sides use it: the `vitro` host towards each plugin, and the plugin runtime towards the host.
+
+mod frame;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use vitro_protocol::methods::{CancelRequest, Ping};
+use vitro_protocol::types::{CancelParams, Empty};
+use vitro_protocol::{
+    decode, encode_notification, encode_request, encode_response, ErrorKind, Message,
+    NotificationMethod, RequestId, RequestMethod, RpcError,
+};
+
+use frame::{next_frame, sniff_id, Frame};
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A request from the other side, handed to a [`Handler`].
+pub struct IncomingRequest {
+    /// Method name.
+    pub method: String,
+    /// Raw params.
+    pub params: Box<RawValue>,
+    /// Cancelled when the other side sends `$/cancelRequest` or the connection closes.
+    pub cancel: CancellationToken,
+    /// The connection it came on, for calls back to the other side.
+    pub peer: PeerHandle,
+}
+
+impl IncomingRequest {
+    /// Decodes the params of method `M`, or an `invalid-params` error naming the method.
+    pub fn params<M: RequestMethod>(&self) -> Result<M::Params, RpcError> {
+        serde_json::from_str(self.params.get()).map_err(|e| {
+            RpcError::new(ErrorKind::InvalidParams, format!("invalid params for `{}`: {e}", M::METHOD))
+        })
+    }
+}
+
+/// Serializes a handler's result for the wire.
+pub fn to_raw<T: Serialize>(value: &T) -> Result<Box<RawValue>, RpcError> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| RpcError::new(ErrorKind::Internal, format!("result does not serialize: {e}")))
+}
+
+/// What a connection does with the other side's requests and notifications.
+pub trait Handler: Send + Sync + 'static {
+    /// Answers a request; runs on its own task, so it may take its time and call back.
+    fn request(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>>;
+    /// Takes a notification; runs on the reader task, so it must return at once.
+    fn notification(&self, peer: &PeerHandle, method: &str, params: Box<RawValue>);
+}
+
+/// Why an outgoing call failed: the other side said no, or the call failed here.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallError {
+    /// The other side answered with this error.
+    Remote(RpcError),
+    /// No answer: timeout, cancellation, connection gone, or an answer that did not decode.
+    Local(RpcError),
+}
+
+impl CallError {
+    /// The error object either way.
+    pub fn rpc(&self) -> &RpcError {
+        match self {
+            CallError::Remote(e) | CallError::Local(e) => e,
+        }
+    }
+
+    /// The machine-readable kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.rpc().kind()
+    }
+
+    /// Turns it into the error to send on, unchanged.
+    pub fn into_rpc(self) -> RpcError {
+        match self {
+            CallError::Remote(e) | CallError::Local(e) => e,
+        }
+    }
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.rpc().chain())
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// Settings of one connection.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// Name of the other side, for log lines (the plugin's name on the host).
+    pub name: String,
+    /// Largest line accepted, in bytes.
+    pub max_message_size: usize,
+    /// Capacity of the outgoing queue, in messages.
+    pub queue: usize,
+    /// Close (failing every pending call) as soon as the input ends. The host turns this off and
+    /// closes with a richer reason once it knows how the plugin process ended.
+    pub close_on_eof: bool,
+}
+
+impl PeerConfig {
+    /// Defaults: 16 MiB lines, 1024 queued messages, close on end of input.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            max_message_size: vitro_protocol::types::DEFAULT_MAX_MESSAGE_SIZE as usize,
+            queue: 1024,
+            close_on_eof: true,
+        }
+    }
+}
+
+type Reply = Result<Box<RawValue>, RpcError>;
+
+enum Outgoing {
+    Line(Vec<u8>),
+    Close,
+}
+
+struct Shared {
+    name: String,
+    out: mpsc::Sender<Outgoing>,
+    next_id: AtomicI64,
+    pending: Mutex<HashMap<RequestId, oneshot::Sender<Reply>>>,
+    incoming: Mutex<HashMap<RequestId, CancellationToken>>,
+    closed: watch::Sender<Option<RpcError>>,
+    input_ended: CancellationToken,
+    output_done: CancellationToken,
+}
+
+/// A cheap, cloneable handle to a running connection.
+#[derive(Clone)]
+pub struct PeerHandle {
+    shared: Arc<Shared>,
+}
+
+/// Starts a connection: spawns its reader and writer tasks on the current tokio runtime.
+pub fn start<R, W>(reader: R, writer: W, handler: Arc<dyn Handler>, config: PeerConfig) -> PeerHandle
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (out, rx) = mpsc::channel(config.queue.max(1));
+    let handle = PeerHandle {
+        shared: Arc::new(Shared {
+            name: config.name.clone(),
+            out,
+            next_id: AtomicI64::new(1),
+            pending: Mutex::new(HashMap::new()),
+            incoming: Mutex::new(HashMap::new()),
+            closed: watch::channel(None).0,
+            input_ended: CancellationToken::new(),
+            output_done: CancellationToken::new(),
+        }),
+    };
+    tokio::spawn(write_loop(writer, rx, handle.clone()));
+    tokio::spawn(read_loop(reader, handler, handle.clone(), config));
+    handle
+}
+
+impl PeerHandle {
+    /// Name of the other side.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Calls method `M` and waits for its typed result, at most `timeout` when given. On timeout
+    /// or when the returned future is dropped, the other side gets `$/cancelRequest`.
+    pub async fn request<M: RequestMethod>(
+        &self,
+        params: &M::Params,
+        timeout: Option<Duration>,
+    ) -> Result<M::Result, CallError> {
+        let raw = self.request_raw(M::METHOD, params, timeout).await?;
+        decode_result::<M::Result>(M::METHOD, &raw)
+    }
+
+    /// Calls any method with any params and returns the raw result.
+    pub async fn request_raw<P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+        timeout: Option<Duration>,
+    ) -> Result<Box<RawValue>, CallError> {
+        let id = RequestId::Number(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
+        let line = encode_request(&id, method, params).map_err(|e| {
+            CallError::Local(RpcError::new(ErrorKind::InvalidParams, format!("`{method}` params do not serialize: {e}")))
+        })?;
+        let (tx, rx) = oneshot::channel();
+        let mut closed = self.shared.closed.subscribe();
+        if let Some(reason) = closed.borrow().clone() {
+            return Err(CallError::Local(reason));
+        }
+        lock(&self.shared.pending).insert(id.clone(), tx);
+        let guard = PendingGuard { peer: self, id: Some(id) };
+        if self.shared.out.send(Outgoing::Line(line)).await.is_err() {
+            return Err(CallError::Local(self.close_reason()));
+        }
+        let answer = async {
+            match rx.await {
+                Ok(reply) => reply.map_err(CallError::Remote),
+                Err(_) => Err(CallError::Local(self.close_reason())),
+            }
+        };
+        let outcome = match timeout {
+            None => answer.await,
+            Some(limit) => match tokio::time::timeout(limit, answer).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    return Err(CallError::Local(RpcError::new(
+                        ErrorKind::Timeout,
+                        format!("{} did not answer `{method}` within {limit:?}", self.shared.name),
+                    )))
+                }
+            },
+        };
+        guard.disarm();
+        let _ = closed.borrow_and_update();
+        outcome
+    }
+
+    /// Sends notification `M`, waiting for room in the outgoing queue.
+    pub async fn notify<M: NotificationMethod>(&self, params: &M::Params) -> Result<(), CallError> {
+        let line = encode_notification(M::METHOD, params)
+            .map_err(|e| CallError::Local(RpcError::new(ErrorKind::Internal, e.to_string())))?;
+        self.shared.out.send(Outgoing::Line(line)).await.map_err(|_| CallError::Local(self.close_reason()))
+    }
+
+    /// Sends notification `M` without waiting; returns `false` when the queue is full or closed.
+    pub fn try_notify<M: NotificationMethod>(&self, params: &M::Params) -> bool {
+        encode_notification(M::METHOD, params)
+            .ok()
+            .is_some_and(|line| self.shared.out.try_send(Outgoing::Line(line)).is_ok())
+    }
+
+    /// Sends `$/ping` and waits for the answer.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), CallError> {
+        self.request::<Ping>(&Empty {}, Some(timeout)).await.map(|_| ())
+    }
+
+    /// Fails every pending and future call with `reason` (the first reason given wins), cancels
+    /// every request being handled, and closes the output once what is queued is written.
+    pub fn close(&self, reason: RpcError) {
+        let first = self.shared.closed.send_if_modified(|current| {
+            if current.is_none() {
+                *current = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+        if !first {
+            return;
+        }
+        lock(&self.shared.pending).clear();
+        for (_, token) in lock(&self.shared.incoming).drain() {
+            token.cancel();
+        }
+        let out = self.shared.out.clone();
+        tokio::spawn(async move {
+            let _ = out.send(Outgoing::Close).await;
+        });
+    }
+
+    /// Why the connection closed, if it did.
+    pub fn closed_reason(&self) -> Option<RpcError> {
+        self.shared.closed.borrow().clone()
+    }
+
+    /// Waits until the connection is closed and returns why.
+    pub async fn closed(&self) -> RpcError {
+        let mut rx = self.shared.closed.subscribe();
+        loop {
+            if let Some(reason) = rx.borrow_and_update().clone() {
+                return reason;
+            }
+            if rx.changed().await.is_err() {
+                return gone(&self.shared.name, "connection dropped");
+            }
+        }
+    }
+
+    /// Waits until the other side's output ended (end of file or read error).
+    pub async fn input_ended(&self) {
+        self.shared.input_ended.cancelled().await;
+    }
+
+    /// Waits until the writer stopped: everything queued before [`PeerHandle::close`] is written.
+    pub async fn output_done(&self) {
+        self.shared.output_done.cancelled().await;
+    }
+
+    /// How many of our requests await an answer.
+    pub fn pending_count(&self) -> usize {
+        lock(&self.shared.pending).len()
+    }
+
+    fn close_reason(&self) -> RpcError {
+        self.closed_reason().unwrap_or_else(|| gone(&self.shared.name, "connection closed"))
+    }
+
+    async fn send_line(&self, line: Vec<u8>) {
+        let _ = self.shared.out.send(Outgoing::Line(line)).await;
+    }
+
+    async fn respond(&self, id: Option<&RequestId>, reply: Result<&RawValue, &RpcError>) {
+        if let Ok(line) = encode_response(id, reply) {
+            self.send_line(line).await;
+        }
+    }
+}
+
+/// Removes a call's pending entry and cancels it remotely when the call ends without an answer.
+struct PendingGuard<'a> {
+    peer: &'a PeerHandle,
+    id: Option<RequestId>,
+}
+
+impl PendingGuard<'_> {
+    fn disarm(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        if lock(&self.peer.shared.pending).remove(&id).is_some() {
+            if let Ok(line) = encode_notification(CancelRequest::METHOD, &CancelParams { id }) {
+                let _ = self.peer.shared.out.try_send(Outgoing::Line(line));
+            }
+        }
+    }
+}
+
+fn decode_result<T: DeserializeOwned>(method: &str, raw: &RawValue) -> Result<T, CallError> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        CallError::Local(RpcError::new(ErrorKind::InvalidRequest, format!("the answer to `{method}` does not match its schema: {e}")))
+    })
+}
+
+fn gone(name: &str, what: &str) -> RpcError {
+    RpcError::new(ErrorKind::PeerGone, format!("{name}: {what}"))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(writer: W, mut rx: mpsc::Receiver<Outgoing>, peer: PeerHandle) {
+    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
+    'outer: while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(item) = next {
+            match item {
+                Outgoing::Line(line) => {
+                    if let Err(e) = writer.write_all(&line).await {
+                        peer.close(gone(&peer.shared.name, &format!("writing failed: {e}")));
+                        break 'outer;
+                    }
+                }
+                Outgoing::Close => break 'outer,
+            }
+            next = rx.try_recv().ok();
+        }
+        if let Err(e) = writer.flush().await {
+            peer.close(gone(&peer.shared.name, &format!("writing failed: {e}")));
+            break;
+        }
+    }
+    let _ = writer.flush().await;
+    let _ = writer.shutdown().await;
+    peer.shared.output_done.cancel();
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    reader: R,
+    handler: Arc<dyn Handler>,
+    peer: PeerHandle,
+    config: PeerConfig,
+) {
+    let mut reader = BufReader::with_capacity(64 * 1024, reader);
+    let mut buf = Vec::with_capacity(4096);
+    let end = loop {
+        match next_frame(&mut reader, &mut buf, config.max_message_size).await {
+            Ok(Frame::Line) => dispatch(&buf, &handler, &peer).await,
+            Ok(Frame::TooLong { len }) => oversized(&buf, len, config.max_message_size, &peer).await,
+            Ok(Frame::Eof) => break "its output ended".to_owned(),
+            Err(e) => break format!("reading its output failed: {e}"),
+        }
+    };
+    tracing::debug!(peer = %config.name, "input ended: {end}");
+    peer.shared.input_ended.cancel();
+    if config.close_on_eof {
+        peer.close(gone(&config.name, &end));
+    }
+}
+
+async fn oversized(head: &[u8], len: usize, max: usize, peer: &PeerHandle) {
+    let name = &peer.shared.name;
+    let err = RpcError::new(
+        ErrorKind::MessageTooLarge,
+        format!("{name} sent a message of {len} bytes, over the limit of {max} bytes; it was skipped"),
+    );
+    tracing::error!(peer = %name, "{}", err.message);
+    let Some(id) = sniff_id(head) else { return };
+    let is_request = std::str::from_utf8(head).is_ok_and(|h| h.contains("\"method\""));
+    if is_request {
+        peer.respond(Some(&id), Err(&err)).await;
+    } else if let Some(tx) = lock(&peer.shared.pending).remove(&id) {
+        let _ = tx.send(Err(err));
+    }
+}
+
+async fn dispatch(line: &[u8], handler: &Arc<dyn Handler>, peer: &PeerHandle) {
+    let message = match decode(line) {
+        Ok(message) => message,
+        Err(e) => {
+            let shown = String::from_utf8_lossy(&line[..line.len().min(200)]);
+            tracing::warn!(peer = %peer.shared.name, "skipped a line that is not protocol ({e}): {shown}");
+            return;
+        }
+    };
+    match message {
+        Message::Response(response) => {
+            let Some(id) = response.id else {
+                if let Err(e) = response.result {
+                    tracing::warn!(peer = %peer.shared.name, "error about an unreadable message: {}", e.chain());
+                }
+                return;
+            };
+            if let Some(tx) = lock(&peer.shared.pending).remove(&id) {
+                let _ = tx.send(response.result);
+            }
+        }
+        Message::Notification(n) if n.method == CancelRequest::METHOD => {
+            if let Ok(params) = serde_json::from_str::<CancelParams>(n.params.get()) {
+                if let Some(token) = lock(&peer.shared.incoming).get(&params.id) {
+                    token.cancel();
+                }
+            }
+        }
+        Message::Notification(n) => handler.notification(peer, &n.method, n.params),
+        Message::Request(r) if r.method == Ping::METHOD => {
+            peer.respond(Some(&r.id), Ok(RawValue::from_string("{}".into()).expect("valid").as_ref())).await;
+        }
+        Message::Request(r) => {
+            if peer.closed_reason().is_some() {
+                return;
+            }
+            let cancel = CancellationToken::new();
+            lock(&peer.shared.incoming).insert(r.id.clone(), cancel.clone());
+            let request =
+                IncomingRequest { method: r.method, params: r.params, cancel: cancel.clone(), peer: peer.clone() };
+            let work = handler.request(request);
+            let peer = peer.clone();
+            let id = r.id;
+            tokio::spawn(async move {
+                let reply = tokio::select! {
+                    outcome = AssertUnwindSafe(work).catch_unwind() => outcome.unwrap_or_else(|panic| {
+                        Err(RpcError::new(ErrorKind::Panic, format!("the handler panicked: {}", panic_text(&panic))))
+                    }),
+                    () = cancel.cancelled() => Err(RpcError::new(ErrorKind::Cancelled, "the request was cancelled")),
+                };
+                lock(&peer.shared.incoming).remove(&id);
+                peer.respond(Some(&id), reply.as_deref().map_err(|e| e)).await;
+            });
+        }
+    }
+}
+
+/// The message of a panic payload.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic payload".to_owned())
+}
