@@ -1,0 +1,105 @@
+//! A real OpenSSH server on 127.0.0.1 with throwaway keys, for tests that run plugins remotely.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::TempDir;
+
+/// A running `sshd -D` that accepts one throwaway key for the current user.
+pub struct Sshd {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+    user: String,
+}
+
+fn sshd_binary() -> Option<PathBuf> {
+    ["/usr/sbin/sshd", "/usr/bin/sshd", "/sbin/sshd"].iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+impl Sshd {
+    /// Starts the server; an error says what to install when sshd is missing.
+    pub fn start() -> Result<Self, String> {
+        let sshd = sshd_binary()
+            .ok_or("no sshd on this machine: install openssh-server (scripts/install-test-deps does)")?;
+        let dir = TempDir::new("sshd");
+        let d = dir.path();
+        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(|e| e.to_string())?;
+        for key in ["host_key", "client_key"] {
+            run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(d.join(key)))?;
+        }
+        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).map_err(|e| e.to_string())?;
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+        let config = format!(
+            "ListenAddress 127.0.0.1\nPort {port}\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
+             AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nLogLevel ERROR\n",
+            d = d.display()
+        );
+        std::fs::write(d.join("sshd_config"), config).map_err(|e| e.to_string())?;
+        let _ = std::fs::create_dir_all("/run/sshd");
+        run(Command::new(&sshd).arg("-t").arg("-f").arg(d.join("sshd_config")))?;
+        let child = Command::new(&sshd)
+            .arg("-D")
+            .arg("-e")
+            .arg("-f")
+            .arg(d.join("sshd_config"))
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting sshd: {e}"))?;
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let server = Self { child, port, dir, user };
+        let up = crate::eventually(10.0, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        if !up {
+            return Err(format!("sshd did not listen on 127.0.0.1:{port} within 10 s"));
+        }
+        Ok(server)
+    }
+
+    /// `ssh` and its options to reach this server, up to (not including) the remote command.
+    pub fn ssh_command(&self) -> Vec<String> {
+        let key = self.dir.path().join("client_key");
+        [
+            "ssh",
+            "-i",
+            &key.display().to_string(),
+            "-p",
+            &self.port.to_string(),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "LogLevel=ERROR",
+            &format!("{}@127.0.0.1", self.user),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    /// The server's temp directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

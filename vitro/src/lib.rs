@@ -1,0 +1,7 @@
+//! The Vitro orchestrator: finds and runs plugin processes and keeps a registry of devices.
+//!
+//! The `vitro` binary is a thin command line over this library.
+
+pub mod cli;
+pub mod plugin;
+pub mod registry;

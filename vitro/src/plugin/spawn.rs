@@ -1,0 +1,59 @@
+//! The one place that starts plugin processes.
+//!
+//! A plugin runs in its own process group (so the host can signal everything it started), dies
+//! with the host on Linux (`PR_SET_PDEATHSIG`), and gets this environment:
+//!
+//! | variable | value |
+//! | --- | --- |
+//! | `VITRO_PLUGIN` | `1`: started by a host (a plugin started without it explains itself and exits) |
+//! | `VITRO_PROTOCOL` | the newest protocol version the host speaks, e.g. `1.0` |
+//! | `VITRO_HOST_VERSION` | the `vitro` version |
+//! | `VITRO_PLUGIN_NAME` | the name the host knows the plugin by |
+
+use std::io;
+use std::process::Stdio;
+
+use tokio::process::{Child, Command};
+
+use super::PluginCommand;
+
+/// Starts `command` with piped stdio in a new process group.
+#[allow(clippy::disallowed_methods)]
+pub fn spawn(command: &PluginCommand) -> io::Result<Child> {
+    let mut cmd = Command::new(&command.program);
+    cmd.args(&command.args)
+        .env(vitro_protocol::PLUGIN_ENV_MARKER, "1")
+        .env("VITRO_PROTOCOL", vitro_protocol::PROTOCOL_VERSION.to_string())
+        .env("VITRO_HOST_VERSION", env!("CARGO_PKG_VERSION"))
+        .env("VITRO_PLUGIN_NAME", &command.name)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    // SAFETY: the closure only calls async-signal-safe functions (prctl, getppid, _exit).
+    unsafe {
+        let host = libc::getpid();
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != host {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+/// Sends `signal` to every process of the group `pgid`; `false` when none is left.
+pub fn signal_group(pgid: i32, signal: i32) -> bool {
+    // SAFETY: killpg only sends a signal.
+    pgid > 0 && unsafe { libc::killpg(pgid, signal) } == 0
+}
+
+/// Whether any process of group `pgid` still exists.
+pub fn group_alive(pgid: i32) -> bool {
+    signal_group(pgid, 0)
+}

@@ -1,0 +1,65 @@
+//! The devices the host knows, as plugins see them through `host/devices`.
+
+use std::sync::RwLock;
+
+use vitro_protocol::types::{DeviceDescription, DeviceQuery};
+
+/// Registered devices, shared by every plugin connection.
+#[derive(Debug, Default)]
+pub struct Registry {
+    devices: RwLock<Vec<DeviceDescription>>,
+}
+
+impl Registry {
+    /// Adds (or replaces, by name) a device.
+    pub fn insert(&self, device: DeviceDescription) {
+        let mut devices = self.devices.write().unwrap_or_else(|p| p.into_inner());
+        devices.retain(|d| d.name != device.name);
+        let at = devices.partition_point(|d| d.name < device.name);
+        devices.insert(at, device);
+    }
+
+    /// Devices matching every field given in `query`, sorted by name.
+    pub fn find(&self, query: &DeviceQuery) -> Vec<DeviceDescription> {
+        let devices = self.devices.read().unwrap_or_else(|p| p.into_inner());
+        devices
+            .iter()
+            .filter(|d| query.name.as_ref().is_none_or(|n| *n == d.name))
+            .filter(|d| query.type_name.as_ref().is_none_or(|t| *t == d.type_name))
+            .filter(|d| query.role.is_none_or(|r| r == d.role))
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vitro_protocol::types::Role;
+
+    fn device(name: &str, type_name: &str, role: Role) -> DeviceDescription {
+        DeviceDescription {
+            name: name.into(),
+            type_name: type_name.into(),
+            role,
+            plugin: "p".into(),
+            config: serde_json::json!({ "name": name }),
+        }
+    }
+
+    #[test]
+    fn finds_by_name_type_and_role_in_name_order() {
+        let registry = Registry::default();
+        registry.insert(device("wan", "linux_server", Role::Server));
+        registry.insert(device("board", "qemu_board", Role::Device));
+        registry.insert(device("lan", "linux_server", Role::Attached));
+        let names = |q: DeviceQuery| registry.find(&q).into_iter().map(|d| d.name).collect::<Vec<_>>();
+        assert_eq!(names(DeviceQuery::default()), ["board", "lan", "wan"]);
+        assert_eq!(names(DeviceQuery { type_name: Some("linux_server".into()), ..Default::default() }), ["lan", "wan"]);
+        assert_eq!(
+            names(DeviceQuery { type_name: Some("linux_server".into()), role: Some(Role::Server), ..Default::default() }),
+            ["wan"]
+        );
+        assert!(names(DeviceQuery { name: Some("nope".into()), ..Default::default() }).is_empty());
+    }
+}
