@@ -132,7 +132,7 @@ impl PeerConfig {
     }
 }
 
-type Reply = Result<Box<RawValue>, RpcError>;
+type Reply = Result<Box<RawValue>, CallError>;
 
 enum Outgoing {
     Line(Vec<u8>),
@@ -220,7 +220,7 @@ impl PeerHandle {
         }
         let answer = async {
             match rx.await {
-                Ok(reply) => reply.map_err(CallError::Remote),
+                Ok(reply) => reply,
                 Err(_) => Err(CallError::Local(self.close_reason())),
             }
         };
@@ -430,7 +430,7 @@ async fn oversized(head: &[u8], len: usize, max: usize, peer: &PeerHandle) {
     if is_request {
         peer.respond(Some(&id), Err(&err)).await;
     } else if let Some(tx) = lock(&peer.shared.pending).remove(&id) {
-        let _ = tx.send(Err(err));
+        let _ = tx.send(Err(CallError::Local(err)));
     }
 }
 
@@ -452,7 +452,7 @@ async fn dispatch(line: &[u8], handler: &Arc<dyn Handler>, peer: &PeerHandle) {
                 return;
             };
             if let Some(tx) = lock(&peer.shared.pending).remove(&id) {
-                let _ = tx.send(response.result);
+                let _ = tx.send(response.result.map_err(CallError::Remote));
             }
         }
         Message::Notification(n) if n.method == CancelRequest::METHOD => {
@@ -480,7 +480,7 @@ async fn dispatch(line: &[u8], handler: &Arc<dyn Handler>, peer: &PeerHandle) {
             tokio::spawn(async move {
                 let reply = tokio::select! {
                     outcome = AssertUnwindSafe(work).catch_unwind() => outcome.unwrap_or_else(|panic| {
-                        Err(RpcError::new(ErrorKind::Panic, format!("the handler panicked: {}", panic_text(&panic))))
+                        Err(RpcError::new(ErrorKind::Panic, format!("the handler panicked: {}", panic_text(&*panic))))
                     }),
                     () = cancel.cancelled() => Err(RpcError::new(ErrorKind::Cancelled, "the request was cancelled")),
                 };

@@ -7,6 +7,7 @@
 //! devices through the host and spawn a grandchild process.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -16,6 +17,20 @@ use vitro_sdk::{async_trait, Context, Device, DeviceType, DriverError, DriverRes
 
 struct Fixture {
     config: Value,
+}
+
+/// How many `sleep` calls ended without finishing (their future was dropped by a cancel).
+static SLEEPS_CANCELLED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a sleep as cancelled unless it finished.
+struct SleepGuard(bool);
+
+impl Drop for SleepGuard {
+    fn drop(&mut self) {
+        if !self.0 {
+            SLEEPS_CANCELLED.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 fn ms(params: &Value) -> Duration {
@@ -36,11 +51,12 @@ impl Device for Fixture {
             "echo" => Ok(params),
             "config" => Ok(self.config.clone()),
             "sleep" => {
-                tokio::select! {
-                    () = tokio::time::sleep(ms(&params)) => Ok(json!("slept")),
-                    () = ctx.cancel.cancelled() => Err(DriverError::device("cancelled while sleeping")),
-                }
+                let mut guard = SleepGuard(false);
+                tokio::time::sleep(ms(&params)).await;
+                guard.0 = true;
+                Ok(json!("slept"))
             }
+            "sleeps_cancelled" => Ok(json!(SLEEPS_CANCELLED.load(Ordering::SeqCst))),
             "block" => {
                 std::thread::sleep(ms(&params));
                 Ok(json!("blocked"))

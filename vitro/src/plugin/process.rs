@@ -92,7 +92,7 @@ pub struct PluginProcess {
     peer: PeerHandle,
     pgid: i32,
     exit: watch::Receiver<Option<ExitInfo>>,
-    stop_pinging: CancellationToken,
+    stopping: CancellationToken,
     options: PluginOptions,
     stopped: bool,
 }
@@ -123,14 +123,14 @@ impl PluginProcess {
         config.close_on_eof = false;
         let peer = peer::start(stdout, stdin, handler, config);
         let (exit_tx, exit) = watch::channel(None);
-        let stop_pinging = CancellationToken::new();
+        let stopping = CancellationToken::new();
         tokio::spawn(supervise(Supervised {
             child,
             peer: peer.clone(),
             tail,
             pgid,
             label: label.clone(),
-            stop_pinging: stop_pinging.clone(),
+            stopping: stopping.clone(),
             exit: exit_tx,
             options: options.clone(),
         }));
@@ -140,7 +140,7 @@ impl PluginProcess {
             peer,
             pgid,
             exit,
-            stop_pinging,
+            stopping,
             options,
             stopped: false,
         };
@@ -241,7 +241,7 @@ impl PluginProcess {
     pub async fn shutdown(&mut self) -> ExitInfo {
         if !self.stopped {
             self.stopped = true;
-            self.stop_pinging.cancel();
+            self.stopping.cancel();
             self.ladder().await;
         }
         self.wait_exit(None).await.unwrap_or_else(|| unreachable_exit(self.peer.name()))
@@ -306,7 +306,7 @@ struct Supervised {
     tail: StderrTail,
     pgid: i32,
     label: String,
-    stop_pinging: CancellationToken,
+    stopping: CancellationToken,
     exit: watch::Sender<Option<ExitInfo>>,
     options: PluginOptions,
 }
@@ -318,10 +318,16 @@ async fn supervise(mut s: Supervised) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
     let mut killed_because: Option<String> = None;
+    let mut input_done = false;
     let status = loop {
         tokio::select! {
             status = s.child.wait() => break status.ok(),
-            () = s.peer.input_ended() => {
+            () = s.peer.input_ended(), if !input_done => {
+                input_done = true;
+                if s.stopping.is_cancelled() {
+                    // The shutdown ladder is in charge of the rest.
+                    continue;
+                }
                 match tokio::time::timeout(s.options.grace, s.child.wait()).await {
                     Ok(status) => break status.ok(),
                     Err(_) => {
@@ -331,11 +337,11 @@ async fn supervise(mut s: Supervised) {
                     }
                 }
             }
-            _ = ticker.tick(), if !s.stop_pinging.is_cancelled() => {
+            _ = ticker.tick(), if !s.stopping.is_cancelled() => {
                 tokio::select! {
                     status = s.child.wait() => break status.ok(),
                     answer = s.peer.ping(s.options.ping_timeout) => {
-                        if matches!(&answer, Err(e) if e.kind() == ErrorKind::Timeout) && !s.stop_pinging.is_cancelled() {
+                        if matches!(&answer, Err(e) if e.kind() == ErrorKind::Timeout) && !s.stopping.is_cancelled() {
                             killed_because = Some(format!("missed a ping (no answer within {:?})", s.options.ping_timeout));
                             signal_group(s.pgid, libc::SIGKILL);
                             break s.child.wait().await.ok();

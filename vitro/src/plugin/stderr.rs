@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 /// How many of the last stderr lines an error report carries.
 pub const TAIL_LINES: usize = 20;
-/// Longer stderr lines are cut to this many bytes.
+/// Longer stderr lines are cut to this many bytes (the rest is dropped, not buffered).
 const MAX_LINE: usize = 4096;
 
 /// The last lines a plugin wrote to stderr, and whether its stderr has ended.
@@ -45,34 +45,32 @@ pub fn capture<R: AsyncRead + Unpin + Send + 'static>(plugin: String, stderr: R)
     tokio::spawn(async move {
         let mut reader = BufReader::new(stderr);
         let mut line = Vec::new();
+        let mut overlong = false;
         loop {
-            line.clear();
             let Ok(available) = reader.fill_buf().await else { break };
             if available.is_empty() {
                 break;
             }
             let newline = available.iter().position(|&b| b == b'\n');
+            let chunk = &available[..newline.unwrap_or(available.len())];
+            let room = MAX_LINE.saturating_sub(line.len());
+            overlong |= chunk.len() > room;
+            line.extend_from_slice(&chunk[..chunk.len().min(room)]);
             let used = newline.map_or(available.len(), |i| i + 1);
-            line.extend_from_slice(&available[..newline.unwrap_or(available.len()).min(MAX_LINE)]);
             reader.consume(used);
-            if newline.is_none() {
-                // Skip the rest of an overlong line.
-                loop {
-                    let Ok(rest) = reader.fill_buf().await else { break };
-                    if rest.is_empty() {
-                        break;
-                    }
-                    let nl = rest.iter().position(|&b| b == b'\n');
-                    let used = nl.map_or(rest.len(), |i| i + 1);
-                    reader.consume(used);
-                    if nl.is_some() {
-                        break;
-                    }
+            if newline.is_some() {
+                let mut text = String::from_utf8_lossy(&line).trim_end().to_owned();
+                if overlong {
+                    text.push_str(" [...]");
                 }
+                tracing::info!(target: "vitro::plugin::stderr", plugin = %plugin, "{text}");
+                task_tail.push(text);
+                line.clear();
+                overlong = false;
             }
-            let text = String::from_utf8_lossy(&line).trim_end().to_owned();
-            tracing::info!(target: "vitro::plugin::stderr", plugin = %plugin, "{text}");
-            task_tail.push(text);
+        }
+        if !line.is_empty() {
+            task_tail.push(String::from_utf8_lossy(&line).trim_end().to_owned());
         }
         task_tail.ended.cancel();
     });
