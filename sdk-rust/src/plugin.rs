@@ -195,7 +195,7 @@ impl Plugin {
         let peer = peer::start(reader, writer, runtime.clone(), PeerConfig::new(name));
         tokio::select! {
             () = exit.cancelled() => {}
-            () = peer.input_ended() => {}
+            () = peer.disconnected() => {}
         }
         let clean = *lock(&runtime.state) == State::ShutDown && exit.is_cancelled();
         peer.close(RpcError::new(ErrorKind::PeerGone, "the plugin is exiting"));

@@ -115,9 +115,10 @@ pub struct PeerConfig {
     pub max_message_size: usize,
     /// Capacity of the outgoing queue, in messages.
     pub queue: usize,
-    /// Close (failing every pending call) as soon as the input ends. The host turns this off and
-    /// closes with a richer reason once it knows how the plugin process ended.
-    pub close_on_eof: bool,
+    /// Close (failing every pending call) as soon as the other side is gone: its output ended or
+    /// writing to it failed. The host turns this off and closes with a richer reason once it
+    /// knows how the plugin process ended.
+    pub close_on_disconnect: bool,
 }
 
 impl PeerConfig {
@@ -127,7 +128,7 @@ impl PeerConfig {
             name: name.into(),
             max_message_size: vitro_protocol::types::DEFAULT_MAX_MESSAGE_SIZE as usize,
             queue: 1024,
-            close_on_eof: true,
+            close_on_disconnect: true,
         }
     }
 }
@@ -146,7 +147,7 @@ struct Shared {
     pending: Mutex<HashMap<RequestId, oneshot::Sender<Reply>>>,
     incoming: Mutex<HashMap<RequestId, CancellationToken>>,
     closed: watch::Sender<Option<RpcError>>,
-    input_ended: CancellationToken,
+    disconnected: CancellationToken,
     output_done: CancellationToken,
 }
 
@@ -171,11 +172,11 @@ where
             pending: Mutex::new(HashMap::new()),
             incoming: Mutex::new(HashMap::new()),
             closed: watch::channel(None).0,
-            input_ended: CancellationToken::new(),
+            disconnected: CancellationToken::new(),
             output_done: CancellationToken::new(),
         }),
     };
-    tokio::spawn(write_loop(writer, rx, handle.clone()));
+    tokio::spawn(write_loop(writer, rx, handle.clone(), config.close_on_disconnect));
     tokio::spawn(read_loop(reader, handler, handle.clone(), config));
     handle
 }
@@ -302,9 +303,9 @@ impl PeerHandle {
         }
     }
 
-    /// Waits until the other side's output ended (end of file or read error).
-    pub async fn input_ended(&self) {
-        self.shared.input_ended.cancelled().await;
+    /// Waits until the other side is gone: its output ended, or writing to it failed.
+    pub async fn disconnected(&self) {
+        self.shared.disconnected.cancelled().await;
     }
 
     /// Waits until the writer stopped: everything queued before [`PeerHandle::close`] is written.
@@ -369,25 +370,35 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(writer: W, mut rx: mpsc::Receiver<Outgoing>, peer: PeerHandle) {
+async fn write_loop<W: AsyncWrite + Unpin>(
+    writer: W,
+    mut rx: mpsc::Receiver<Outgoing>,
+    peer: PeerHandle,
+    close_on_disconnect: bool,
+) {
     let mut writer = BufWriter::with_capacity(64 * 1024, writer);
-    'outer: while let Some(first) = rx.recv().await {
+    let failed = 'outer: loop {
+        let Some(first) = rx.recv().await else { break None };
         let mut next = Some(first);
         while let Some(item) = next {
             match item {
                 Outgoing::Line(line) => {
                     if let Err(e) = writer.write_all(&line).await {
-                        peer.close(gone(&peer.shared.name, &format!("writing failed: {e}")));
-                        break 'outer;
+                        break 'outer Some(e);
                     }
                 }
-                Outgoing::Close => break 'outer,
+                Outgoing::Close => break 'outer None,
             }
             next = rx.try_recv().ok();
         }
         if let Err(e) = writer.flush().await {
+            break Some(e);
+        }
+    };
+    if let Some(e) = failed {
+        peer.shared.disconnected.cancel();
+        if close_on_disconnect {
             peer.close(gone(&peer.shared.name, &format!("writing failed: {e}")));
-            break;
         }
     }
     let _ = writer.flush().await;
@@ -412,8 +423,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
         }
     };
     tracing::debug!(peer = %config.name, "input ended: {end}");
-    peer.shared.input_ended.cancel();
-    if config.close_on_eof {
+    peer.shared.disconnected.cancel();
+    if config.close_on_disconnect {
         peer.close(gone(&config.name, &end));
     }
 }

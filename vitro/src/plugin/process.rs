@@ -120,7 +120,7 @@ impl PluginProcess {
         let handler = Arc::new(HostHandler { plugin: command.name.clone(), registry, events });
         let mut config = PeerConfig::new(label.clone());
         config.max_message_size = options.max_message_size as usize;
-        config.close_on_eof = false;
+        config.close_on_disconnect = false;
         let peer = peer::start(stdout, stdin, handler, config);
         let (exit_tx, exit) = watch::channel(None);
         let stopping = CancellationToken::new();
@@ -322,7 +322,7 @@ async fn supervise(mut s: Supervised) {
     let status = loop {
         tokio::select! {
             status = s.child.wait() => break status.ok(),
-            () = s.peer.input_ended(), if !input_done => {
+            () = s.peer.disconnected(), if !input_done => {
                 input_done = true;
                 if s.stopping.is_cancelled() {
                     // The shutdown ladder is in charge of the rest.

@@ -297,6 +297,8 @@ async fn a_plugin_that_stops_answering_pings_is_killed_and_its_calls_fail() {
     let pgid = plugin.pgid();
     // SAFETY: freezing the plugin we started.
     unsafe { libc::kill(pgid, libc::SIGSTOP) };
+    let stopped = || std::fs::read_to_string(format!("/proc/{pgid}/stat")).is_ok_and(|s| s.contains(") T"));
+    assert!(eventually(5.0, stopped), "the plugin did not stop");
     let err = local(call(&plugin, "echo", json!(1), 30_000).await);
     assert_eq!(err.kind(), ErrorKind::PeerGone);
     assert!(err.message.contains("missed a ping"), "{}", err.message);

@@ -1,0 +1,94 @@
+//! The `vitro` binary: `plugins list`, and signals that must leave no plugin behind.
+
+use std::process::{Command, Stdio};
+
+use vitro_e2e::{eventually, processes_with, target_bin, TempDir};
+
+const FIXTURE: &str = env!("CARGO_BIN_EXE_vitro-plugin-fixture");
+
+fn vitro() -> Command {
+    let mut cmd = Command::new(target_bin("vitro"));
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+#[test]
+fn plugins_list_shows_plugins_on_path_and_warns_about_shadowed_and_unusable_files() {
+    let dir = TempDir::new("list");
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
+    std::os::unix::fs::symlink(FIXTURE, first.join("vitro-plugin-fixture")).unwrap();
+    std::os::unix::fs::symlink(FIXTURE, second.join("vitro-plugin-fixture")).unwrap();
+    std::fs::write(second.join("vitro-plugin-broken"), "not executable").unwrap();
+    let path = std::env::join_paths([&first, &second]).unwrap();
+    let out = vitro().args(["plugins", "list"]).env("PATH", path).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let row = stdout.lines().find(|l| l.starts_with("fixture")).unwrap_or_else(|| panic!("{stdout}"));
+    for cell in ["0.1.0", "1.0", "vitro-sdk-rust", "fixture (device)"] {
+        assert!(row.contains(cell), "{row}");
+    }
+    assert!(row.contains(&first.join("vitro-plugin-fixture").display().to_string()), "{row}");
+    assert!(stderr.contains("is shadowed by"), "{stderr}");
+    assert!(stderr.contains("vitro-plugin-broken is not executable"), "{stderr}");
+}
+
+#[test]
+fn plugins_list_fails_with_the_cause_when_a_plugin_cannot_start() {
+    let out = vitro()
+        .args(["plugins", "list", "--no-path", "--plugin", "/nonexistent/vitro-plugin-ghost"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot start plugin ghost"), "{stderr}");
+}
+
+fn signal_during_handshake_leaves_no_plugin(signal: i32, expected_status: i32) {
+    let tag = format!("sig{signal}-{}", std::process::id());
+    let plugin = format!("{FIXTURE} --mode hang-initialize --tag {tag}");
+    let mut child = vitro()
+        .args(["plugins", "list", "--no-path", "--handshake-timeout", "60", "--plugin", &plugin])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let vitro_pid = child.id() as i32;
+    let plugin_started = || processes_with(&tag).iter().any(|&pid| pid != vitro_pid);
+    assert!(eventually(10.0, plugin_started), "the plugin never started");
+    // SAFETY: signalling the vitro process we started.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(expected_status));
+    assert!(eventually(5.0, || processes_with(&tag).is_empty()), "left behind: {:?}", processes_with(&tag));
+}
+
+#[test]
+fn sigint_to_vitro_leaves_no_plugin_process() {
+    signal_during_handshake_leaves_no_plugin(libc::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_to_vitro_leaves_no_plugin_process() {
+    signal_during_handshake_leaves_no_plugin(libc::SIGTERM, 143);
+}
+
+#[test]
+fn sigkill_to_vitro_still_takes_its_plugins_down() {
+    let tag = format!("sigkill-{}", std::process::id());
+    let plugin = format!("{FIXTURE} --mode hang-initialize --tag {tag}");
+    let mut child = vitro()
+        .args(["plugins", "list", "--no-path", "--handshake-timeout", "60", "--plugin", &plugin])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let vitro_pid = child.id() as i32;
+    let plugin_started = || processes_with(&tag).iter().any(|&pid| pid != vitro_pid);
+    assert!(eventually(10.0, plugin_started), "the plugin never started");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(eventually(5.0, || processes_with(&tag).is_empty()), "left behind: {:?}", processes_with(&tag));
+}

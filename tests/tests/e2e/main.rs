@@ -1,0 +1,5 @@
+//! End-to-end tests, one binary: the `vitro` host and binary with real plugin processes.
+
+mod cli;
+mod plugin_host;
+mod remote;
