@@ -14,8 +14,8 @@ pub mod version;
 
 pub use error::{codes, ErrorData, ErrorKind, RpcError};
 pub use message::{
-    decode, encode_notification, encode_request, encode_response, DecodeError, Message,
-    Notification, Request, RequestId, Response,
+    decode, encode_notification, encode_request, encode_response, DecodeError, Message, Notification,
+    Request, RequestId, Response,
 };
 pub use methods::{Direction, MethodDescriptor, MethodKind, NotificationMethod, RequestMethod};
 pub use version::{negotiate, ProtocolVersion, VersionMismatch, PROTOCOL_VERSION};

@@ -110,11 +110,9 @@ pub fn decode(line: &[u8]) -> Result<Message, DecodeError> {
         return Err(DecodeError::NotJsonRpc("`jsonrpc` must be \"2.0\""));
     }
     match (raw.method, raw.id) {
-        (Some(method), Some(id)) => Ok(Message::Request(Request {
-            id,
-            method,
-            params: raw.params.unwrap_or_else(empty_object),
-        })),
+        (Some(method), Some(id)) => {
+            Ok(Message::Request(Request { id, method, params: raw.params.unwrap_or_else(empty_object) }))
+        }
         (Some(method), None) => Ok(Message::Notification(Notification {
             method,
             params: raw.params.unwrap_or_else(empty_object),
@@ -225,8 +223,7 @@ mod tests {
 
     #[test]
     fn decodes_each_message_kind_and_ignores_unknown_fields() {
-        let Message::Request(r) =
-            decode(br#"{"jsonrpc":"2.0","id":"a","method":"m","extra":true}"#).unwrap()
+        let Message::Request(r) = decode(br#"{"jsonrpc":"2.0","id":"a","method":"m","extra":true}"#).unwrap()
         else {
             panic!("not a request")
         };
@@ -238,15 +235,14 @@ mod tests {
             panic!("not a notification")
         };
         assert_eq!(n.params.get(), r#"{"x":1}"#);
-        let Message::Response(r) = decode(br#"{"jsonrpc":"2.0","id":3,"result":null}"#).unwrap()
-        else {
+        let Message::Response(r) = decode(br#"{"jsonrpc":"2.0","id":3,"result":null}"#).unwrap() else {
             panic!("not a response")
         };
         assert_eq!(r.result.unwrap().get(), "null");
-        let Message::Response(r) = decode(
-            br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}"#,
-        )
-        .unwrap() else {
+        let Message::Response(r) =
+            decode(br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}"#)
+                .unwrap()
+        else {
             panic!("not a response")
         };
         assert_eq!(r.result.unwrap_err().kind(), ErrorKind::ParseError);

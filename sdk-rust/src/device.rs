@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
-use vitro_protocol::types::{ParseConfigParams, ParseConfigResult, ReleaseParams, ReserveParams, ReserveResult, SetupParams};
+use vitro_protocol::types::{
+    ParseConfigParams, ParseConfigResult, ReleaseParams, ReserveParams, ReserveResult, SetupParams,
+};
 use vitro_protocol::ErrorKind;
 
 use crate::error::{DriverError, DriverResult};
@@ -76,7 +78,11 @@ pub trait PluginHooks: Send + Sync + 'static {
         ))
     }
     /// `plugin/parseConfig`: a JSON Patch against the merged device list (none by default).
-    async fn parse_config(&self, _host: &Host, _params: ParseConfigParams) -> DriverResult<ParseConfigResult> {
+    async fn parse_config(
+        &self,
+        _host: &Host,
+        _params: ParseConfigParams,
+    ) -> DriverResult<ParseConfigResult> {
         Ok(ParseConfigResult::default())
     }
     /// `plugin/setupEnv`: before the boot phases.

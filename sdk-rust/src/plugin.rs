@@ -10,7 +10,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 use vitro_protocol::methods::*;
 use vitro_protocol::types::*;
-use vitro_protocol::{negotiate, ErrorKind, NotificationMethod, ProtocolVersion, RequestMethod, RpcError, PROTOCOL_VERSION};
+use vitro_protocol::{
+    negotiate, ErrorKind, NotificationMethod, ProtocolVersion, RequestMethod, RpcError, PROTOCOL_VERSION,
+};
 
 use crate::device::{Context, Device, DeviceSpec, NoHooks, PluginHooks};
 use crate::error::DriverResult;
@@ -148,7 +150,8 @@ impl Plugin {
             );
             return ExitCode::from(2);
         }
-        let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+        {
             Ok(runtime) => runtime,
             Err(e) => {
                 eprintln!("vitro-plugin-{}: cannot start the async runtime: {e}", self.info.name);
@@ -249,7 +252,8 @@ impl Handler for Runtime {
         }
         match method {
             Initialize::METHOD => {
-                let reply = request.params::<Initialize>().and_then(|params| self.initialize(params, &request.peer));
+                let reply =
+                    request.params::<Initialize>().and_then(|params| self.initialize(params, &request.peer));
                 Box::pin(async move { reply.and_then(|r| to_raw(&r)) })
             }
             Shutdown::METHOD => {
@@ -299,27 +303,36 @@ impl Runtime {
     }
 
     fn create(&self, params: DeviceCreateParams, peer: &PeerHandle) -> Result<(), RpcError> {
-        let Some(device_type) = self.plugin.types.iter().find(|t| t.info.type_name == params.type_name) else {
+        let Some(device_type) = self.plugin.types.iter().find(|t| t.info.type_name == params.type_name)
+        else {
             let known: Vec<&str> = self.plugin.types.iter().map(|t| t.info.type_name.as_str()).collect();
             return Err(RpcError::new(
                 ErrorKind::UnknownDeviceType,
-                format!("plugin {} has no device type `{}` (it has: {})", self.plugin.info.name, params.type_name, known.join(", ")),
+                format!(
+                    "plugin {} has no device type `{}` (it has: {})",
+                    self.plugin.info.name,
+                    params.type_name,
+                    known.join(", ")
+                ),
             ));
         };
         if lock(&self.devices).contains_key(&params.name) {
-            return Err(RpcError::new(ErrorKind::InvalidState, format!("device {} already exists", params.name)));
+            return Err(RpcError::new(
+                ErrorKind::InvalidState,
+                format!("device {} already exists", params.name),
+            ));
         }
-        let spec = DeviceSpec { name: params.name.clone(), config: params.config, host: Host::new(peer.clone()) };
+        let spec =
+            DeviceSpec { name: params.name.clone(), config: params.config, host: Host::new(peer.clone()) };
         let device = (device_type.factory)(spec)?;
         lock(&self.devices).insert(params.name, device);
         Ok(())
     }
 
     fn device(&self, name: &str) -> Result<Arc<dyn Device>, RpcError> {
-        lock(&self.devices)
-            .get(name)
-            .cloned()
-            .ok_or_else(|| RpcError::new(ErrorKind::UnknownDevice, format!("no device named {name} in this plugin")))
+        lock(&self.devices).get(name).cloned().ok_or_else(|| {
+            RpcError::new(ErrorKind::UnknownDevice, format!("no device named {name} in this plugin"))
+        })
     }
 
     fn hook(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
@@ -356,7 +369,9 @@ impl Runtime {
         let host = Host::new(request.peer.clone());
         Box::pin(async move {
             match request.method.as_str() {
-                PluginReserve::METHOD => to_raw(&hooks.reserve(&host, request.params::<PluginReserve>()?).await?),
+                PluginReserve::METHOD => {
+                    to_raw(&hooks.reserve(&host, request.params::<PluginReserve>()?).await?)
+                }
                 PluginParseConfig::METHOD => {
                     to_raw(&hooks.parse_config(&host, request.params::<PluginParseConfig>()?).await?)
                 }

@@ -85,6 +85,10 @@ pub fn target_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let path = dir.join(name);
-    assert!(path.exists(), "{} is not built; run `cargo build --workspace` (cargo test --workspace does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is not built; run `cargo build --workspace` (cargo test --workspace does)",
+        path.display()
+    );
     path
 }

@@ -115,7 +115,13 @@ async fn list(args: ListArgs) -> ExitCode {
                 let types = info
                     .device_types
                     .iter()
-                    .map(|t| format!("{} ({})", t.type_name, serde_json::to_value(t.role).unwrap_or_default().as_str().unwrap_or("?")))
+                    .map(|t| {
+                        format!(
+                            "{} ({})",
+                            t.type_name,
+                            serde_json::to_value(t.role).unwrap_or_default().as_str().unwrap_or("?")
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join(", ");
                 rows.push([
@@ -143,7 +149,8 @@ async fn list(args: ListArgs) -> ExitCode {
 }
 
 fn print_table(rows: &[[String; 6]]) {
-    let widths: Vec<usize> = (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     for row in rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
         println!("{}", cells.join("  ").trim_end());

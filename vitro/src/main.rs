@@ -30,7 +30,8 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        else {
             eprintln!("error: cannot install signal handlers");
             return ExitCode::from(cli::EXIT_FAILURE);
         };

@@ -55,9 +55,16 @@ mod tests {
         registry.insert(device("lan", "linux_server", Role::Attached));
         let names = |q: DeviceQuery| registry.find(&q).into_iter().map(|d| d.name).collect::<Vec<_>>();
         assert_eq!(names(DeviceQuery::default()), ["board", "lan", "wan"]);
-        assert_eq!(names(DeviceQuery { type_name: Some("linux_server".into()), ..Default::default() }), ["lan", "wan"]);
         assert_eq!(
-            names(DeviceQuery { type_name: Some("linux_server".into()), role: Some(Role::Server), ..Default::default() }),
+            names(DeviceQuery { type_name: Some("linux_server".into()), ..Default::default() }),
+            ["lan", "wan"]
+        );
+        assert_eq!(
+            names(DeviceQuery {
+                type_name: Some("linux_server".into()),
+                role: Some(Role::Server),
+                ..Default::default()
+            }),
             ["wan"]
         );
         assert!(names(DeviceQuery { name: Some("nope".into()), ..Default::default() }).is_empty());

@@ -39,7 +39,8 @@ impl Device for HelloServer {
                 }))
             }
             "peers" => {
-                let devices = ctx.host.devices(DeviceQuery::default()).await.map_err(|e| DriverError(e.into_rpc()))?;
+                let devices =
+                    ctx.host.devices(DeviceQuery::default()).await.map_err(|e| DriverError(e.into_rpc()))?;
                 Ok(json!(devices.iter().map(|d| &d.name).collect::<Vec<_>>()))
             }
             other => Err(DriverError::device(format!("hello_server has no method `{other}`"))),

@@ -116,10 +116,7 @@ mod tests {
         data.extend_from_slice(b"\nok\n");
         let mut reader = BufReader::with_capacity(64, &data[..]);
         let mut buf = Vec::new();
-        assert_eq!(
-            next_frame(&mut reader, &mut buf, 1000).await.unwrap(),
-            Frame::TooLong { len: 10_000 }
-        );
+        assert_eq!(next_frame(&mut reader, &mut buf, 1000).await.unwrap(), Frame::TooLong { len: 10_000 });
         assert_eq!(buf.len(), HEAD_LEN);
         assert_eq!(next_frame(&mut reader, &mut buf, 1000).await.unwrap(), Frame::Line);
         assert_eq!(buf, b"ok");

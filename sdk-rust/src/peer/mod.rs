@@ -24,8 +24,8 @@ use tokio_util::sync::CancellationToken;
 use vitro_protocol::methods::{CancelRequest, Ping};
 use vitro_protocol::types::{CancelParams, Empty};
 use vitro_protocol::{
-    decode, encode_notification, encode_request, encode_response, ErrorKind, Message,
-    NotificationMethod, RequestId, RequestMethod, RpcError,
+    decode, encode_notification, encode_request, encode_response, ErrorKind, Message, NotificationMethod,
+    RequestId, RequestMethod, RpcError,
 };
 
 use frame::{next_frame, sniff_id, Frame};
@@ -207,7 +207,10 @@ impl PeerHandle {
     ) -> Result<Box<RawValue>, CallError> {
         let id = RequestId::Number(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
         let line = encode_request(&id, method, params).map_err(|e| {
-            CallError::Local(RpcError::new(ErrorKind::InvalidParams, format!("`{method}` params do not serialize: {e}")))
+            CallError::Local(RpcError::new(
+                ErrorKind::InvalidParams,
+                format!("`{method}` params do not serialize: {e}"),
+            ))
         })?;
         let (tx, rx) = oneshot::channel();
         let mut closed = self.shared.closed.subscribe();
@@ -358,7 +361,10 @@ impl Drop for PendingGuard<'_> {
 
 fn decode_result<T: DeserializeOwned>(method: &str, raw: &RawValue) -> Result<T, CallError> {
     serde_json::from_str(raw.get()).map_err(|e| {
-        CallError::Local(RpcError::new(ErrorKind::InvalidRequest, format!("the answer to `{method}` does not match its schema: {e}")))
+        CallError::Local(RpcError::new(
+            ErrorKind::InvalidRequest,
+            format!("the answer to `{method}` does not match its schema: {e}"),
+        ))
     })
 }
 
@@ -483,8 +489,12 @@ async fn dispatch(line: &[u8], handler: &Arc<dyn Handler>, peer: &PeerHandle) {
             }
             let cancel = CancellationToken::new();
             lock(&peer.shared.incoming).insert(r.id.clone(), cancel.clone());
-            let request =
-                IncomingRequest { method: r.method, params: r.params, cancel: cancel.clone(), peer: peer.clone() };
+            let request = IncomingRequest {
+                method: r.method,
+                params: r.params,
+                cancel: cancel.clone(),
+                peer: peer.clone(),
+            };
             let work = handler.request(request);
             let peer = peer.clone();
             let id = r.id;
@@ -496,7 +506,7 @@ async fn dispatch(line: &[u8], handler: &Arc<dyn Handler>, peer: &PeerHandle) {
                     () = cancel.cancelled() => Err(RpcError::new(ErrorKind::Cancelled, "the request was cancelled")),
                 };
                 lock(&peer.shared.incoming).remove(&id);
-                peer.respond(Some(&id), reply.as_deref().map_err(|e| e)).await;
+                peer.respond(Some(&id), reply.as_deref()).await;
             });
         }
     }

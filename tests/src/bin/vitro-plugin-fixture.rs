@@ -89,7 +89,8 @@ impl Device for Fixture {
                 Ok(json!("printed"))
             }
             "lookup" => {
-                let query: DeviceQuery = serde_json::from_value(params).map_err(|e| DriverError::device(e.to_string()))?;
+                let query: DeviceQuery =
+                    serde_json::from_value(params).map_err(|e| DriverError::device(e.to_string()))?;
                 let devices = ctx.host.devices(query).await.map_err(|e| DriverError(e.into_rpc()))?;
                 Ok(serde_json::to_value(devices).unwrap_or_default())
             }

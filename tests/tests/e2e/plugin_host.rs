@@ -18,7 +18,11 @@ use vitro_sdk::peer::CallError;
 const FIXTURE: &str = env!("CARGO_BIN_EXE_vitro-plugin-fixture");
 
 fn fixture(args: &[&str]) -> PluginCommand {
-    PluginCommand { name: "fixture".into(), program: FIXTURE.into(), args: args.iter().map(|s| s.to_string()).collect() }
+    PluginCommand {
+        name: "fixture".into(),
+        program: FIXTURE.into(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+    }
 }
 
 fn options() -> PluginOptions {
@@ -88,7 +92,8 @@ async fn handshake_reports_the_plugin_its_types_and_the_chosen_version() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_newer_plugin_is_refused_with_both_versions_and_what_to_upgrade() {
     let command = fixture(&["--versions", "2.0"]);
-    let err = PluginProcess::start(command, Arc::new(Registry::default()), None, options()).await.err().unwrap();
+    let err =
+        PluginProcess::start(command, Arc::new(Registry::default()), None, options()).await.err().unwrap();
     assert_eq!(err.kind(), ErrorKind::VersionMismatch);
     assert!(err.message.contains("host speaks 1.0"), "{}", err.message);
     assert!(err.message.contains("plugin speaks 2.0"), "{}", err.message);
@@ -99,7 +104,8 @@ async fn a_newer_plugin_is_refused_with_both_versions_and_what_to_upgrade() {
 async fn an_older_plugin_is_refused_and_told_to_upgrade_its_sdk() {
     let mut opts = options();
     opts.protocol_versions = vec![ProtocolVersion::new(2, 0)];
-    let err = PluginProcess::start(fixture(&[]), Arc::new(Registry::default()), None, opts).await.err().unwrap();
+    let err =
+        PluginProcess::start(fixture(&[]), Arc::new(Registry::default()), None, opts).await.err().unwrap();
     assert_eq!(err.kind(), ErrorKind::VersionMismatch);
     assert!(err.message.contains("upgrade the plugin"), "{}", err.message);
 }
@@ -136,7 +142,8 @@ async fn a_plugin_calls_the_host_while_the_host_calls_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_notification_flood_arrives_whole_and_in_order_before_the_answer() {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let plugin = PluginProcess::start(fixture(&[]), Arc::new(Registry::default()), Some(tx), options()).await.unwrap();
+    let plugin =
+        PluginProcess::start(fixture(&[]), Arc::new(Registry::default()), Some(tx), options()).await.unwrap();
     create(&plugin, "board", json!({})).await;
     let n = 20_000;
     assert_eq!(call(&plugin, "flood", json!({ "n": n }), 30_000).await.unwrap(), json!(n));
@@ -156,7 +163,8 @@ async fn log_records_arrive_structured_and_filtered_by_the_asked_level() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut opts = options();
     opts.log_level = LogLevel::Info;
-    let plugin = PluginProcess::start(fixture(&[]), Arc::new(Registry::default()), Some(tx), opts).await.unwrap();
+    let plugin =
+        PluginProcess::start(fixture(&[]), Arc::new(Registry::default()), Some(tx), opts).await.unwrap();
     create(&plugin, "board", json!({})).await;
     call(&plugin, "log", json!({}), 5000).await.unwrap();
     call(&plugin, "echo", json!(1), 5000).await.unwrap();
@@ -245,9 +253,11 @@ async fn exit_mid_call_fails_every_call_in_flight_with_the_status_and_stderr() {
     assert_eq!(details["exit"], 1);
     assert_eq!(local(other.await.unwrap()).message, err.message);
     assert_group_gone(pgid);
-    assert!(eventually(5.0, || !std::path::Path::new(&format!("/proc/{child_pid}/cmdline")).exists()
-        || std::fs::read_to_string(format!("/proc/{child_pid}/stat")).is_ok_and(|s| s.contains(") Z"))),
-        "the plugin's own child survived");
+    assert!(
+        eventually(5.0, || !std::path::Path::new(&format!("/proc/{child_pid}/cmdline")).exists()
+            || std::fs::read_to_string(format!("/proc/{child_pid}/stat")).is_ok_and(|s| s.contains(") Z"))),
+        "the plugin's own child survived"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -359,8 +369,13 @@ async fn a_plugin_that_never_answers_initialize_times_out_and_is_killed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_that_cannot_be_started_is_a_clear_error() {
-    let command = PluginCommand { name: "ghost".into(), program: "/nonexistent/vitro-plugin-ghost".into(), args: vec![] };
-    let err = PluginProcess::start(command, Arc::new(Registry::default()), None, options()).await.err().unwrap();
+    let command = PluginCommand {
+        name: "ghost".into(),
+        program: "/nonexistent/vitro-plugin-ghost".into(),
+        args: vec![],
+    };
+    let err =
+        PluginProcess::start(command, Arc::new(Registry::default()), None, options()).await.err().unwrap();
     assert!(err.message.contains("cannot start plugin ghost"), "{}", err.message);
     assert!(err.message.contains("No such file"), "{}", err.message);
 }

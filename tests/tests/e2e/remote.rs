@@ -27,11 +27,13 @@ async fn a_plugin_behind_ssh_handshakes_answers_calls_and_leaves_nothing_behind(
     let sshd = Sshd::start().expect("sshd starts");
     let tag = format!("remote-ok-{}", std::process::id());
     let command = remote_fixture(&sshd, &tag, "");
-    let mut plugin = PluginProcess::start(command, Arc::new(Registry::default()), None, PluginOptions::default())
-        .await
-        .expect("the remote plugin starts");
+    let mut plugin =
+        PluginProcess::start(command, Arc::new(Registry::default()), None, PluginOptions::default())
+            .await
+            .expect("the remote plugin starts");
     assert_eq!(plugin.info().plugin.name, "fixture");
-    let create = DeviceCreateParams { name: "board".into(), type_name: "fixture".into(), config: json!({"x": 1}) };
+    let create =
+        DeviceCreateParams { name: "board".into(), type_name: "fixture".into(), config: json!({"x": 1}) };
     plugin.request::<DeviceCreate>(&create, Some(Duration::from_secs(10))).await.unwrap();
     let call = DeviceCallParams { device: "board".into(), method: "config".into(), params: json!({}) };
     let config = plugin.request::<DeviceCall>(&call, Some(Duration::from_secs(10))).await.unwrap();

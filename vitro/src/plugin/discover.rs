@@ -75,7 +75,8 @@ pub fn discover(path_var: &OsStr) -> Discovery {
             match by_name.get_mut(name) {
                 Some(found) => found.shadowed.push(path),
                 None => {
-                    by_name.insert(name.to_owned(), Found { name: name.to_owned(), path, shadowed: Vec::new() });
+                    by_name
+                        .insert(name.to_owned(), Found { name: name.to_owned(), path, shadowed: Vec::new() });
                 }
             }
         }

@@ -31,7 +31,8 @@ impl PluginCommand {
 
     /// Parses a shell-style command line (`ssh -p 2222 host VITRO_PLUGIN=1 vitro-plugin-x`).
     pub fn parse(line: &str) -> Result<Self, String> {
-        let words = shlex::split(line).ok_or_else(|| format!("unbalanced quotes in plugin command `{line}`"))?;
+        let words =
+            shlex::split(line).ok_or_else(|| format!("unbalanced quotes in plugin command `{line}`"))?;
         let (program, args) = words.split_first().ok_or_else(|| "empty plugin command".to_owned())?;
         let last = words.iter().rev().find(|w| w.contains(discover::PREFIX)).unwrap_or(program);
         let file = Path::new(last).file_name().and_then(|f| f.to_str()).unwrap_or(last);
@@ -46,7 +47,8 @@ mod tests {
 
     #[test]
     fn commands_are_named_after_their_plugin_executable() {
-        let c = PluginCommand::parse("ssh -p 2222 'root@127.0.0.1' VITRO_PLUGIN=1 /opt/vitro-plugin-linux").unwrap();
+        let c = PluginCommand::parse("ssh -p 2222 'root@127.0.0.1' VITRO_PLUGIN=1 /opt/vitro-plugin-linux")
+            .unwrap();
         assert_eq!(c.name, "linux");
         assert_eq!(c.program, "ssh");
         assert_eq!(c.args.last().unwrap(), "/opt/vitro-plugin-linux");

@@ -10,8 +10,13 @@ use tokio::process::Child;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use vitro_protocol::methods::{Exit, HostDevices, Initialize, Initialized, Log, Progress, Shutdown};
-use vitro_protocol::types::{DeviceList, Empty, HostInfo, InitializeParams, InitializeResult, Limits, LogLevel, LogParams, ProgressParams};
-use vitro_protocol::{negotiate, ErrorKind, NotificationMethod, ProtocolVersion, RequestMethod, RpcError, PROTOCOL_VERSION};
+use vitro_protocol::types::{
+    DeviceList, Empty, HostInfo, InitializeParams, InitializeResult, Limits, LogLevel, LogParams,
+    ProgressParams,
+};
+use vitro_protocol::{
+    negotiate, ErrorKind, NotificationMethod, ProtocolVersion, RequestMethod, RpcError, PROTOCOL_VERSION,
+};
 use vitro_sdk::peer::{self, to_raw, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
 
 use super::spawn::{signal_group, spawn};
@@ -111,7 +116,8 @@ impl PluginProcess {
             RpcError::new(ErrorKind::PeerGone, format!("cannot start {label}: `{}`: {e}", command.program))
         })?;
         let pgid = child.id().map_or(0, |pid| pid as i32);
-        let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             signal_group(pgid, libc::SIGKILL);
             return Err(RpcError::new(ErrorKind::Internal, format!("{label}: stdio was not piped")));
@@ -134,16 +140,8 @@ impl PluginProcess {
             exit: exit_tx,
             options: options.clone(),
         }));
-        let mut process = Self {
-            command,
-            info: placeholder_info(),
-            peer,
-            pgid,
-            exit,
-            stopping,
-            options,
-            stopped: false,
-        };
+        let mut process =
+            Self { command, info: placeholder_info(), peer, pgid, exit, stopping, options, stopped: false };
         match process.handshake().await {
             Ok(info) => {
                 process.info = info;
@@ -164,24 +162,27 @@ impl PluginProcess {
             limits: Limits { max_message_size: self.options.max_message_size },
             log_level: self.options.log_level,
         };
-        let info = self
-            .peer
-            .request::<Initialize>(&params, Some(self.options.handshake_timeout))
-            .await
-            .map_err(|e| match e {
-                CallError::Local(e) if e.kind() == ErrorKind::Timeout => RpcError::new(
-                    ErrorKind::Timeout,
-                    format!("{label} did not answer `initialize` within {:?}", self.options.handshake_timeout),
-                ),
-                CallError::Local(e) => e,
-                CallError::Remote(mut e) => {
-                    e.message = format!("{label} refused `initialize`: {}", e.message);
-                    e
-                }
-            })?;
+        let info =
+            self.peer.request::<Initialize>(&params, Some(self.options.handshake_timeout)).await.map_err(
+                |e| match e {
+                    CallError::Local(e) if e.kind() == ErrorKind::Timeout => RpcError::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "{label} did not answer `initialize` within {:?}",
+                            self.options.handshake_timeout
+                        ),
+                    ),
+                    CallError::Local(e) => e,
+                    CallError::Remote(mut e) => {
+                        e.message = format!("{label} refused `initialize`: {}", e.message);
+                        e
+                    }
+                },
+            )?;
         let chosen = info.protocol_version;
         if negotiate(&self.options.protocol_versions, &[chosen]) != Ok(chosen) {
-            let offered: Vec<String> = self.options.protocol_versions.iter().map(ToString::to_string).collect();
+            let offered: Vec<String> =
+                self.options.protocol_versions.iter().map(ToString::to_string).collect();
             return Err(RpcError::new(
                 ErrorKind::VersionMismatch,
                 format!(
@@ -258,7 +259,10 @@ impl PluginProcess {
         if self.wait_exit(Some(grace)).await.is_some() {
             return;
         }
-        tracing::warn!("{} did not exit after `exit`; sending SIGTERM to its process group", self.peer.name());
+        tracing::warn!(
+            "{} did not exit after `exit`; sending SIGTERM to its process group",
+            self.peer.name()
+        );
         signal_group(self.pgid, libc::SIGTERM);
         if self.wait_exit(Some(grace)).await.is_some() {
             return;
@@ -286,13 +290,22 @@ impl Drop for PluginProcess {
 }
 
 fn unreachable_exit(label: &str) -> ExitInfo {
-    ExitInfo { code: None, signal: None, stderr: Vec::new(), summary: format!("{label}: its supervisor stopped") }
+    ExitInfo {
+        code: None,
+        signal: None,
+        stderr: Vec::new(),
+        summary: format!("{label}: its supervisor stopped"),
+    }
 }
 
 fn placeholder_info() -> InitializeResult {
     InitializeResult {
         protocol_version: PROTOCOL_VERSION,
-        plugin: vitro_protocol::types::PluginInfo { name: String::new(), version: String::new(), sdk: String::new() },
+        plugin: vitro_protocol::types::PluginInfo {
+            name: String::new(),
+            version: String::new(),
+            sdk: String::new(),
+        },
         device_types: Vec::new(),
         capabilities: Vec::new(),
         cli_args: Vec::new(),
@@ -354,11 +367,12 @@ async fn supervise(mut s: Supervised) {
     signal_group(s.pgid, libc::SIGKILL);
     let _ = tokio::time::timeout(Duration::from_millis(500), s.tail.ended()).await;
     let info = describe(&s.label, status, killed_because, s.tail.lines());
-    let mut error = RpcError::new(ErrorKind::PeerGone, info.summary.clone()).with_details(serde_json::json!({
-        "exit": info.code,
-        "signal": info.signal,
-        "stderr": info.stderr,
-    }));
+    let mut error =
+        RpcError::new(ErrorKind::PeerGone, info.summary.clone()).with_details(serde_json::json!({
+            "exit": info.code,
+            "signal": info.signal,
+            "stderr": info.stderr,
+        }));
     if let Some(last) = info.stderr.iter().rev().find(|l| !l.trim().is_empty()) {
         error = error.with_causes(vec![format!("last stderr line: {last}")]);
     }
@@ -366,13 +380,20 @@ async fn supervise(mut s: Supervised) {
     let _ = s.exit.send(Some(info));
 }
 
-fn describe(label: &str, status: Option<ExitStatus>, killed_because: Option<String>, stderr: Vec<String>) -> ExitInfo {
+fn describe(
+    label: &str,
+    status: Option<ExitStatus>,
+    killed_because: Option<String>,
+    stderr: Vec<String>,
+) -> ExitInfo {
     let code = status.and_then(|s| s.code());
     let signal = status.and_then(|s| s.signal());
     let summary = match (&killed_because, code, signal) {
         (Some(why), _, _) => format!("{label} {why}; it was killed"),
         (None, Some(code), _) => format!("{label} exited with status {code}"),
-        (None, None, Some(signal)) => format!("{label} was killed by signal {signal} ({})", signal_name(signal)),
+        (None, None, Some(signal)) => {
+            format!("{label} was killed by signal {signal} ({})", signal_name(signal))
+        }
         (None, None, None) => format!("{label} ended; its status is unknown"),
     };
     ExitInfo { code, signal, stderr, summary }
@@ -405,7 +426,9 @@ impl Handler for HostHandler {
             HostDevices::METHOD => request
                 .params::<HostDevices>()
                 .and_then(|query| to_raw(&DeviceList { devices: self.registry.find(&query) })),
-            other => Err(RpcError::new(ErrorKind::MethodNotFound, format!("the host has no method `{other}`"))),
+            other => {
+                Err(RpcError::new(ErrorKind::MethodNotFound, format!("the host has no method `{other}`")))
+            }
         };
         Box::pin(async move { reply })
     }
@@ -440,10 +463,18 @@ fn emit_log(plugin: &str, record: &LogParams) {
     let target = record.target.as_str();
     let message = record.message.as_str();
     match record.level {
-        LogLevel::Error => tracing::error!(target: "vitro::plugin", plugin, device, source = target, "{message}"),
-        LogLevel::Warn => tracing::warn!(target: "vitro::plugin", plugin, device, source = target, "{message}"),
-        LogLevel::Debug => tracing::debug!(target: "vitro::plugin", plugin, device, source = target, "{message}"),
-        LogLevel::Trace => tracing::trace!(target: "vitro::plugin", plugin, device, source = target, "{message}"),
+        LogLevel::Error => {
+            tracing::error!(target: "vitro::plugin", plugin, device, source = target, "{message}")
+        }
+        LogLevel::Warn => {
+            tracing::warn!(target: "vitro::plugin", plugin, device, source = target, "{message}")
+        }
+        LogLevel::Debug => {
+            tracing::debug!(target: "vitro::plugin", plugin, device, source = target, "{message}")
+        }
+        LogLevel::Trace => {
+            tracing::trace!(target: "vitro::plugin", plugin, device, source = target, "{message}")
+        }
         _ => tracing::info!(target: "vitro::plugin", plugin, device, source = target, "{message}"),
     }
 }

@@ -46,8 +46,7 @@ pub fn capture<R: AsyncRead + Unpin + Send + 'static>(plugin: String, stderr: R)
         let mut reader = BufReader::new(stderr);
         let mut line = Vec::new();
         let mut overlong = false;
-        loop {
-            let Ok(available) = reader.fill_buf().await else { break };
+        while let Ok(available) = reader.fill_buf().await {
             if available.is_empty() {
                 break;
             }

@@ -1,0 +1,139 @@
+//! The plugin runtime in memory: host and plugin in one process over `tokio::io::duplex`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use serde_json::value::RawValue;
+use vitro_protocol::methods::{DeviceCall, DeviceCreate, DeviceHook, Exit, Initialize, Shutdown};
+use vitro_protocol::types::*;
+use vitro_protocol::{ErrorKind, RpcError, PROTOCOL_VERSION};
+use vitro_sdk::peer::{self, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
+use vitro_sdk::{async_trait, Context, Device, DeviceType, DriverError, DriverResult, Plugin};
+
+struct NoHost;
+
+impl Handler for NoHost {
+    fn request(&self, _request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
+        Box::pin(async { Err(RpcError::new(ErrorKind::MethodNotFound, "no host methods here")) })
+    }
+    fn notification(&self, _peer: &PeerHandle, _method: &str, _params: Box<RawValue>) {}
+}
+
+struct Lamp;
+
+#[async_trait]
+impl Device for Lamp {
+    async fn boot(&self, ctx: &Context) -> DriverResult<()> {
+        Err(DriverError::device(format!("{} has no bulb", ctx.device)))
+    }
+    async fn call(
+        &self,
+        _ctx: &Context,
+        method: &str,
+        params: serde_json::Value,
+    ) -> DriverResult<serde_json::Value> {
+        match method {
+            "double" => Ok(json!(params.as_i64().unwrap_or(0) * 2)),
+            "io" => Err(std::io::Error::other("socket closed"))?,
+            _ => Err(DriverError::new(ErrorKind::MethodNotFound, method)),
+        }
+    }
+}
+
+fn connect() -> (PeerHandle, tokio::task::JoinHandle<std::process::ExitCode>) {
+    let (host_io, plugin_io) = tokio::io::duplex(64 * 1024);
+    let plugin = Plugin::new("lamp", "1.2.3").device_type(
+        DeviceType::new("lamp", Role::Device, |_| Ok(Lamp)).hooks(&[Hook::Boot]).method("double", "x2"),
+    );
+    let (plugin_read, plugin_write) = tokio::io::split(plugin_io);
+    let served = tokio::spawn(plugin.serve(plugin_read, plugin_write));
+    let (host_read, host_write) = tokio::io::split(host_io);
+    (peer::start(host_read, host_write, Arc::new(NoHost), PeerConfig::new("lamp")), served)
+}
+
+fn init_params() -> InitializeParams {
+    InitializeParams {
+        protocol_versions: vec![PROTOCOL_VERSION],
+        host: HostInfo { name: "test".into(), version: "0".into() },
+        limits: Limits::default(),
+        log_level: LogLevel::Info,
+    }
+}
+
+const T: Option<Duration> = Some(Duration::from_secs(5));
+
+fn remote_kind(result: Result<impl std::fmt::Debug, CallError>) -> ErrorKind {
+    match result {
+        Err(CallError::Remote(e)) => e.kind(),
+        other => panic!("expected a remote error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn requests_before_initialize_are_refused_and_initialize_only_once() {
+    let (host, _served) = connect();
+    let create = DeviceCreateParams { name: "l".into(), type_name: "lamp".into(), config: json!({}) };
+    assert_eq!(remote_kind(host.request::<DeviceCreate>(&create, T).await), ErrorKind::InvalidState);
+    let info = host.request::<Initialize>(&init_params(), T).await.unwrap();
+    assert_eq!(info.plugin.name, "lamp");
+    assert_eq!(info.device_types[0].methods[0].name, "double");
+    assert_eq!(remote_kind(host.request::<Initialize>(&init_params(), T).await), ErrorKind::InvalidState);
+}
+
+#[tokio::test]
+async fn hooks_and_methods_reach_the_device_and_errors_keep_their_kind_and_causes() {
+    let (host, served) = connect();
+    host.request::<Initialize>(&init_params(), T).await.unwrap();
+    let unknown = DeviceCreateParams { name: "x".into(), type_name: "toaster".into(), config: json!({}) };
+    assert_eq!(remote_kind(host.request::<DeviceCreate>(&unknown, T).await), ErrorKind::UnknownDeviceType);
+    let create = DeviceCreateParams { name: "l".into(), type_name: "lamp".into(), config: json!({}) };
+    host.request::<DeviceCreate>(&create, T).await.unwrap();
+    assert_eq!(remote_kind(host.request::<DeviceCreate>(&create, T).await), ErrorKind::InvalidState);
+    let boot = DeviceHookParams { device: "l".into(), hook: Hook::Boot, env_req: None };
+    match host.request::<DeviceHook>(&boot, T).await {
+        Err(CallError::Remote(e)) => {
+            assert_eq!(e.kind(), ErrorKind::DeviceError);
+            assert_eq!(e.message, "l has no bulb");
+        }
+        other => panic!("{other:?}"),
+    }
+    let call = |method: &str, params| DeviceCallParams { device: "l".into(), method: method.into(), params };
+    assert_eq!(host.request::<DeviceCall>(&call("double", json!(21)), T).await.unwrap().0, json!(42));
+    assert_eq!(
+        remote_kind(host.request::<DeviceCall>(&call("io", json!(null)), T).await),
+        ErrorKind::DeviceError
+    );
+    let missing = DeviceCallParams { device: "nope".into(), method: "double".into(), params: json!(1) };
+    assert_eq!(remote_kind(host.request::<DeviceCall>(&missing, T).await), ErrorKind::UnknownDevice);
+    host.request::<Shutdown>(&Empty {}, T).await.unwrap();
+    assert_eq!(
+        remote_kind(host.request::<DeviceCall>(&call("double", json!(1)), T).await),
+        ErrorKind::InvalidState
+    );
+    host.notify::<Exit>(&Empty {}).await.unwrap();
+    assert_eq!(served.await.unwrap(), std::process::ExitCode::SUCCESS);
+}
+
+#[tokio::test]
+async fn a_plugin_without_a_common_version_says_which_side_to_upgrade() {
+    let (host, _served) = connect();
+    let mut params = init_params();
+    params.protocol_versions = vec![vitro_protocol::ProtocolVersion::new(9, 0)];
+    match host.request::<Initialize>(&params, T).await {
+        Err(CallError::Remote(e)) => {
+            assert_eq!(e.kind(), ErrorKind::VersionMismatch);
+            assert!(e.message.contains("upgrade the plugin"), "{}", e.message);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_plugin_exits_when_the_host_goes_away() {
+    let (host, served) = connect();
+    host.request::<Initialize>(&init_params(), T).await.unwrap();
+    host.close(RpcError::new(ErrorKind::PeerGone, "bye"));
+    let code = tokio::time::timeout(Duration::from_secs(5), served).await.expect("plugin exits").unwrap();
+    assert_eq!(code, std::process::ExitCode::FAILURE, "no shutdown came first");
+}
