@@ -488,21 +488,28 @@ async fn dispatch(line: &[u8], handler: &Arc<dyn Handler>, peer: &PeerHandle) {
                 return;
             }
             let cancel = CancellationToken::new();
-            lock(&peer.shared.incoming).insert(r.id.clone(), cancel.clone());
             let request = IncomingRequest {
                 method: r.method,
                 params: r.params,
                 cancel: cancel.clone(),
                 peer: peer.clone(),
             };
-            let work = handler.request(request);
+            let mut work = AssertUnwindSafe(handler.request(request)).catch_unwind();
+            // A handler that can answer at once is answered here, without a task of its own;
+            // the spawned task polls again with a real waker, so this first poll loses nothing.
+            let first =
+                Pin::new(&mut work).poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+            if let std::task::Poll::Ready(outcome) = first {
+                let reply = outcome.unwrap_or_else(|panic| Err(panicked(&*panic)));
+                peer.respond(Some(&r.id), reply.as_deref()).await;
+                return;
+            }
+            lock(&peer.shared.incoming).insert(r.id.clone(), cancel.clone());
             let peer = peer.clone();
             let id = r.id;
             tokio::spawn(async move {
                 let reply = tokio::select! {
-                    outcome = AssertUnwindSafe(work).catch_unwind() => outcome.unwrap_or_else(|panic| {
-                        Err(RpcError::new(ErrorKind::Panic, format!("the handler panicked: {}", panic_text(&*panic))))
-                    }),
+                    outcome = work => outcome.unwrap_or_else(|panic| Err(panicked(&*panic))),
                     () = cancel.cancelled() => Err(RpcError::new(ErrorKind::Cancelled, "the request was cancelled")),
                 };
                 lock(&peer.shared.incoming).remove(&id);
@@ -510,6 +517,10 @@ async fn dispatch(line: &[u8], handler: &Arc<dyn Handler>, peer: &PeerHandle) {
             });
         }
     }
+}
+
+fn panicked(payload: &(dyn std::any::Any + Send)) -> RpcError {
+    RpcError::new(ErrorKind::Panic, format!("the handler panicked: {}", panic_text(payload)))
 }
 
 /// The message of a panic payload.
