@@ -26,3 +26,15 @@ fn committed_schemas_match_the_rust_types() {
         stale.join(",")
     );
 }
+
+#[test]
+fn the_readme_documents_every_method_and_error_kind() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for method in vitro_protocol::methods::all() {
+        assert!(readme.contains(&format!("| `{}` |", method.name)), "README lacks method {}", method.name);
+    }
+    for kind in vitro_protocol::ErrorKind::ALL {
+        let row = format!("| `{}` | {} |", kind.as_str(), kind.code());
+        assert!(readme.contains(&row), "README lacks the error row {row}");
+    }
+}
