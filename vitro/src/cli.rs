@@ -1,18 +1,33 @@
-//! The command line: clap types, and `run` that maps them onto the library.
+//! The command line: clap types, and `main` that maps them onto the library.
+//!
+//! `vitro [run flags]` deploys a test bed; `vitro config` prints the merged device list;
+//! `vitro plugins list` shows the plugins. Plugins may add run flags (declared in their
+//! handshake): for a run or `--help`, the plugins are started first and their flags join the
+//! command line before it is parsed.
 
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use vitro_protocol::RpcError;
 
+use crate::config::{board_inventory, merge_devices, ClientTypes, JsonFile};
+use crate::lifecycle::report::{Outcome, PluginReport};
+use crate::lifecycle::{DeployOptions, Deployment, Progress};
 use crate::plugin::discover::discover;
-use crate::plugin::{PluginCommand, PluginOptions, PluginProcess};
+use crate::plugin::{PluginCommand, PluginEvent, PluginOptions, PluginProcess};
 use crate::registry::Registry;
 
-/// Exit status for failures (a plugin or setup failed).
+/// Exit status for failures (a plugin or the deployment failed).
 pub const EXIT_FAILURE: u8 = 1;
-/// Exit status for bad usage (clap's own).
+/// Exit status for bad usage.
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status after SIGINT.
 pub const EXIT_SIGINT: u8 = 130;
@@ -20,35 +35,35 @@ pub const EXIT_SIGINT: u8 = 130;
 pub const EXIT_SIGTERM: u8 = 143;
 
 /// Sets up test beds through device-driver plugins.
+///
+/// Without a subcommand, deploys the board: reserve, register, boot, configure, then release.
 #[derive(Debug, Parser)]
-#[command(name = "vitro", version, about)]
+#[command(name = "vitro", version, about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// What to do.
+    /// What to do instead of deploying.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Deployment flags (the same as Python Vitro's).
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the merged device list as JSON (needs no plugin).
+    Config(ConfigArgs),
     /// Work with plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
 }
 
-/// `vitro plugins ...`
-#[derive(Debug, Subcommand)]
-pub enum PluginsCommand {
-    /// Start every plugin, show what it provides, and stop it again.
-    List(ListArgs),
-}
-
-/// Arguments of `vitro plugins list`.
-#[derive(Debug, Args)]
-pub struct ListArgs {
+/// Where plugins come from.
+#[derive(Debug, Clone, Args)]
+pub struct PluginSource {
     /// Also run this plugin command line (repeatable), e.g. `ssh host VITRO_PLUGIN=1 vitro-plugin-x`.
     #[arg(long = "plugin", value_name = "COMMAND")]
     pub plugins: Vec<String>,
@@ -60,51 +75,188 @@ pub struct ListArgs {
     pub handshake_timeout: f64,
 }
 
-/// Runs a parsed command line; errors are printed here, once.
-pub async fn run(cli: Cli) -> ExitCode {
-    match cli.command {
-        Command::Plugins(PluginsCommand::List(args)) => list(args).await,
-    }
+/// Flags of a deployment.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Board name: its key in the inventory.
+    #[arg(long, value_name = "NAME")]
+    pub board_name: Option<String>,
+    /// Environment JSON (path or http(s) URL).
+    #[arg(long, value_name = "FILE")]
+    pub env_config: Option<String>,
+    /// Inventory JSON (path or http(s) URL); not needed when a plugin reserves boards.
+    #[arg(long, value_name = "FILE")]
+    pub inventory_config: Option<String>,
+    /// Use the devices as they are: run only their skip-boot hook.
+    #[arg(long)]
+    pub skip_boot: bool,
+    /// Skip contingency checks while running tests.
+    #[arg(long)]
+    pub skip_contingency_checks: bool,
+    /// Save console logs in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub save_console_logs: Option<String>,
+    /// Ignore these devices (comma-separated names).
+    #[arg(long, value_name = "NAMES", default_value = "")]
+    pub ignore_devices: String,
+    /// Expose devices the legacy way (`devices.<name>`) in the interactive shell.
+    #[arg(long)]
+    pub legacy: bool,
+    /// Write what happened (devices, plugins, phase durations, result, error) to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Plugins.
+    #[command(flatten)]
+    pub source: PluginSource,
 }
 
-async fn list(args: ListArgs) -> ExitCode {
+/// Arguments of `vitro config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Board name: its key in the inventory.
+    #[arg(long, value_name = "NAME")]
+    pub board_name: String,
+    /// Environment JSON (path or http(s) URL).
+    #[arg(long, value_name = "FILE")]
+    pub env_config: String,
+    /// Inventory JSON (path or http(s) URL).
+    #[arg(long, value_name = "FILE")]
+    pub inventory_config: String,
+}
+
+/// `vitro plugins ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// Start every plugin, show what it provides, and stop it again.
+    List(PluginSource),
+}
+
+/// Whether `argv` asks for a deployment (or its help), which needs the plugins first.
+fn wants_plugins(argv: &[String]) -> bool {
+    let words: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
+    let subcommand = words.iter().find(|w| !w.starts_with('-')).copied();
+    let is_subcommand = matches!(subcommand, Some("config" | "plugins" | "help"));
+    let version = words.iter().any(|w| *w == "--version" || *w == "-V");
+    !is_subcommand && !version
+}
+
+/// `--plugin` values and `--no-path` / `--handshake-timeout` from a raw argv.
+fn plugin_source(argv: &[String]) -> PluginSource {
+    let mut source = PluginSource { plugins: Vec::new(), no_path: false, handshake_timeout: 10.0 };
+    let mut words = argv.iter().skip(1);
+    while let Some(word) = words.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_owned())),
+            None => (word.as_str(), None),
+        };
+        match flag {
+            "--plugin" => source.plugins.extend(inline.or_else(|| words.next().cloned())),
+            "--handshake-timeout" => {
+                let value = inline.or_else(|| words.next().cloned());
+                source.handshake_timeout = value.and_then(|v| v.parse().ok()).unwrap_or(10.0);
+            }
+            "--no-path" => source.no_path = true,
+            _ => {}
+        }
+    }
+    source
+}
+
+fn plugin_commands(source: &PluginSource) -> Result<Vec<PluginCommand>, String> {
     let mut commands = Vec::new();
-    if !args.no_path {
+    if !source.no_path {
         let found = discover(&std::env::var_os("PATH").unwrap_or_default());
         for warning in found.warnings() {
             eprintln!("warning: {warning}");
         }
         commands.extend(found.plugins.iter().map(|p| PluginCommand::executable(&p.path)));
     }
-    for line in &args.plugins {
-        match PluginCommand::parse(line) {
-            Ok(command) => commands.push(command),
-            Err(e) => {
-                eprintln!("error: --plugin: {e}");
-                return ExitCode::from(EXIT_USAGE);
-            }
+    for line in &source.plugins {
+        commands.push(PluginCommand::parse(line).map_err(|e| format!("--plugin: {e}"))?);
+    }
+    Ok(commands)
+}
+
+/// Starts every plugin at once; results keep the order of `commands`.
+async fn start_plugins(
+    commands: &[PluginCommand],
+    registry: &Arc<Registry>,
+    events: Option<mpsc::UnboundedSender<PluginEvent>>,
+    source: &PluginSource,
+) -> Vec<Result<PluginProcess, RpcError>> {
+    let options = PluginOptions {
+        handshake_timeout: Duration::from_secs_f64(source.handshake_timeout.max(0.001)),
+        ..PluginOptions::default()
+    };
+    let starts = commands.iter().map(|command| {
+        PluginProcess::start(command.clone(), registry.clone(), events.clone(), options.clone())
+    });
+    futures_util::future::join_all(starts).await
+}
+
+async fn stop_all(plugins: &mut [PluginProcess]) {
+    futures_util::future::join_all(plugins.iter_mut().map(PluginProcess::shutdown)).await;
+}
+
+/// Runs `vitro` with `argv`; `cancel` fires on SIGINT/SIGTERM.
+pub async fn main(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
+    if !wants_plugins(&argv) {
+        let cli = match Cli::try_parse_from(&argv) {
+            Ok(cli) => cli,
+            Err(e) => return usage_error(e),
+        };
+        return match cli.command {
+            Some(Command::Config(args)) => print_config(&args),
+            Some(Command::Plugins(PluginsCommand::List(source))) => list(&source, &cancel).await,
+            None => ExitCode::from(EXIT_USAGE),
+        };
+    }
+    deploy(argv, cancel).await
+}
+
+fn usage_error(e: clap::Error) -> ExitCode {
+    let _ = e.print();
+    ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 })
+}
+
+fn print_config(args: &ConfigArgs) -> ExitCode {
+    let merged = JsonFile::load(&args.inventory_config).and_then(|inventory| {
+        let env = JsonFile::load(&args.env_config)?;
+        let board = board_inventory(&inventory, &args.board_name)?;
+        merge_devices(&board, &inventory, &env, &ClientTypes::default())
+    });
+    match merged {
+        Ok(devices) => {
+            println!("{}", serde_json::to_string_pretty(&devices).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+async fn list(source: &PluginSource, cancel: &CancellationToken) -> ExitCode {
+    let commands = match plugin_commands(source) {
+        Ok(commands) => commands,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     if commands.is_empty() {
         eprintln!("no plugins: put executables named vitro-plugin-<name> on PATH, or give --plugin COMMAND");
         return ExitCode::SUCCESS;
     }
-    let options = PluginOptions {
-        handshake_timeout: Duration::from_secs_f64(args.handshake_timeout.max(0.001)),
-        ..PluginOptions::default()
-    };
     let registry = Arc::new(Registry::default());
-    let mut starts = tokio::task::JoinSet::new();
-    for (index, command) in commands.iter().cloned().enumerate() {
-        let (registry, options) = (registry.clone(), options.clone());
-        starts.spawn(async move { (index, PluginProcess::start(command, registry, None, options).await) });
-    }
-    let mut results: Vec<_> = starts.join_all().await;
-    results.sort_by_key(|(index, _)| *index);
+    let results = tokio::select! {
+        results = start_plugins(&commands, &registry, None, source) => results,
+        () = cancel.cancelled() => return ExitCode::from(EXIT_FAILURE),
+    };
     let mut rows = vec![["NAME", "VERSION", "PROTOCOL", "SDK", "COMMAND", "DEVICE TYPES"].map(String::from)];
     let mut failed = false;
-    for (index, result) in results {
-        let command = &commands[index];
+    for (command, result) in commands.iter().zip(results) {
         let shown = std::iter::once(command.program.as_str())
             .chain(command.args.iter().map(String::as_str))
             .collect::<Vec<_>>()
@@ -115,13 +267,7 @@ async fn list(args: ListArgs) -> ExitCode {
                 let types = info
                     .device_types
                     .iter()
-                    .map(|t| {
-                        format!(
-                            "{} ({})",
-                            t.type_name,
-                            serde_json::to_value(t.role).unwrap_or_default().as_str().unwrap_or("?")
-                        )
-                    })
+                    .map(|t| format!("{} ({})", t.type_name, crate::lifecycle::role_name(t.role)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 rows.push([
@@ -141,11 +287,7 @@ async fn list(args: ListArgs) -> ExitCode {
         }
     }
     print_table(&rows);
-    if failed {
-        ExitCode::from(EXIT_FAILURE)
-    } else {
-        ExitCode::SUCCESS
-    }
+    ExitCode::from(if failed { EXIT_FAILURE } else { 0 })
 }
 
 fn print_table(rows: &[[String; 6]]) {
@@ -154,5 +296,175 @@ fn print_table(rows: &[[String; 6]]) {
     for row in rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
         println!("{}", cells.join("  ").trim_end());
+    }
+}
+
+/// Adds each plugin's declared flags to the command line; returns their names.
+fn with_plugin_flags(
+    mut command: clap::Command,
+    plugins: &[PluginProcess],
+) -> (clap::Command, Vec<(String, bool)>) {
+    let mut added = Vec::new();
+    for plugin in plugins {
+        for arg in &plugin.info().cli_args {
+            let taken = command.get_arguments().any(|a| a.get_long() == Some(arg.name.as_str()));
+            if taken || arg.name.is_empty() {
+                tracing::warn!(
+                    "plugin {} declares --{}, which is taken; ignored",
+                    plugin.info().plugin.name,
+                    arg.name
+                );
+                continue;
+            }
+            let help = format!("{} [plugin {}]", arg.help, plugin.info().plugin.name);
+            let mut flag = Arg::new(arg.name.clone()).long(arg.name.clone()).help(help);
+            flag = if arg.takes_value {
+                let flag = flag.value_name("VALUE").action(ArgAction::Set);
+                match &arg.default {
+                    Some(default) => flag.default_value(default.clone()),
+                    None => flag,
+                }
+            } else {
+                flag.action(ArgAction::SetTrue)
+            };
+            command = command.arg(flag);
+            added.push((arg.name.clone(), arg.takes_value));
+        }
+    }
+    (command, added)
+}
+
+fn flag_values(matches: &ArgMatches, added: &[(String, bool)]) -> BTreeMap<String, Value> {
+    let mut values = BTreeMap::new();
+    for (name, takes_value) in added {
+        if *takes_value {
+            if let Some(value) = matches.get_one::<String>(name) {
+                values.insert(name.clone(), Value::String(value.clone()));
+            }
+        } else {
+            values.insert(name.clone(), Value::Bool(matches.get_flag(name)));
+        }
+    }
+    values
+}
+
+async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
+    let source = plugin_source(&argv);
+    let commands = match plugin_commands(&source) {
+        Ok(commands) => commands,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let registry = Arc::new(Registry::default());
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let progress = Progress::new();
+    let printer = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let PluginEvent::Progress { progress: p, .. } = event {
+                progress.line(p.device.as_deref().unwrap_or("-"), "", &p.message);
+            }
+        }
+    });
+    let started = tokio::select! {
+        started = start_plugins(&commands, &registry, Some(events_tx), &source) => started,
+        () = cancel.cancelled() => return ExitCode::from(EXIT_FAILURE),
+    };
+    let mut plugins = Vec::new();
+    let mut failures = Vec::new();
+    for result in started {
+        match result {
+            Ok(plugin) => plugins.push(plugin),
+            Err(e) => failures.push(e.chain()),
+        }
+    }
+    let code = if failures.is_empty() {
+        deploy_with(&argv, &mut plugins, registry, progress, &cancel).await
+    } else {
+        for failure in &failures {
+            eprintln!("error: {failure}");
+        }
+        ExitCode::from(EXIT_FAILURE)
+    };
+    stop_all(&mut plugins).await;
+    drop(plugins);
+    printer.abort();
+    code
+}
+
+async fn deploy_with(
+    argv: &[String],
+    plugins: &mut [PluginProcess],
+    registry: Arc<Registry>,
+    progress: Progress,
+    cancel: &CancellationToken,
+) -> ExitCode {
+    let (command, added) = with_plugin_flags(Cli::command(), plugins);
+    let matches = match command.try_get_matches_from(argv) {
+        Ok(matches) => matches,
+        Err(e) => return usage_error(e),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let args = cli.run;
+    let Some(env_config) = args.env_config.clone() else {
+        eprintln!("error: --env-config is required to deploy (see vitro --help)");
+        return ExitCode::from(EXIT_USAGE);
+    };
+    if plugins.is_empty() {
+        eprintln!(
+            "warning: no plugins found: put vitro-plugin-<name> executables on PATH or pass --plugin COMMAND"
+        );
+    }
+    let options = DeployOptions {
+        board_name: args.board_name.clone(),
+        env_config,
+        inventory_config: args.inventory_config.clone(),
+        skip_boot: args.skip_boot,
+        ignore_devices: args.ignore_devices.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        console_log_dir: args.save_console_logs.clone(),
+        flag_values: flag_values(&matches, &added),
+    };
+    let mut report = Deployment::new(plugins, registry, options, progress).run(cancel).await;
+    if report.result == Outcome::Success && std::io::stdin().is_terminal() {
+        eprintln!("vitro: the interactive session is not built yet; releasing the test bed");
+    }
+    stop_all(plugins).await;
+    report.plugins = plugins
+        .iter()
+        .map(|p| PluginReport {
+            name: p.info().plugin.name.clone(),
+            version: p.info().plugin.version.clone(),
+            exit: p.exit_info().map_or_else(|| "running".into(), |e| e.summary),
+        })
+        .collect();
+    if let Some(path) = &args.report {
+        let written = serde_json::to_string_pretty(&report)
+            .map_err(|e| e.to_string())
+            .and_then(|text| std::fs::write(path, text + "\n").map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("warning: cannot write the report to {}: {e}", path.display());
+        }
+    }
+    match report.result {
+        Outcome::Success => {
+            eprintln!(
+                "vitro: deployed {} devices in {:.2}s and released them",
+                report.devices.len(),
+                report.durations.get("setup").copied().unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Outcome::Failed | Outcome::Interrupted => {
+            let phase = report.failed_phase.as_deref().unwrap_or("setup");
+            eprintln!(
+                "error: deployment failed in {phase}: {}",
+                report.error.as_deref().unwrap_or("unknown cause")
+            );
+            ExitCode::from(EXIT_FAILURE)
+        }
     }
 }

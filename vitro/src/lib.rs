@@ -3,5 +3,7 @@
 //! The `vitro` binary is a thin command line over this library.
 
 pub mod cli;
+pub mod config;
+pub mod lifecycle;
 pub mod plugin;
 pub mod registry;

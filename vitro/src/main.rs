@@ -1,21 +1,32 @@
-//! The `vitro` binary: parse, set up logging, run, map the outcome to an exit status.
+//! The `vitro` binary: set up logging, run, map the outcome to an exit status, turn signals
+//! into an orderly release (a second signal quits at once).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
-use vitro::cli::{self, Cli};
+use vitro::cli;
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let default = match cli.verbose {
+fn verbosity(argv: &[String]) -> &'static str {
+    let count: usize = argv
+        .iter()
+        .skip(1)
+        .filter(|a| a.starts_with('-') && !a.starts_with("--"))
+        .map(|a| a.chars().filter(|c| *c == 'v').count())
+        .sum::<usize>()
+        + argv.iter().filter(|a| *a == "--verbose").count();
+    match count {
         0 => "warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    use std::io::IsTerminal;
+    }
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(verbosity(&argv)));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -37,12 +48,25 @@ fn main() -> ExitCode {
             eprintln!("error: cannot install signal handlers");
             return ExitCode::from(cli::EXIT_FAILURE);
         };
-        // Dropping the command's future on a signal drops every plugin it holds, which kills
-        // each plugin's process group.
-        tokio::select! {
-            code = cli::run(cli) => code,
-            _ = int.recv() => { eprintln!("interrupted"); ExitCode::from(cli::EXIT_SIGINT) }
-            _ = term.recv() => { eprintln!("terminated"); ExitCode::from(cli::EXIT_SIGTERM) }
+        let cancel = CancellationToken::new();
+        let work = cli::main(argv, cancel.clone());
+        tokio::pin!(work);
+        let mut signalled: Option<u8> = None;
+        loop {
+            let code = tokio::select! {
+                code = &mut work => return signalled.map_or(code, ExitCode::from),
+                _ = int.recv() => cli::EXIT_SIGINT,
+                _ = term.recv() => cli::EXIT_SIGTERM,
+            };
+            if signalled.is_some() {
+                // A second signal: give up on the orderly release. Dropping `work` kills every
+                // plugin's process group.
+                eprintln!("vitro: quitting at once");
+                return ExitCode::from(code);
+            }
+            eprintln!("vitro: stopping: releasing everything (send the signal again to quit at once)");
+            signalled = Some(code);
+            cancel.cancel();
         }
     })
 }

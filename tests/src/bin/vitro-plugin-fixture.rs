@@ -1,19 +1,32 @@
 //! A plugin for the tests, built on the Rust SDK, that can misbehave on request.
 //!
 //! Flags: `--mode normal|hang-initialize|ignore-sigterm`, `--versions 1.0,2.3` (claimed protocol
-//! versions), `--tag TEXT` (ignored; lets tests find the process by its command line).
-//! Device type `fixture` (role `device`, every hook) with methods that echo, sleep, block, panic,
-//! exit, kill themselves, flood notifications, send huge answers, print to stdout, look up other
-//! devices through the host and spawn a grandchild process.
+//! versions), `--tag TEXT` (ignored; lets tests find the process by its command line),
+//! `--name NAME`, `--types PREFIX` (type names, default `fixture`), `--trace FILE` (plugin hooks
+//! append what they did), `--reserve FILE` (reservation returns that file's JSON), `--patch JSON`
+//! (config parsing returns that RFC 6902 patch), `--cli-arg NAME` (declares `--NAME VALUE`),
+//! `--max-concurrency N`.
+//!
+//! Device types `PREFIX` (device), `PREFIX_server`, `PREFIX_attached` and `PREFIX_lan` (attached,
+//! a LAN client) implement every hook. A device's config steers its hooks: `hook_ms` (each hook
+//! sleeps that long), `fail` (the hook of that name fails), `crash` (the process exits with 3 in
+//! that hook), `trace` (a file each hook appends `<device> <hook>` to). Its methods echo, sleep,
+//! block, panic, exit, kill themselves, flood notifications, send huge answers, print to stdout,
+//! look up other devices through the host and spawn a grandchild process.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vitro_sdk::protocol::types::{DeviceQuery, Hook, Role};
+use vitro_sdk::protocol::types::{
+    Capability, CliArg, ClientKind, DeviceQuery, Hook, ParseConfigParams, ParseConfigResult, ReleaseParams,
+    ReserveParams, ReserveResult, Role, SetupParams,
+};
 use vitro_sdk::protocol::ProtocolVersion;
-use vitro_sdk::{async_trait, Context, Device, DeviceType, DriverError, DriverResult, Plugin};
+use vitro_sdk::{
+    async_trait, Context, Device, DeviceType, DriverError, DriverResult, Host, Plugin, PluginHooks,
+};
 
 struct Fixture {
     config: Value,
@@ -37,13 +50,51 @@ fn ms(params: &Value) -> Duration {
     Duration::from_millis(params["ms"].as_u64().unwrap_or(0))
 }
 
-#[async_trait]
-impl Device for Fixture {
-    async fn boot(&self, ctx: &Context) -> DriverResult<()> {
-        if self.config["fail_boot"].as_bool() == Some(true) {
-            return Err(DriverError::device(format!("{} refuses to boot", ctx.device)));
+fn append(path: &str, line: &str) {
+    use std::io::Write;
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+impl Fixture {
+    async fn hook(&self, ctx: &Context, hook: &str) -> DriverResult<()> {
+        if let Some(trace) = self.config["trace"].as_str() {
+            append(trace, &format!("{} {hook}", ctx.device));
+        }
+        if self.config["crash"] == hook {
+            eprintln!("{} crashes in {hook} on purpose", ctx.device);
+            std::process::exit(3);
+        }
+        if let Some(ms) = self.config["hook_ms"].as_u64() {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        if self.config["fail"] == hook {
+            return Err(DriverError::device(format!("{} refuses to {hook}", ctx.device)));
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Device for Fixture {
+    async fn validate(&self, ctx: &Context) -> DriverResult<()> {
+        self.hook(ctx, "validate").await
+    }
+    async fn boot(&self, ctx: &Context) -> DriverResult<()> {
+        self.hook(ctx, "boot").await
+    }
+    async fn configure(&self, ctx: &Context) -> DriverResult<()> {
+        self.hook(ctx, "configure").await
+    }
+    async fn skip_boot(&self, ctx: &Context) -> DriverResult<()> {
+        self.hook(ctx, "skip-boot").await
+    }
+    async fn contingency_check(&self, ctx: &Context, _env_req: &Value) -> DriverResult<()> {
+        self.hook(ctx, "contingency-check").await
+    }
+    async fn shutdown(&self, ctx: &Context) -> DriverResult<()> {
+        self.hook(ctx, "shutdown").await
     }
 
     async fn call(&self, ctx: &Context, method: &str, params: Value) -> DriverResult<Value> {
@@ -103,18 +154,85 @@ impl Device for Fixture {
     }
 }
 
+/// Plugin-level hooks, switched on by flags.
+struct Hooks {
+    trace: Option<String>,
+    reserve: Option<String>,
+    patch: Option<String>,
+}
+
+impl Hooks {
+    fn trace(&self, line: String) {
+        if let Some(path) = &self.trace {
+            append(path, &line);
+        }
+    }
+}
+
+#[async_trait]
+impl PluginHooks for Hooks {
+    async fn reserve(&self, _host: &Host, params: ReserveParams) -> DriverResult<ReserveResult> {
+        self.trace(format!("plugin reserve {}", params.board_name));
+        let path = self.reserve.as_deref().unwrap_or_default();
+        let inventory = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+        Ok(ReserveResult { inventory })
+    }
+    async fn parse_config(&self, _host: &Host, params: ParseConfigParams) -> DriverResult<ParseConfigResult> {
+        self.trace(format!("plugin parseConfig {}", params.devices.len()));
+        let patch = serde_json::from_str(self.patch.as_deref().unwrap_or("[]"))?;
+        Ok(ParseConfigResult { patch })
+    }
+    async fn setup_env(&self, _host: &Host, params: SetupParams) -> DriverResult<()> {
+        self.trace(format!("plugin setupEnv {}", serde_json::to_string(&params.options)?));
+        Ok(())
+    }
+    async fn post_setup(&self, _host: &Host, _params: SetupParams) -> DriverResult<()> {
+        self.trace("plugin postSetup".into());
+        Ok(())
+    }
+    async fn release(&self, _host: &Host, params: ReleaseParams) -> DriverResult<()> {
+        self.trace(format!("plugin release {}", serde_json::to_string(&params.status)?));
+        Ok(())
+    }
+}
+
+const ALL_HOOKS: [Hook; 6] =
+    [Hook::Validate, Hook::Boot, Hook::Configure, Hook::SkipBoot, Hook::ContingencyCheck, Hook::Shutdown];
+
+fn fixture_type(name: &str, role: Role) -> DeviceType {
+    DeviceType::new(name, role, |spec| Ok(Fixture { config: spec.config })).hooks(&ALL_HOOKS)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let mode = flag("--mode").unwrap_or_else(|| "normal".into());
-    let mut plugin = Plugin::new(&flag("--name").unwrap_or_else(|| "fixture".into()), "0.1.0").device_type(
-        DeviceType::new("fixture", Role::Device, |spec| Ok(Fixture { config: spec.config })).hooks(&[
-            Hook::Validate,
-            Hook::Boot,
-            Hook::Configure,
-            Hook::Shutdown,
-        ]),
-    );
+    let prefix = flag("--types").unwrap_or_else(|| "fixture".into());
+    let mut plugin = Plugin::new(&flag("--name").unwrap_or_else(|| "fixture".into()), "0.1.0")
+        .device_type(fixture_type(&prefix, Role::Device))
+        .device_type(fixture_type(&format!("{prefix}_server"), Role::Server))
+        .device_type(fixture_type(&format!("{prefix}_attached"), Role::Attached))
+        .device_type(fixture_type(&format!("{prefix}_lan"), Role::Attached).client(ClientKind::Lan));
+    let hooks = Hooks { trace: flag("--trace"), reserve: flag("--reserve"), patch: flag("--patch") };
+    let mut capabilities = vec![Capability::EnvSetup, Capability::PostSetup, Capability::Release];
+    if hooks.reserve.is_some() {
+        capabilities.push(Capability::Reservation);
+    }
+    if hooks.patch.is_some() {
+        capabilities.push(Capability::ConfigParsing);
+    }
+    plugin = plugin.hooks(hooks, &capabilities);
+    if let Some(name) = flag("--cli-arg") {
+        plugin = plugin.cli_arg(CliArg {
+            help: format!("{name} for the fixture"),
+            name,
+            takes_value: true,
+            default: None,
+        });
+    }
+    if let Some(n) = flag("--max-concurrency").and_then(|n| n.parse().ok()) {
+        plugin = plugin.max_concurrency(n);
+    }
     if let Some(versions) = flag("--versions") {
         let parsed = versions
             .split(',')

@@ -1,0 +1,301 @@
+//! The merged device list, with the exact semantics of Python Vitro 0.8.1's
+//! `get_inventory_config` and `parse_vitro_config`.
+
+use serde_json::{Map, Value};
+
+use super::merge::merge;
+use super::source::{escape_token, ConfigError, JsonFile};
+
+/// Device types paired with the environment's `lan_clients`.
+pub const LAN_TYPES: [&str; 2] = ["bf_lan", "debian_lan"];
+/// Device types matched to the environment's `wifi_clients`.
+pub const WIFI_TYPES: [&str; 2] = ["bf_wlan", "debian_wifi"];
+
+/// One board's inventory: its devices, each with the JSON Pointer it came from.
+#[derive(Debug, Clone)]
+pub struct BoardInventory {
+    /// The board name (`--board-name`).
+    pub board: String,
+    /// Devices, the location's appended after the board's own.
+    pub devices: Vec<Value>,
+    /// Where each device is in the inventory file.
+    pub origins: Vec<String>,
+}
+
+/// Picks `board` from an inventory file and appends its location's devices.
+pub fn board_inventory(inventory: &JsonFile, board: &str) -> Result<BoardInventory, ConfigError> {
+    let Some(root) = inventory.value.as_object() else {
+        return Err(inventory.error_at(
+            "",
+            "an inventory must be a JSON object of boards",
+            "wrap the boards in {...}",
+        ));
+    };
+    let Some(entry) = root.get(board) else {
+        let boards: Vec<&str> = root.keys().filter(|k| *k != "locations").map(String::as_str).collect();
+        return Err(inventory.error_at(
+            "",
+            format!("board {board:?} is not in the inventory"),
+            format!("pass one of its boards with --board-name: {}", boards.join(", ")),
+        ));
+    };
+    let at = format!("/{}", escape_token(board));
+    let Some(entry) = entry.as_object() else {
+        return Err(inventory.error_at(
+            &at,
+            format!("board {board:?} must be an object"),
+            "give it a `devices` list",
+        ));
+    };
+    let mut devices = Vec::new();
+    let mut origins = Vec::new();
+    let own = device_list(inventory, entry, &at)?;
+    for (index, device) in own.iter().enumerate() {
+        devices.push(device.clone());
+        origins.push(format!("{at}/devices/{index}"));
+    }
+    if let Some(location) = entry.get("location") {
+        let locations = root.get("locations").and_then(Value::as_object).filter(|l| !l.is_empty());
+        let name = location.as_str().unwrap_or_default();
+        let Some(place) = locations.and_then(|l| l.get(name)) else {
+            let known: Vec<&str> =
+                locations.map(|l| l.keys().map(String::as_str).collect()).unwrap_or_default();
+            let fix = if known.is_empty() {
+                "add a top-level `locations` object with it, or drop `location`".to_owned()
+            } else {
+                format!("use one of the inventory's locations: {}", known.join(", "))
+            };
+            return Err(inventory.error_at(
+                &format!("{at}/location"),
+                format!("unknown location {location}"),
+                fix,
+            ));
+        };
+        let place_at = format!("/locations/{}", escape_token(name));
+        let extra = match place.as_object().filter(|p| p.contains_key("devices")) {
+            None => Vec::new(),
+            Some(place) => device_list(inventory, place, &place_at)?.clone(),
+        };
+        for (index, device) in extra.iter().enumerate() {
+            devices.push(device.clone());
+            origins.push(format!("{place_at}/devices/{index}"));
+        }
+    }
+    if let Some(device) = devices.iter_mut().find(|d| d["name"] == "board") {
+        device["resource_name"] = Value::String(board.to_owned());
+    }
+    Ok(BoardInventory { board: board.to_owned(), devices, origins })
+}
+
+fn device_list<'a>(
+    file: &JsonFile,
+    owner: &'a Map<String, Value>,
+    at: &str,
+) -> Result<&'a Vec<Value>, ConfigError> {
+    let Some(list) = owner.get("devices").and_then(Value::as_array) else {
+        return Err(file.error_at(
+            at,
+            "no `devices` list",
+            "add \"devices\": [{\"name\": ..., \"type\": ...}]",
+        ));
+    };
+    for (index, device) in list.iter().enumerate() {
+        let ok = device.get("name").is_some_and(Value::is_string)
+            && device.get("type").is_some_and(Value::is_string);
+        if !ok {
+            return Err(file.error_at(
+                &format!("{at}/devices/{index}"),
+                "a device needs a string `name` and a string `type`",
+                "add them to this device",
+            ));
+        }
+    }
+    Ok(list)
+}
+
+/// Which device types pair with `lan_clients` and `wifi_clients`.
+#[derive(Debug, Clone)]
+pub struct ClientTypes {
+    /// LAN client types.
+    pub lan: Vec<String>,
+    /// Wi-Fi client types.
+    pub wifi: Vec<String>,
+}
+
+impl Default for ClientTypes {
+    fn default() -> Self {
+        Self { lan: LAN_TYPES.map(String::from).to_vec(), wifi: WIFI_TYPES.map(String::from).to_vec() }
+    }
+}
+
+/// Merges the environment into the board's devices: other devices (merged with their
+/// `environment_def` entry), then LAN devices paired with `lan_clients`, then Wi-Fi devices
+/// matched to `wifi_clients` by band.
+pub fn merge_devices(
+    inventory: &BoardInventory,
+    inventory_file: &JsonFile,
+    env: &JsonFile,
+    types: &ClientTypes,
+) -> Result<Vec<Value>, ConfigError> {
+    let Some(environment_def) = env.value.get("environment_def") else {
+        return Err(env.error_at(
+            "",
+            "`environment_def` is missing",
+            "add \"environment_def\": {\"board\": {...}} at the top level",
+        ));
+    };
+    let type_of = |d: &Value| d["type"].as_str().unwrap_or_default().to_owned();
+    let mut merged = Vec::new();
+    let mut lan = Vec::new();
+    let mut wifi = Vec::new();
+    for (device, origin) in inventory.devices.iter().zip(&inventory.origins) {
+        let kind = type_of(device);
+        if types.lan.contains(&kind) {
+            lan.push(device);
+            continue;
+        }
+        if types.wifi.contains(&kind) {
+            wifi.push(device);
+            continue;
+        }
+        let name = device["name"].as_str().unwrap_or_default();
+        match environment_def.get(name) {
+            None => merged.push(device.clone()),
+            Some(entry) => merged.push(merge(device, entry).map_err(|e| {
+                let env_at = format!("/environment_def/{}{}", escape_token(name), e.pointer);
+                let inv = inventory_file.error_at(&format!("{origin}{}", e.pointer), "", "");
+                let inv_place = inv.position.map(|(l, c)| format!("{}:{l}:{c}", inv.file)).unwrap_or(inv.file);
+                env.error_at(
+                    &env_at,
+                    format!(
+                        "device {name:?}: the environment gives an object at {} but the inventory ({inv_place}) has {}; \
+                         Python Vitro fails here too (jsonmerge: \"Base is not an object: #{}\")",
+                        e.pointer, describe(&e.base), e.pointer
+                    ),
+                    "make both an object, or give a non-object value in the environment",
+                )
+            })?),
+        }
+    }
+    merged.extend(pair_lan(&lan, env)?);
+    merged.extend(match_wifi(&wifi, env)?);
+    Ok(merged)
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Number(n) => format!("the number {n}"),
+        Value::Bool(b) => format!("{b}"),
+        Value::Null => "null".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// The first value of `key` at any depth, depth-first in document order, skipping `null`s
+/// found below the top (Python Vitro's `get_value_from_dict`). Returns the pointer too.
+fn find_key<'a>(value: &'a Value, key: &str, at: &str) -> Option<(&'a Value, String)> {
+    let object = value.as_object()?;
+    for (name, child) in object {
+        let child_at = format!("{at}/{}", escape_token(name));
+        if name == key {
+            return (!child.is_null()).then_some((child, child_at));
+        }
+        if child.is_object() {
+            if let Some(found) = find_key(child, key, &child_at) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+fn clients<'a>(env: &'a JsonFile, key: &str) -> Result<Option<(&'a Vec<Value>, String)>, ConfigError> {
+    match find_key(&env.value, key, "") {
+        None => Ok(None),
+        Some((Value::Array(list), at)) => {
+            if let Some(index) = list.iter().position(|c| !c.is_object()) {
+                return Err(env.error_at(
+                    &format!("{at}/{index}"),
+                    format!("a `{key}` entry must be an object"),
+                    "make it {...}",
+                ));
+            }
+            Ok(Some((list, at)))
+        }
+        Some((_, at)) => Err(env.error_at(&at, format!("`{key}` must be a list"), "make it [ {...}, ... ]")),
+    }
+}
+
+fn shallow_merge(device: &Value, client: &Value) -> Value {
+    let mut merged = device.as_object().cloned().unwrap_or_default();
+    for (key, value) in client.as_object().into_iter().flatten() {
+        merged.insert(key.clone(), value.clone());
+    }
+    Value::Object(merged)
+}
+
+fn pair_lan(devices: &[&Value], env: &JsonFile) -> Result<Vec<Value>, ConfigError> {
+    let Some((clients, at)) = clients(env, "lan_clients")? else { return Ok(Vec::new()) };
+    if devices.len() < clients.len() {
+        return Err(env.error_at(
+            &at,
+            format!(
+                "the environment asks for {} LAN clients but the inventory has {}",
+                clients.len(),
+                devices.len()
+            ),
+            format!("add LAN devices (types {}) to the inventory or ask for fewer", LAN_TYPES.join(", ")),
+        ));
+    }
+    Ok(devices.iter().zip(clients).map(|(device, client)| shallow_merge(device, client)).collect())
+}
+
+fn band(value: &Value) -> Option<&Value> {
+    value.get("band")
+}
+
+fn band_key(value: &Value) -> String {
+    match band(value) {
+        None => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn match_wifi(devices: &[&Value], env: &JsonFile) -> Result<Vec<Value>, ConfigError> {
+    let Some((clients, at)) = clients(env, "wifi_clients")? else { return Ok(Vec::new()) };
+    if devices.len() < clients.len() {
+        return Err(env.error_at(
+            &at,
+            format!(
+                "the environment asks for {} Wi-Fi clients but the inventory has {}",
+                clients.len(),
+                devices.len()
+            ),
+            format!("add Wi-Fi devices (types {}) to the inventory or ask for fewer", WIFI_TYPES.join(", ")),
+        ));
+    }
+    let mut clients: Vec<&Value> = clients.iter().collect();
+    clients.sort_by_key(|c| band_key(c));
+    let mut free: Vec<&Value> = devices.to_vec();
+    free.sort_by_key(|d| band_key(d));
+    let dual = Value::String("dual".into());
+    let mut merged = Vec::new();
+    for client in clients {
+        let wanted = band(client);
+        let Some(index) = free.iter().position(|d| band(d) == wanted || band(d) == Some(&dual)) else {
+            return Err(env.error_at(
+                &at,
+                format!(
+                    "no Wi-Fi device of band {} (or \"dual\") is left in the inventory for the client {client}",
+                    wanted.map_or("(none)".to_owned(), Value::to_string)
+                ),
+                "add a Wi-Fi device of that band to the inventory",
+            ));
+        };
+        merged.push(shallow_merge(free.remove(index), client));
+    }
+    Ok(merged)
+}

@@ -1,0 +1,8 @@
+//! Environment and inventory files, with the semantics of Python Vitro 0.8.1.
+
+pub mod devices;
+pub mod merge;
+pub mod source;
+
+pub use devices::{board_inventory, merge_devices, BoardInventory, ClientTypes};
+pub use source::{ConfigError, JsonFile};
