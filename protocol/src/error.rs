@@ -178,10 +178,10 @@ pub struct RpcError {
     pub message: String,
     /// Machine-readable part; absent or foreign-shaped `data` from other peers reads as `None`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_data")]
-    pub data: Option<ErrorData>,
+    pub data: Option<Box<ErrorData>>,
 }
 
-fn lenient_data<'de, D: Deserializer<'de>>(de: D) -> Result<Option<ErrorData>, D::Error> {
+fn lenient_data<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Box<ErrorData>>, D::Error> {
     let value = Option::<serde_json::Value>::deserialize(de)?;
     Ok(value.and_then(|v| serde_json::from_value(v).ok()))
 }
@@ -192,7 +192,7 @@ impl RpcError {
         Self {
             code: kind.code(),
             message: message.into(),
-            data: Some(ErrorData { kind, causes: Vec::new(), details: None }),
+            data: Some(Box::new(ErrorData { kind, causes: Vec::new(), details: None })),
         }
     }
 
@@ -221,7 +221,7 @@ impl RpcError {
 
     fn data_mut(&mut self) -> &mut ErrorData {
         let kind = ErrorKind::from_code(self.code);
-        self.data.get_or_insert(ErrorData { kind, causes: Vec::new(), details: None })
+        self.data.get_or_insert_with(|| Box::new(ErrorData { kind, causes: Vec::new(), details: None }))
     }
 
     /// The machine-readable kind (from `data.kind`, else from the code).

@@ -58,6 +58,7 @@ impl Sshd {
             .arg("-f")
             .arg(d.join("sshd_config"))
             .stdin(Stdio::null())
+            .stderr(std::fs::File::create(d.join("sshd.log")).map_err(|e| e.to_string())?)
             .spawn()
             .map_err(|e| format!("starting sshd: {e}"))?;
         let user = std::env::var("USER").unwrap_or_else(|_| "root".into());

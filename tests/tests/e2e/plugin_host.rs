@@ -83,7 +83,10 @@ async fn handshake_reports_the_plugin_its_types_and_the_chosen_version() {
     assert!(info.plugin.sdk.starts_with("vitro-sdk-rust "), "{}", info.plugin.sdk);
     let t = &info.device_types[0];
     assert_eq!((t.type_name.as_str(), t.role), ("fixture", Role::Device));
-    assert_eq!(t.hooks, [Hook::Validate, Hook::Boot, Hook::Configure, Hook::Shutdown]);
+    assert_eq!(
+        t.hooks,
+        [Hook::Validate, Hook::Boot, Hook::Configure, Hook::SkipBoot, Hook::ContingencyCheck, Hook::Shutdown]
+    );
     let exit = plugin.shutdown().await;
     assert_eq!(exit.code, Some(0), "an orderly shutdown exits 0: {exit:?}");
     assert_group_gone(plugin.pgid());

@@ -232,8 +232,8 @@ mod tests {
         let at = |p: &str| file.error_at(p, "m", "f").position;
         assert_eq!(at(""), Some((1, 1)));
         assert_eq!(at("/a"), Some((2, 8)));
-        assert_eq!(at("/a/b~0~1c/1"), Some((2, 23)));
-        assert_eq!(at("/a/b~0~1c/2"), Some((2, 38)));
+        assert_eq!(at("/a/b~0~1c/1"), Some((2, 21)));
+        assert_eq!(at("/a/b~0~1c/2"), Some((2, 36)));
         assert_eq!(at("/z"), Some((3, 8)));
         assert_eq!(at("/missing"), None);
         assert_eq!(at("/a/b~0~1c/9"), None);
