@@ -1,5 +1,6 @@
 //! End-to-end tests, one binary: the `vitro` host and binary with real plugin processes.
 
 mod cli;
+mod config;
 mod plugin_host;
 mod remote;

@@ -1,0 +1,112 @@
+//! `vitro config` against fixture pairs whose expected output the real Python Vitro 0.8.1
+//! produced (`scripts/regen-config-fixtures`), and its errors on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use vitro_e2e::target_bin;
+
+fn cases() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/config")
+}
+
+fn vitro_config(case: &Path) -> Output {
+    let board = std::fs::read_to_string(case.join("board.txt")).unwrap();
+    Command::new(target_bin("vitro"))
+        .args(["config", "--board-name", board.trim()])
+        .arg("--env-config")
+        .arg(case.join("environment.json"))
+        .arg("--inventory-config")
+        .arg(case.join("inventory.json"))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+/// Compact JSON with the document's key order, so order differences count.
+fn canonical(text: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(text).unwrap();
+    serde_json::to_string(&value).unwrap()
+}
+
+#[test]
+fn vitro_config_prints_what_python_vitro_0_8_1_prints_for_every_fixture() {
+    let mut compared = 0;
+    for entry in std::fs::read_dir(cases()).unwrap() {
+        let case = entry.unwrap().path();
+        let out = vitro_config(&case);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if let Ok(expected) = std::fs::read_to_string(case.join("expected.json")) {
+            assert!(out.status.success(), "{}: {stderr}", case.display());
+            assert_eq!(canonical(&stdout), canonical(&expected), "{}", case.display());
+        } else {
+            let python = std::fs::read_to_string(case.join("expected-error.txt")).unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{}: Python failed ({python}) but vitro did not",
+                case.display()
+            );
+            assert!(stderr.starts_with("error: "), "{stderr}");
+            assert!(stderr.contains(".json"), "{}: the error names no file: {stderr}", case.display());
+        }
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {compared} fixture cases");
+}
+
+fn error_of(case: &str) -> String {
+    let out = vitro_config(&cases().join(case));
+    assert_eq!(out.status.code(), Some(1));
+    String::from_utf8_lossy(&out.stderr).trim().to_owned()
+}
+
+#[test]
+fn an_object_over_a_string_names_the_environment_place_the_device_and_the_pointer() {
+    let err = error_of("err-not-object");
+    assert!(err.contains("environment.json:5:16:"), "{err}");
+    assert!(err.contains("device \"board\""), "{err}");
+    assert!(err.contains("/options/wan"), "{err}");
+    assert!(err.contains("inventory.json:2:"), "the inventory place: {err}");
+}
+
+#[test]
+fn an_unknown_board_lists_the_boards_there() {
+    let err = error_of("err-unknown-board");
+    assert!(err.contains("inventory.json:1:1: board \"nope\" is not in the inventory"), "{err}");
+    assert!(err.contains("bench-1, bench-2"), "{err}");
+}
+
+#[test]
+fn a_missing_environment_def_says_what_to_add() {
+    let err = error_of("err-no-env-def");
+    assert!(err.contains("environment.json:1:1: `environment_def` is missing"), "{err}");
+}
+
+#[test]
+fn an_unknown_location_lists_the_known_ones() {
+    let err = error_of("err-unknown-location");
+    assert!(err.contains("inventory.json:1:24: unknown location \"mars\""), "{err}");
+    assert!(err.contains("earth"), "{err}");
+}
+
+#[test]
+fn too_few_lan_or_wifi_devices_point_at_the_clients_list() {
+    let lan = error_of("err-too-few-lan");
+    assert!(lan.contains("asks for 2 LAN clients but the inventory has 1"), "{lan}");
+    assert!(lan.contains("environment.json:1:50"), "{lan}");
+    let wifi = error_of("err-too-few-wifi");
+    assert!(wifi.contains("no Wi-Fi device of band \"5\""), "{wifi}");
+}
+
+#[test]
+fn malformed_json_names_the_line_and_column() {
+    let dir = vitro_e2e::TempDir::new("malformed");
+    std::fs::write(dir.path().join("inventory.json"), "{\"b\": {\"devices\": [}\n").unwrap();
+    std::fs::write(dir.path().join("environment.json"), "{}").unwrap();
+    std::fs::write(dir.path().join("board.txt"), "b").unwrap();
+    let out = vitro_config(dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("inventory.json:1:20: malformed JSON"), "{err}");
+}
