@@ -141,7 +141,7 @@ enum Outgoing {
 }
 
 struct Shared {
-    name: String,
+    name: std::sync::RwLock<String>,
     out: mpsc::Sender<Outgoing>,
     next_id: AtomicI64,
     pending: Mutex<HashMap<RequestId, oneshot::Sender<Reply>>>,
@@ -166,7 +166,7 @@ where
     let (out, rx) = mpsc::channel(config.queue.max(1));
     let handle = PeerHandle {
         shared: Arc::new(Shared {
-            name: config.name.clone(),
+            name: std::sync::RwLock::new(config.name.clone()),
             out,
             next_id: AtomicI64::new(1),
             pending: Mutex::new(HashMap::new()),
@@ -182,9 +182,14 @@ where
 }
 
 impl PeerHandle {
-    /// Name of the other side.
-    pub fn name(&self) -> &str {
-        &self.shared.name
+    /// Name of the other side, as used in errors and log lines.
+    pub fn name(&self) -> String {
+        self.shared.name.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Renames the other side (the host learns a plugin's own name in the handshake).
+    pub fn set_name(&self, name: impl Into<String>) {
+        *self.shared.name.write().unwrap_or_else(|p| p.into_inner()) = name.into();
     }
 
     /// Calls method `M` and waits for its typed result, at most `timeout` when given. On timeout
@@ -235,7 +240,7 @@ impl PeerHandle {
                 Err(_) => {
                     return Err(CallError::Local(RpcError::new(
                         ErrorKind::Timeout,
-                        format!("{} did not answer `{method}` within {limit:?}", self.shared.name),
+                        format!("{} did not answer `{method}` within {limit:?}", self.name()),
                     )))
                 }
             },
@@ -301,7 +306,7 @@ impl PeerHandle {
                 return reason;
             }
             if rx.changed().await.is_err() {
-                return gone(&self.shared.name, "connection dropped");
+                return gone(&self.name(), "connection dropped");
             }
         }
     }
@@ -322,7 +327,7 @@ impl PeerHandle {
     }
 
     fn close_reason(&self) -> RpcError {
-        self.closed_reason().unwrap_or_else(|| gone(&self.shared.name, "connection closed"))
+        self.closed_reason().unwrap_or_else(|| gone(&self.name(), "connection closed"))
     }
 
     async fn send_line(&self, line: Vec<u8>) {
@@ -404,7 +409,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     if let Some(e) = failed {
         peer.shared.disconnected.cancel();
         if close_on_disconnect {
-            peer.close(gone(&peer.shared.name, &format!("writing failed: {e}")));
+            peer.close(gone(&peer.name(), &format!("writing failed: {e}")));
         }
     }
     let _ = writer.flush().await;
@@ -436,7 +441,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
 }
 
 async fn oversized(head: &[u8], len: usize, max: usize, peer: &PeerHandle) {
-    let name = &peer.shared.name;
+    let name = peer.name();
     let err = RpcError::new(
         ErrorKind::MessageTooLarge,
         format!("{name} sent a message of {len} bytes, over the limit of {max} bytes; it was skipped"),
@@ -456,7 +461,7 @@ async fn dispatch(line: &[u8], handler: &Arc<dyn Handler>, peer: &PeerHandle) {
         Ok(message) => message,
         Err(e) => {
             let shown = String::from_utf8_lossy(&line[..line.len().min(200)]);
-            tracing::warn!(peer = %peer.shared.name, "skipped a line that is not protocol ({e}): {shown}");
+            tracing::warn!(peer = %peer.name(), "skipped a line that is not protocol ({e}): {shown}");
             return;
         }
     };
@@ -464,7 +469,7 @@ async fn dispatch(line: &[u8], handler: &Arc<dyn Handler>, peer: &PeerHandle) {
         Message::Response(response) => {
             let Some(id) = response.id else {
                 if let Err(e) = response.result {
-                    tracing::warn!(peer = %peer.shared.name, "error about an unreadable message: {}", e.chain());
+                    tracing::warn!(peer = %peer.name(), "error about an unreadable message: {}", e.chain());
                 }
                 return;
             };

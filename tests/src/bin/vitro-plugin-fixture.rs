@@ -9,7 +9,7 @@
 //!
 //! Device types `PREFIX` (device), `PREFIX_server`, `PREFIX_attached` and `PREFIX_lan` (attached,
 //! a LAN client) implement every hook. A device's config steers its hooks: `hook_ms` (each hook
-//! sleeps that long), `fail` (the hook of that name fails), `crash` (the process exits with 3 in
+//! sleeps that long), `sleep_ms` (`{"boot": 500}`: only that hook sleeps), `fail` (the hook of that name fails), `crash` (the process exits with 3 in
 //! that hook), `trace` (a file each hook appends `<device> <hook>` to). Its methods echo, sleep,
 //! block, panic, exit, kill themselves, flood notifications, send huge answers, print to stdout,
 //! look up other devices through the host and spawn a grandchild process.
@@ -66,7 +66,8 @@ impl Fixture {
             eprintln!("{} crashes in {hook} on purpose", ctx.device);
             std::process::exit(3);
         }
-        if let Some(ms) = self.config["hook_ms"].as_u64() {
+        let ms = self.config["sleep_ms"][hook].as_u64().or_else(|| self.config["hook_ms"].as_u64());
+        if let Some(ms) = ms {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
         if self.config["fail"] == hook {

@@ -2,5 +2,6 @@
 
 mod cli;
 mod config;
+mod deploy;
 mod plugin_host;
 mod remote;

@@ -135,7 +135,6 @@ impl PluginProcess {
             peer: peer.clone(),
             tail,
             pgid,
-            label: label.clone(),
             stopping: stopping.clone(),
             exit: exit_tx,
             options: options.clone(),
@@ -144,6 +143,7 @@ impl PluginProcess {
             Self { command, info: placeholder_info(), peer, pgid, exit, stopping, options, stopped: false };
         match process.handshake().await {
             Ok(info) => {
+                process.peer.set_name(format!("plugin {}", info.plugin.name));
                 process.info = info;
                 Ok(process)
             }
@@ -245,7 +245,7 @@ impl PluginProcess {
             self.stopping.cancel();
             self.ladder().await;
         }
-        self.wait_exit(None).await.unwrap_or_else(|| unreachable_exit(self.peer.name()))
+        self.wait_exit(None).await.unwrap_or_else(|| unreachable_exit(&self.peer.name()))
     }
 
     async fn ladder(&mut self) {
@@ -318,7 +318,6 @@ struct Supervised {
     peer: PeerHandle,
     tail: StderrTail,
     pgid: i32,
-    label: String,
     stopping: CancellationToken,
     exit: watch::Sender<Option<ExitInfo>>,
     options: PluginOptions,
@@ -366,7 +365,7 @@ async fn supervise(mut s: Supervised) {
     };
     signal_group(s.pgid, libc::SIGKILL);
     let _ = tokio::time::timeout(Duration::from_millis(500), s.tail.ended()).await;
-    let info = describe(&s.label, status, killed_because, s.tail.lines());
+    let info = describe(&s.peer.name(), status, killed_because, s.tail.lines());
     let mut error =
         RpcError::new(ErrorKind::PeerGone, info.summary.clone()).with_details(serde_json::json!({
             "exit": info.code,
