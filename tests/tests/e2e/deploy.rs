@@ -216,7 +216,7 @@ fn ignored_devices_are_not_registered_and_a_warning_says_so() {
 fn a_plugin_flag_appears_in_help_and_its_value_reaches_the_plugin() {
     let bed = Bed::new("flag", json!([{"name": "board", "type": "fixture"}]), env());
     let plugin = bed.plugin("--cli-arg acs-url");
-    let help = bed.command(&[plugin.clone()], &["--help"]).output().unwrap();
+    let help = bed.command(std::slice::from_ref(&plugin), &["--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(text.contains("--acs-url <VALUE>") && text.contains("[plugin fixture]"), "{text}");
     bed.assert_nothing_left();
