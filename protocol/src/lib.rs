@@ -6,6 +6,7 @@
 //! `VITRO_UPDATE_SCHEMAS=1`.
 
 pub mod error;
+pub mod files;
 pub mod message;
 pub mod methods;
 pub mod schema;

@@ -51,8 +51,10 @@ pub struct ResponseEnvelope {
     pub error: Option<RpcError>,
 }
 
-/// The committed files, by name under `protocol/schema/`, with their exact content.
-pub fn plugin_protocol_files() -> BTreeMap<String, String> {
+/// The committed files, by name under `protocol/schema/`, with their exact content: the plugin
+/// protocol (`protocol.schema.json`, `methods.json`) and the user's config files
+/// (`inventory.schema.json`, `environment.schema.json`).
+pub fn committed_files() -> BTreeMap<String, String> {
     let mut generator = SchemaSettings::draft2020_12().into_generator();
     generator.subschema_for::<RequestEnvelope>();
     generator.subschema_for::<NotificationEnvelope>();
@@ -73,9 +75,17 @@ pub fn plugin_protocol_files() -> BTreeMap<String, String> {
         "schema": "protocol.schema.json",
         "methods": methods,
     });
+    let settings = SchemaSettings::draft2020_12();
+    let inventory = settings.clone().into_generator().into_root_schema_for::<crate::files::InventoryFile>();
+    let environment = settings.into_generator().into_root_schema_for::<crate::files::EnvironmentFile>();
     BTreeMap::from([
         ("protocol.schema.json".to_owned(), pretty(&protocol)),
         ("methods.json".to_owned(), pretty(&listing)),
+        ("inventory.schema.json".to_owned(), pretty(&serde_json::to_value(inventory).unwrap_or_default())),
+        (
+            "environment.schema.json".to_owned(),
+            pretty(&serde_json::to_value(environment).unwrap_or_default()),
+        ),
     ])
 }
 

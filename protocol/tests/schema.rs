@@ -8,7 +8,7 @@ fn committed_schemas_match_the_rust_types() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
     let update = std::env::var_os("VITRO_UPDATE_SCHEMAS").is_some();
     let mut stale = Vec::new();
-    for (name, content) in vitro_protocol::schema::plugin_protocol_files() {
+    for (name, content) in vitro_protocol::schema::committed_files() {
         let path = dir.join(&name);
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         if committed != content {

@@ -110,3 +110,81 @@ fn malformed_json_names_the_line_and_column() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("inventory.json:1:20: malformed JSON"), "{err}");
 }
+
+#[test]
+fn the_fixture_files_fit_the_published_schemas_types() {
+    for entry in std::fs::read_dir(cases()).unwrap() {
+        let case = entry.unwrap().path();
+        if !case.join("expected.json").exists() {
+            continue;
+        }
+        let inventory = std::fs::read_to_string(case.join("inventory.json")).unwrap();
+        let env = std::fs::read_to_string(case.join("environment.json")).unwrap();
+        serde_json::from_str::<vitro_protocol::files::InventoryFile>(&inventory)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        serde_json::from_str::<vitro_protocol::files::EnvironmentFile>(&env)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+    }
+}
+
+/// Serves `body` to every request on 127.0.0.1 until the returned guard is dropped.
+fn serve(body: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/files/", listener.local_addr().unwrap());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    let mut request = [0u8; 4096];
+                    let n = stream.read(&mut request).unwrap_or(0);
+                    let path = String::from_utf8_lossy(&request[..n])
+                        .split_whitespace()
+                        .nth(1)
+                        .unwrap_or("")
+                        .to_owned();
+                    let (status, text) = if path.ends_with("inventory.json") {
+                        ("200 OK", body.clone())
+                    } else {
+                        ("404 Not Found", String::new())
+                    };
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                        text.len()
+                    );
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        }
+    });
+    (url, stop)
+}
+
+#[test]
+fn config_files_can_come_from_an_http_url() {
+    let case = cases().join("basic");
+    let (url, stop) = serve(std::fs::read_to_string(case.join("inventory.json")).unwrap());
+    let out = Command::new(target_bin("vitro"))
+        .args(["config", "--board-name", "bench-1", "--inventory-config", &format!("{url}inventory.json")])
+        .arg("--env-config")
+        .arg(case.join("environment.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected = std::fs::read_to_string(case.join("expected.json")).unwrap();
+    assert_eq!(canonical(&String::from_utf8_lossy(&out.stdout)), canonical(&expected));
+    let missing = Command::new(target_bin("vitro"))
+        .args(["config", "--board-name", "bench-1", "--inventory-config", &format!("{url}nope.json")])
+        .arg("--env-config")
+        .arg(case.join("environment.json"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("nope.json: cannot fetch it") && err.contains("404"), "{err}");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+}

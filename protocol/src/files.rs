@@ -1,0 +1,81 @@
+//! The environment and inventory files users write, in Python Vitro's format. Only what Vitro
+//! itself reads is described; device entries stay open, because drivers add their own keys.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A device in an inventory: `name` and `type`, plus whatever its driver reads.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InventoryDevice {
+    /// Unique name; `board` is the device under test (it gets `resource_name`).
+    pub name: String,
+    /// Device type; a plugin must provide it.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Per-hook deadlines in seconds, e.g. `{"boot": 900}` (read by `vitro`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vitro_timeouts: Option<BTreeMap<String, f64>>,
+    /// Driver-specific keys.
+    #[serde(flatten)]
+    pub driver: Map<String, Value>,
+}
+
+/// One board of an inventory.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InventoryBoard {
+    /// Its devices.
+    pub devices: Vec<InventoryDevice>,
+    /// A key of the top-level `locations`, whose devices are appended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Other keys (kept, not read by `vitro`).
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// Devices shared by every board at a location.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InventoryLocation {
+    /// Devices appended to a board that names this location.
+    #[serde(default)]
+    pub devices: Vec<InventoryDevice>,
+}
+
+/// An inventory file: one key per board (`--board-name` picks one), and optionally `locations`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InventoryFile {
+    /// Shared devices by location name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locations: Option<BTreeMap<String, InventoryLocation>>,
+    /// Boards by name.
+    #[serde(flatten)]
+    pub boards: BTreeMap<String, InventoryBoard>,
+}
+
+/// The environment's requirements: an entry per device name merged into that device, and
+/// optionally `lan_clients` / `wifi_clients` (found at any depth).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EnvironmentDef {
+    /// LAN clients, paired by index with the inventory's LAN devices (their keys win).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lan_clients: Option<Vec<Map<String, Value>>>,
+    /// Wi-Fi clients, matched to Wi-Fi devices by `band` (a device of band `dual` matches any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wifi_clients: Option<Vec<Map<String, Value>>>,
+    /// Per device name: keys merged into that device (objects merge, the rest replaces).
+    #[serde(flatten)]
+    pub devices: BTreeMap<String, Value>,
+}
+
+/// An environment file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EnvironmentFile {
+    /// Required.
+    pub environment_def: EnvironmentDef,
+    /// Other keys (kept, not read by `vitro`).
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
