@@ -90,7 +90,11 @@ impl Progress {
 
     /// Prints `[   1.23s] device  phase  message`.
     pub fn line(&self, device: &str, phase: &str, message: &str) {
-        eprintln!("[{:>8.2}s] {device:<16} {phase:<18} {message}", self.start.elapsed().as_secs_f64());
+        use std::io::Write;
+        // One write per line: `eprintln!` would make one system call per formatted piece.
+        let line =
+            format!("[{:>8.2}s] {device:<16} {phase:<18} {message}\n", self.start.elapsed().as_secs_f64());
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 }
 
