@@ -449,6 +449,7 @@ async fn deploy_with(
             eprintln!("warning: cannot write the report to {}: {e}", path.display());
         }
     }
+    eprint!("{}", report.durations_table());
     match report.result {
         Outcome::Success => {
             eprintln!(

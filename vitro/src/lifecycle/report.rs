@@ -64,3 +64,68 @@ pub struct Report {
     /// Seconds spent setting up and releasing.
     pub durations: BTreeMap<String, f64>,
 }
+
+impl Report {
+    /// Seconds per device and phase, one line per device, in phase order; empty without devices.
+    pub fn durations_table(&self) -> String {
+        let mut phases: Vec<&str> = Vec::new();
+        for phase in super::phases::BOOT.iter().chain(&super::phases::SKIP_BOOT) {
+            if !phases.contains(&phase.name) && self.devices.iter().any(|d| d.phases.contains_key(phase.name))
+            {
+                phases.push(phase.name);
+            }
+        }
+        if self.devices.is_empty() {
+            return String::new();
+        }
+        let width = self.devices.iter().map(|d| d.name.len()).max().unwrap_or(0).max(6);
+        let mut table = format!("{:<width$}", "device");
+        for phase in &phases {
+            table.push_str(&format!("  {phase:>18}"));
+        }
+        table.push('\n');
+        for device in &self.devices {
+            table.push_str(&format!("{:<width$}", device.name));
+            for phase in &phases {
+                let cell = device.phases.get(*phase).map_or("-".to_owned(), |s| format!("{s:.2}s"));
+                table.push_str(&format!("  {cell:>18}"));
+            }
+            table.push('\n');
+        }
+        table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_durations_table_has_a_column_per_phase_that_ran() {
+        let device = |name: &str, phases: &[(&str, f64)]| DeviceReport {
+            name: name.into(),
+            type_name: "t".into(),
+            plugin: "p".into(),
+            phases: phases.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            error: None,
+        };
+        let report = Report {
+            result: Outcome::Success,
+            error: None,
+            failed_phase: None,
+            board: None,
+            devices: vec![
+                device("wan", &[("validate", 0.5), ("server boot", 1.25)]),
+                device("board", &[("validate", 0.1), ("device boot", 2.0)]),
+            ],
+            plugins: Vec::new(),
+            durations: BTreeMap::new(),
+        };
+        let table = report.durations_table();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("device") && lines[0].ends_with("device boot"), "{table}");
+        assert!(lines[1].contains("1.25s") && lines[1].trim_end().ends_with('-'), "{table}");
+        assert!(lines[2].trim_end().ends_with("2.00s"), "{table}");
+    }
+}
