@@ -26,6 +26,8 @@
 //!
 //! The module [`peer`] is the JSON-RPC duplex connection both sides use; the `vitro` host uses it too.
 
+#[cfg(feature = "console")]
+pub mod console;
 mod device;
 mod error;
 mod host;

@@ -1,0 +1,152 @@
+//! Builds a console from a device's config entry, by Python Vitro's `connection_type`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Console, ConsoleError, ConsoleOptions, Pattern};
+
+/// The `connection_type`s this build supports.
+pub const SUPPORTED: &[&str] = &[
+    #[cfg(feature = "pty")]
+    "local_cmd",
+    #[cfg(feature = "serial")]
+    "serial",
+    #[cfg(feature = "telnet")]
+    "ser2net",
+];
+
+/// Where console logs go and how consoles are named.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// `--save-console-logs` directory, if given.
+    pub log_dir: Option<PathBuf>,
+    /// Console name within the device (`console` when empty).
+    pub console: String,
+    /// How long connecting may take.
+    pub timeout: Option<Duration>,
+}
+
+fn text<'a>(config: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    keys.iter().find_map(|k| config.get(*k).and_then(Value::as_str))
+}
+
+fn bad(device: &str, what: String) -> ConsoleError {
+    ConsoleError::Io(format!("{device}: {what}"))
+}
+
+/// Connects to the console a device's config describes: `connection_type` picks the transport
+/// (`local_cmd`: `conn_cmd`; `serial`: `port`, `baud`; `ser2net`: `ipaddr`, `port`), `prompt`
+/// (a regex or a list of them, default `[#$>] ?$`) the shell prompt.
+pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console, ConsoleError> {
+    let device = text(config, &["name"]).unwrap_or("device");
+    let kind = text(config, &["connection_type"]).unwrap_or("");
+    let console_name = if options.console.is_empty() { "console" } else { options.console.as_str() };
+    let prompts: Vec<String> = match config.get("prompt") {
+        Some(Value::String(p)) => vec![p.clone()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => vec![r"[#$>] ?$".to_owned()],
+    };
+    let prompt =
+        prompts.iter().map(|p| Pattern::regex(&format!("(?m){p}"))).collect::<Result<Vec<_>, _>>()?;
+    let console_options = ConsoleOptions {
+        name: format!("{device}.{console_name}"),
+        prompt,
+        linesep: text(config, &["linesep"]).unwrap_or("\n").to_owned(),
+        log: options.log_dir.as_ref().map(|dir| super::log::log_path(dir, device, console_name)),
+    };
+    #[allow(unreachable_code, unused_variables)]
+    match kind {
+        #[cfg(feature = "pty")]
+        "local_cmd" => {
+            let command = text(config, &["conn_cmd"]).ok_or_else(|| bad(device, "local_cmd needs `conn_cmd`".into()))?;
+            pty::spawn(command, console_options)
+        }
+        #[cfg(feature = "serial")]
+        "serial" => {
+            let port = text(config, &["port", "serial_port"]).ok_or_else(|| bad(device, "serial needs `port`".into()))?;
+            let baud = config.get("baud").and_then(Value::as_u64).unwrap_or(115_200) as u32;
+            serial::open(port, baud, console_options)
+        }
+        #[cfg(feature = "telnet")]
+        "ser2net" => {
+            let host = text(config, &["ipaddr", "host"]).unwrap_or("127.0.0.1");
+            let port = config.get("port").and_then(Value::as_u64).ok_or_else(|| bad(device, "ser2net needs `port`".into()))?;
+            let timeout = options.timeout.unwrap_or(Duration::from_secs(10));
+            let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port as u16)))
+                .await
+                .map_err(|_| bad(device, format!("connecting to {host}:{port} timed out")))?
+                .map_err(|e| bad(device, format!("cannot connect to {host}:{port}: {e}")))?;
+            let (read, write) = stream.into_split();
+            Ok(Console::start(read, write, console_options, None))
+        }
+        other => Err(bad(
+            device,
+            format!(
+                "unknown connection_type {other:?}; this build supports: {} (ssh_connection, authenticated_ssh and telnet are not built yet)",
+                SUPPORTED.join(", ")
+            ),
+        )),
+    }
+}
+
+#[cfg(feature = "pty")]
+mod pty {
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+
+    use super::super::{Console, ConsoleError, ConsoleOptions};
+
+    /// Runs `command` (shell words) in a new 200x50 PTY.
+    pub(super) fn spawn(command: &str, options: ConsoleOptions) -> Result<Console, ConsoleError> {
+        let io = |what: &str, e: &dyn std::fmt::Display| {
+            ConsoleError::Io(format!("{}: {what}: {e}", options.name))
+        };
+        let pair = native_pty_system()
+            .openpty(PtySize { rows: 50, cols: 200, pixel_width: 0, pixel_height: 0 })
+            .map_err(|e| io("cannot open a PTY", &e))?;
+        let mut cmd = CommandBuilder::new("/bin/sh");
+        cmd.args(["-c", command]);
+        let mut child =
+            pair.slave.spawn_command(cmd).map_err(|e| io(&format!("cannot run `{command}`"), &e))?;
+        drop(pair.slave);
+        let fd = pair.master.as_raw_fd().ok_or_else(|| io("the PTY has no file descriptor", &""))?;
+        // SAFETY: dup of a valid descriptor; each copy is owned by one File.
+        let (read, write) = unsafe {
+            let (r, w) = (libc::dup(fd), libc::dup(fd));
+            if r < 0 || w < 0 {
+                return Err(io("dup failed", &std::io::Error::last_os_error()));
+            }
+            (OwnedFd::from_raw_fd(r), OwnedFd::from_raw_fd(w))
+        };
+        let master = pair.master;
+        let close = Box::new(move || {
+            let _ = child.kill();
+            let _ = child.wait();
+            drop(master);
+        });
+        Ok(Console::start(
+            tokio::fs::File::from_std(std::fs::File::from(read)),
+            tokio::fs::File::from_std(std::fs::File::from(write)),
+            options,
+            Some(close),
+        ))
+    }
+}
+
+#[cfg(feature = "serial")]
+mod serial {
+    use super::super::{Console, ConsoleError, ConsoleOptions};
+
+    /// Opens a serial line at `baud`, 8N1.
+    pub(super) fn open(port: &str, baud: u32, options: ConsoleOptions) -> Result<Console, ConsoleError> {
+        use tokio_serial::SerialPortBuilderExt;
+        let stream = tokio_serial::new(port, baud)
+            .open_native_async()
+            .map_err(|e| ConsoleError::Io(format!("{}: cannot open {port}: {e}", options.name)))?;
+        let (read, write) = tokio::io::split(stream);
+        Ok(Console::start(read, write, options, None))
+    }
+}

@@ -1,0 +1,149 @@
+//! Console log files: one timestamped, cleaned line per console line, rotated at a size limit
+//! with backups (`<file>.1`, `<file>.2`). Written by a task of its own from an unbounded queue,
+//! so logging never blocks the console and never drops bytes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::clean::Cleaner;
+
+/// Rotate when a log reaches this size (25 MB, as Python Vitro).
+pub const ROTATE_BYTES: u64 = 25 * 1000 * 1000;
+/// Backups kept beside the current log.
+pub const BACKUPS: usize = 2;
+
+/// The log file of `console` of `device` under `dir`: `<dir>/<device>_<console>.txt`.
+pub fn log_path(dir: &Path, device: &str, console: &str) -> PathBuf {
+    dir.join(format!("{device}_{console}.txt"))
+}
+
+/// Handle to a running log writer; dropping every sender ends it after it wrote everything.
+pub(crate) fn spawn_writer(path: PathBuf, rotate_at: u64) -> mpsc::UnboundedSender<Bytes> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    std::thread::Builder::new()
+        .name("console-log".into())
+        .spawn(move || {
+            let mut writer = match LogWriter::open(path.clone(), rotate_at) {
+                Ok(writer) => writer,
+                Err(e) => {
+                    tracing::error!("cannot open console log {}: {e}", path.display());
+                    return;
+                }
+            };
+            while let Some(chunk) = rx.blocking_recv() {
+                if let Err(e) = writer.write(&chunk) {
+                    tracing::error!("writing console log {} failed: {e}", path.display());
+                }
+            }
+            let _ = writer.finish();
+        })
+        .expect("spawning the console log thread");
+    tx
+}
+
+struct LogWriter {
+    path: PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+    size: u64,
+    rotate_at: u64,
+    cleaner: Cleaner,
+    line: Vec<u8>,
+}
+
+impl LogWriter {
+    fn open(path: PathBuf, rotate_at: u64) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        let size = file.metadata()?.len();
+        Ok(Self {
+            path,
+            file: std::io::BufWriter::new(file),
+            size,
+            rotate_at,
+            cleaner: Cleaner::default(),
+            line: Vec::new(),
+        })
+    }
+
+    fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        let mut lines = Vec::new();
+        self.cleaner.feed(chunk, &mut self.line, |l| lines.push(l.to_vec()));
+        for line in lines {
+            self.write_line(&line)?;
+        }
+        self.file.flush()
+    }
+
+    fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let stamp = humantime::format_rfc3339_millis(SystemTime::now());
+        let mut text = format!("[{stamp}] ").into_bytes();
+        text.extend_from_slice(line);
+        text.push(b'\n');
+        if self.size + text.len() as u64 > self.rotate_at && self.size > 0 {
+            self.rotate()?;
+        }
+        self.file.write_all(&text)?;
+        self.size += text.len() as u64;
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> std::io::Result<()> {
+        self.file.flush()?;
+        let backup = |n: usize| PathBuf::from(format!("{}.{n}", self.path.display()));
+        let _ = std::fs::remove_file(backup(BACKUPS));
+        for n in (1..BACKUPS).rev() {
+            let _ = std::fs::rename(backup(n), backup(n + 1));
+        }
+        std::fs::rename(&self.path, backup(1))?;
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
+        self.file = std::io::BufWriter::new(file);
+        self.size = 0;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.write_line(&line)?;
+        }
+        self.file.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_timestamped_and_the_log_rotates_keeping_two_backups() {
+        let dir = std::env::temp_dir().join(format!("vitro-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = log_path(&dir, "board", "console");
+        let tx = spawn_writer(path.clone(), 200);
+        for i in 0..40 {
+            tx.send(Bytes::from(format!("line {i:02}\r\n"))).unwrap();
+        }
+        tx.send(Bytes::from_static(b"tail without newline")).unwrap();
+        drop(tx);
+        let done = std::time::Instant::now();
+        while !std::fs::read_to_string(&path).unwrap_or_default().contains("tail without newline") {
+            assert!(done.elapsed().as_secs() < 5, "the log was not finished");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let current = std::fs::read_to_string(&path).unwrap();
+        assert!(current.lines().all(|l| l.starts_with("[20") && l.contains("Z] ")), "{current}");
+        assert!(std::fs::metadata(&path).unwrap().len() <= 200);
+        let backup1 = std::fs::read_to_string(format!("{}.1", path.display())).unwrap();
+        let backup2 = std::fs::read_to_string(format!("{}.2", path.display())).unwrap();
+        assert!(!backup2.is_empty() && !backup1.is_empty());
+        assert!(!std::path::Path::new(&format!("{}.3", path.display())).exists());
+        assert!(current.contains("line 39"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,406 @@
+//! Device consoles: one API (`send`, `sendline`, `sendcontrol`, `expect`, `execute_command`,
+//! `check_output`, `login_to_server`) over every transport, with console logs.
+//!
+//! A console has one reader task that hands every byte to every subscriber (the driver's expect
+//! buffer, the console log, later viewers) through unbounded queues, so no reader slows another
+//! down and none loses bytes; writes go through one lock, so there is one writer at a time.
+//!
+//! Transports, named as Python Vitro's `connection_type`: `local_cmd` (a command in a real PTY,
+//! feature `pty`), `serial` (feature `serial`), `ser2net` (a raw TCP port, feature `telnet`).
+//! Not built yet: `ssh_connection`, `authenticated_ssh` and `telnet` with option negotiation.
+
+mod clean;
+mod connect;
+pub mod log;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+pub use connect::{connect, ConnectOptions, SUPPORTED};
+
+/// Bytes of already-searched output that `expect` searches again, so a match split across reads
+/// is found. Patterns whose matches are longer than this can be missed.
+pub const SEARCH_OVERLAP: usize = 8 * 1024;
+
+/// What `expect` waits for.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    /// A regular expression over the raw bytes.
+    Regex(regex::bytes::Regex),
+    /// An exact byte string.
+    Exact(Vec<u8>),
+}
+
+impl Pattern {
+    /// A regular expression; a bad one is an error naming it.
+    pub fn regex(pattern: &str) -> Result<Self, ConsoleError> {
+        regex::bytes::Regex::new(pattern)
+            .map(Pattern::Regex)
+            .map_err(|e| ConsoleError::BadPattern(format!("{pattern:?}: {e}")))
+    }
+
+    /// An exact string.
+    pub fn exact(text: &str) -> Self {
+        Pattern::Exact(text.as_bytes().to_vec())
+    }
+
+    fn find(&self, haystack: &[u8], from: usize) -> Option<(usize, usize)> {
+        match self {
+            Pattern::Regex(re) => re.find_at(haystack, from).map(|m| (m.start(), m.end())),
+            Pattern::Exact(needle) if needle.is_empty() => Some((from, from)),
+            Pattern::Exact(needle) => haystack[from..]
+                .windows(needle.len())
+                .position(|w| w == needle.as_slice())
+                .map(|i| (from + i, from + i + needle.len())),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Pattern::Regex(re) => format!("/{}/", re.as_str()),
+            Pattern::Exact(bytes) => format!("{:?}", String::from_utf8_lossy(bytes)),
+        }
+    }
+}
+
+/// What `expect` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Which of the patterns matched (the one matching earliest; the first listed on a tie).
+    pub index: usize,
+    /// The output before the match.
+    pub before: String,
+    /// The matched text.
+    pub matched: String,
+}
+
+/// Why a console operation failed.
+#[derive(Debug)]
+pub enum ConsoleError {
+    /// Nothing matched in time.
+    Timeout {
+        /// Console name.
+        console: String,
+        /// What was awaited.
+        patterns: Vec<String>,
+        /// How long.
+        waited: Duration,
+        /// The last output seen (up to 500 bytes).
+        last: String,
+    },
+    /// The far side closed the console.
+    Closed {
+        /// Console name.
+        console: String,
+        /// The last output seen.
+        last: String,
+    },
+    /// A command did not give the prompt back.
+    NoPrompt {
+        /// The command.
+        command: String,
+        /// How long it had.
+        waited: Duration,
+        /// Whether the prompt came back after Ctrl-C.
+        recovered: bool,
+    },
+    /// A pattern that does not compile.
+    BadPattern(String),
+    /// The connection could not be made or failed.
+    Io(String),
+}
+
+impl fmt::Display for ConsoleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConsoleError::Timeout { console, patterns, waited, last } => write!(
+                f,
+                "{console}: none of {} appeared within {waited:?}; last output: {last:?}",
+                patterns.join(", ")
+            ),
+            ConsoleError::Closed { console, last } => {
+                write!(f, "{console}: the console was closed by the far side; last output: {last:?}")
+            }
+            ConsoleError::NoPrompt { command, waited, recovered } => write!(
+                f,
+                "`{command}` did not finish within {waited:?}; sent Ctrl-C{}",
+                if *recovered { " and the prompt came back" } else { " but the prompt did not come back" }
+            ),
+            ConsoleError::BadPattern(what) => write!(f, "bad expect pattern {what}"),
+            ConsoleError::Io(what) => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for ConsoleError {}
+
+/// How a console behaves.
+#[derive(Debug, Clone)]
+pub struct ConsoleOptions {
+    /// Console name, used in logs and errors (e.g. `board.console`).
+    pub name: String,
+    /// Patterns of the shell prompt, for `execute_command`.
+    pub prompt: Vec<Pattern>,
+    /// Line ending `sendline` appends.
+    pub linesep: String,
+    /// Write a console log here.
+    pub log: Option<PathBuf>,
+}
+
+impl ConsoleOptions {
+    /// Options with a prompt of `prompt` (a regex), `\n` line endings and no log.
+    pub fn new(name: &str, prompt: &str) -> Result<Self, ConsoleError> {
+        Ok(Self {
+            name: name.to_owned(),
+            prompt: vec![Pattern::regex(prompt)?],
+            linesep: "\n".into(),
+            log: None,
+        })
+    }
+}
+
+type Subscribers = Arc<Mutex<Vec<mpsc::UnboundedSender<Bytes>>>>;
+
+struct ExpectBuffer {
+    rx: mpsc::UnboundedReceiver<Bytes>,
+    buffer: Vec<u8>,
+    search_from: usize,
+    closed: bool,
+}
+
+/// A device console.
+pub struct Console {
+    options: ConsoleOptions,
+    writer: tokio::sync::Mutex<Option<Box<dyn AsyncWrite + Send + Unpin>>>,
+    reader: tokio::sync::Mutex<ExpectBuffer>,
+    subscribers: Subscribers,
+    last_output: Mutex<String>,
+    on_close: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Console {
+    /// Starts a console over a reader and a writer; `on_close` runs once at [`Console::close`]
+    /// (to stop a local process, say).
+    pub fn start<R, W>(
+        reader: R,
+        writer: W,
+        options: ConsoleOptions,
+        on_close: Option<Box<dyn FnOnce() + Send>>,
+    ) -> Self
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut subscribers = vec![tx];
+        if let Some(path) = &options.log {
+            subscribers.push(log::spawn_writer(path.clone(), log::ROTATE_BYTES));
+        }
+        let subscribers: Subscribers = Arc::new(Mutex::new(subscribers));
+        tokio::spawn(pump(reader, subscribers.clone()));
+        Self {
+            options,
+            writer: tokio::sync::Mutex::new(Some(Box::new(writer))),
+            reader: tokio::sync::Mutex::new(ExpectBuffer {
+                rx,
+                buffer: Vec::new(),
+                search_from: 0,
+                closed: false,
+            }),
+            subscribers,
+            last_output: Mutex::new(String::new()),
+            on_close: Mutex::new(on_close),
+        }
+    }
+
+    /// Console name.
+    pub fn name(&self) -> &str {
+        &self.options.name
+    }
+
+    /// Every byte read from now on (for a viewer or a second reader).
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Bytes> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).push(tx);
+        rx
+    }
+
+    /// Writes raw bytes.
+    pub async fn send(&self, data: impl AsRef<[u8]>) -> Result<(), ConsoleError> {
+        let mut writer = self.writer.lock().await;
+        let Some(writer) = writer.as_mut() else {
+            return Err(ConsoleError::Io(format!("{}: the console is closed", self.options.name)));
+        };
+        let io = |e: std::io::Error| ConsoleError::Io(format!("{}: writing failed: {e}", self.options.name));
+        writer.write_all(data.as_ref()).await.map_err(io)?;
+        writer.flush().await.map_err(io)
+    }
+
+    /// Writes `line` and the line ending.
+    pub async fn sendline(&self, line: &str) -> Result<(), ConsoleError> {
+        self.send(format!("{line}{}", self.options.linesep)).await
+    }
+
+    /// Sends a control character: `sendcontrol('c')` is Ctrl-C.
+    pub async fn sendcontrol(&self, key: char) -> Result<(), ConsoleError> {
+        self.send([(key.to_ascii_lowercase() as u8) & 0x1f]).await
+    }
+
+    /// Waits until one of `patterns` appears, at most `timeout`; consumes the output up to the
+    /// end of the match.
+    pub async fn expect(&self, patterns: &[Pattern], timeout: Duration) -> Result<Match, ConsoleError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut r = self.reader.lock().await;
+        loop {
+            let found = patterns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| p.find(&r.buffer, r.search_from).map(|(s, e)| (s, i, e)))
+                .min();
+            if let Some((start, index, end)) = found {
+                let before = String::from_utf8_lossy(&r.buffer[..start]).into_owned();
+                let matched = String::from_utf8_lossy(&r.buffer[start..end]).into_owned();
+                r.buffer.drain(..end);
+                r.search_from = 0;
+                *self.last_output.lock().unwrap_or_else(|p| p.into_inner()) = before.clone();
+                return Ok(Match { index, before, matched });
+            }
+            r.search_from = r.buffer.len().saturating_sub(SEARCH_OVERLAP);
+            if r.closed {
+                return Err(ConsoleError::Closed {
+                    console: self.options.name.clone(),
+                    last: tail(&r.buffer),
+                });
+            }
+            match tokio::time::timeout_at(deadline, r.rx.recv()).await {
+                Ok(Some(chunk)) => {
+                    r.buffer.extend_from_slice(&chunk);
+                    while let Ok(more) = r.rx.try_recv() {
+                        r.buffer.extend_from_slice(&more);
+                    }
+                }
+                Ok(None) => r.closed = true,
+                Err(_) => {
+                    return Err(ConsoleError::Timeout {
+                        console: self.options.name.clone(),
+                        patterns: patterns.iter().map(Pattern::describe).collect(),
+                        waited: timeout,
+                        last: tail(&r.buffer),
+                    })
+                }
+            }
+        }
+    }
+
+    /// `expect` for exact strings.
+    pub async fn expect_exact(&self, texts: &[&str], timeout: Duration) -> Result<Match, ConsoleError> {
+        let patterns: Vec<Pattern> = texts.iter().map(|t| Pattern::exact(t)).collect();
+        self.expect(&patterns, timeout).await
+    }
+
+    /// Runs `command` at the prompt and returns its output, without the echoed command, the
+    /// prompt, escape sequences and carriage returns.
+    pub async fn execute_command(&self, command: &str, timeout: Duration) -> Result<String, ConsoleError> {
+        self.sendline(command).await?;
+        let found = self.expect(&self.options.prompt, timeout).await?;
+        Ok(command_output(&found.before, command))
+    }
+
+    /// Like `execute_command`, but when the prompt does not come back in time it sends Ctrl-C,
+    /// waits up to 5 s for the prompt, and fails naming the command.
+    pub async fn check_output(&self, command: &str, timeout: Duration) -> Result<String, ConsoleError> {
+        match self.execute_command(command, timeout).await {
+            Err(ConsoleError::Timeout { .. }) => {
+                self.sendcontrol('c').await?;
+                let recovered = self.expect(&self.options.prompt, Duration::from_secs(5)).await.is_ok();
+                Err(ConsoleError::NoPrompt { command: command.to_owned(), waited: timeout, recovered })
+            }
+            other => other,
+        }
+    }
+
+    /// Answers a password prompt, if one comes, and waits for the shell prompt.
+    pub async fn login_to_server(&self, password: &str, timeout: Duration) -> Result<(), ConsoleError> {
+        let mut patterns = vec![Pattern::regex("(?i)password:")?];
+        patterns.extend(self.options.prompt.iter().cloned());
+        if self.expect(&patterns, timeout).await?.index == 0 {
+            self.sendline(password).await?;
+            self.expect(&self.options.prompt, timeout).await?;
+        }
+        Ok(())
+    }
+
+    /// The output before the last match.
+    pub fn get_last_output(&self) -> String {
+        self.last_output.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Closes the console: no more writes, and the transport's own close runs (once).
+    pub async fn close(&self) {
+        if let Some(mut writer) = self.writer.lock().await.take() {
+            let _ = writer.shutdown().await;
+        }
+        if let Some(close) = self.on_close.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            close();
+        }
+    }
+}
+
+fn tail(buffer: &[u8]) -> String {
+    String::from_utf8_lossy(&buffer[buffer.len().saturating_sub(500)..]).into_owned()
+}
+
+/// The output of a command: cleaned lines, the echoed command line dropped.
+fn command_output(before: &str, command: &str) -> String {
+    let mut cleaner = clean::Cleaner::default();
+    let mut line = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    cleaner.feed(before.as_bytes(), &mut line, |l| lines.push(String::from_utf8_lossy(l).into_owned()));
+    if !line.is_empty() {
+        lines.push(String::from_utf8_lossy(&line).into_owned());
+    }
+    if lines.first().is_some_and(|first| first.trim_end().ends_with(command.trim())) {
+        lines.remove(0);
+    }
+    lines.join("\n")
+}
+
+async fn pump<R: AsyncRead + Unpin>(mut reader: R, subscribers: Subscribers) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let chunk = Bytes::copy_from_slice(&buf[..n]);
+        subscribers.lock().unwrap_or_else(|p| p.into_inner()).retain(|s| s.send(chunk.clone()).is_ok());
+    }
+    subscribers.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_output_drops_the_echo_and_cleans_the_rest() {
+        let before = "\x1b[?2004luname -s\r\nLinux\r\nsecond\r\n";
+        assert_eq!(command_output(before, "uname -s"), "Linux\nsecond");
+    }
+
+    #[test]
+    fn the_earliest_match_wins_and_ties_go_to_the_first_pattern() {
+        let hay = b"abc login: password:";
+        let login = Pattern::regex("login:").unwrap();
+        let pass = Pattern::exact("password:");
+        assert_eq!(login.find(hay, 0), Some((4, 10)));
+        assert_eq!(pass.find(hay, 0), Some((11, 20)));
+        assert!(Pattern::regex("(").is_err());
+    }
+}
