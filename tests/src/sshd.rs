@@ -45,7 +45,7 @@ impl Sshd {
             TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
         let config = format!(
             "ListenAddress 127.0.0.1\nPort {port}\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
-             AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
+             AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\nPermitEmptyPasswords no\n\
              KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nLogLevel ERROR\n",
             d = d.display()
         );
@@ -91,6 +91,49 @@ impl Sshd {
         ]
         .map(String::from)
         .to_vec()
+    }
+
+    /// Makes sure a local user `name` with `password` and a bash shell exists (needs root).
+    pub fn password_user(name: &str, password: &str) -> Result<(), String> {
+        let exists = Command::new("id").arg(name).output().map_err(|e| e.to_string())?.status.success();
+        if !exists {
+            run(Command::new("useradd").args(["-M", "-d", "/tmp", "-s", "/bin/bash", name]))?;
+        }
+        let mut chpasswd =
+            Command::new("chpasswd").stdin(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
+        std::io::Write::write_all(
+            chpasswd.stdin.as_mut().expect("piped"),
+            format!("{name}:{password}\n").as_bytes(),
+        )
+        .map_err(|e| e.to_string())?;
+        drop(chpasswd.stdin.take());
+        if !chpasswd.wait().map_err(|e| e.to_string())?.success() {
+            return Err(format!("chpasswd failed for {name}"));
+        }
+        Ok(())
+    }
+
+    /// Its port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The user the throwaway key logs in as.
+    pub fn key_user(&self) -> &str {
+        &self.user
+    }
+
+    /// The private key that logs in as [`Sshd::key_user`].
+    pub fn client_key(&self) -> PathBuf {
+        self.dir.path().join("client_key")
+    }
+
+    /// A known_hosts file holding this server's host key.
+    pub fn known_hosts(&self) -> Result<PathBuf, String> {
+        let key = std::fs::read_to_string(self.dir.path().join("host_key.pub")).map_err(|e| e.to_string())?;
+        let path = self.dir.path().join("known_hosts");
+        std::fs::write(&path, format!("[127.0.0.1]:{} {}", self.port, key)).map_err(|e| e.to_string())?;
+        Ok(path)
     }
 
     /// The server's temp directory.

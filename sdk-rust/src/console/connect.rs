@@ -15,6 +15,10 @@ pub const SUPPORTED: &[&str] = &[
     "serial",
     #[cfg(feature = "telnet")]
     "ser2net",
+    #[cfg(feature = "ssh")]
+    "ssh_connection",
+    #[cfg(feature = "ssh")]
+    "authenticated_ssh",
 ];
 
 /// Where console logs go and how consoles are named.
@@ -81,10 +85,31 @@ pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console
             let (read, write) = stream.into_split();
             Ok(Console::start(read, write, console_options, None))
         }
+        #[cfg(feature = "ssh")]
+        "ssh_connection" | "authenticated_ssh" => {
+            let target = super::ssh::SshTarget {
+                host: text(config, &["ipaddr", "host"]).unwrap_or("127.0.0.1").to_owned(),
+                port: config.get("port").and_then(Value::as_u64).unwrap_or(22) as u16,
+                user: text(config, &["username", "user"]).unwrap_or("root").to_owned(),
+                password: text(config, &["password"]).map(str::to_owned),
+                key: text(config, &["key", "private_key"]).map(PathBuf::from),
+                known_hosts: match text(config, &["host_key_check"]).unwrap_or("off") {
+                    "off" => None,
+                    "known-hosts" => Some(text(config, &["known_hosts"]).map(PathBuf::from).unwrap_or_else(|| {
+                        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".ssh/known_hosts")
+                    })),
+                    other => {
+                        return Err(bad(device, format!("host_key_check {other:?} is neither \"off\" nor \"known-hosts\"")))
+                    }
+                },
+                timeout: options.timeout.unwrap_or(Duration::from_secs(30)),
+            };
+            super::ssh::open(&target, console_options).await
+        }
         other => Err(bad(
             device,
             format!(
-                "unknown connection_type {other:?}; this build supports: {} (ssh_connection, authenticated_ssh and telnet are not built yet)",
+                "unknown connection_type {other:?}; this build supports: {} (telnet with option negotiation is not built yet)",
                 SUPPORTED.join(", ")
             ),
         )),

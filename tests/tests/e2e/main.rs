@@ -5,3 +5,4 @@ mod config;
 mod deploy;
 mod plugin_host;
 mod remote;
+mod ssh_console;
