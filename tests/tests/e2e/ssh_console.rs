@@ -17,8 +17,9 @@ fn server() -> Sshd {
 
 async fn shell(config: Value) -> Console {
     let console = connect(&config, &ConnectOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
-    console.sendline("export PS1='ssh$ '").await.unwrap();
-    console.execute_command("true", T).await.unwrap();
+    // Quoted apart so that the echoed command itself does not look like the new prompt.
+    console.sendline("export PS1='ssh''$ '").await.unwrap();
+    console.expect(&[vitro_sdk::console::Pattern::regex(r"(?m)ssh\$ $").unwrap()], T).await.unwrap();
     console
 }
 
