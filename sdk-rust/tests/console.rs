@@ -1,6 +1,6 @@
 //! Consoles against real endpoints on this machine: bash in a real PTY, a login shell behind a
-//! `socat` serial line, and a shell on a raw TCP port (what ser2net serves; socat stands in for
-//! ser2net, which is not installed here).
+//! `socat` serial line, a shell on a raw TCP port (what ser2net serves; socat stands in for
+//! ser2net, which is not installed here), and inetutils `telnetd` (socat plays its inetd).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -110,7 +110,7 @@ async fn an_unknown_connection_type_lists_the_supported_ones() {
         .err()
         .unwrap();
     let text = err.to_string();
-    assert!(text.contains("carrier_pigeon") && text.contains("local_cmd, serial, ser2net"), "{text}");
+    assert!(text.contains("carrier_pigeon") && text.contains("local_cmd, serial, ser2net, telnet"), "{text}");
 }
 
 /// A shell behind a login prompt (user `root`, password `secret`).
@@ -195,5 +195,32 @@ async fn a_ser2net_style_tcp_port_logs_in_and_runs_commands() {
     let refused = json!({"name": "board", "connection_type": "ser2net", "port": 1});
     let err = connect(&refused, &ConnectOptions::default()).await.err().unwrap();
     assert!(err.to_string().contains("cannot connect to 127.0.0.1:1"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_telnetd_negotiates_logs_in_and_runs_commands() {
+    let telnetd =
+        ["/usr/sbin/telnetd", "/usr/sbin/in.telnetd"].into_iter().find(|p| std::path::Path::new(p).exists());
+    let telnetd = telnetd.expect("telnetd (inetutils-telnetd; scripts/install-test-deps installs it)");
+    let dir = temp_dir("telnet");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let exec = format!("EXEC:{telnetd} -h -E {},nofork", board_script(&dir).display());
+    let _socat = socat(&[format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"), exec]);
+    let config = json!({"name": "cpe", "connection_type": "telnet", "ipaddr": "127.0.0.1", "port": port, "prompt": r"board# $"});
+    let mut console = None;
+    for _ in 0..100 {
+        if let Ok(c) = connect(&config, &ConnectOptions::default()).await {
+            console = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let console = console.expect("telnetd listens");
+    console.expect(&[Pattern::exact("login: ")], T).await.unwrap();
+    console.sendline("root").await.unwrap();
+    console.login_to_server("secret", T).await.unwrap();
+    assert_eq!(console.execute_command("echo over telnet", T).await.unwrap(), "over telnet");
+    console.close().await;
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -15,6 +15,8 @@ pub const SUPPORTED: &[&str] = &[
     "serial",
     #[cfg(feature = "telnet")]
     "ser2net",
+    #[cfg(feature = "telnet")]
+    "telnet",
     #[cfg(feature = "ssh")]
     "ssh_connection",
     #[cfg(feature = "ssh")]
@@ -41,7 +43,9 @@ fn bad(device: &str, what: String) -> ConsoleError {
 }
 
 /// Connects to the console a device's config describes: `connection_type` picks the transport
-/// (`local_cmd`: `conn_cmd`; `serial`: `port`, `baud`; `ser2net`: `ipaddr`, `port`), `prompt`
+/// (`local_cmd`: `conn_cmd`; `serial`: `port`, `baud`; `ser2net`, `telnet`: `ipaddr`, `port`;
+/// `ssh_connection`, `authenticated_ssh`: `ipaddr`, `port`, `username`, `password`, `key`,
+/// `host_key_check`), `prompt`
 /// (a regex or a list of them, default `[#$>] ?$`) the shell prompt.
 pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console, ConsoleError> {
     let device = text(config, &["name"]).unwrap_or("device");
@@ -64,24 +68,32 @@ pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console
     match kind {
         #[cfg(feature = "pty")]
         "local_cmd" => {
-            let command = text(config, &["conn_cmd"]).ok_or_else(|| bad(device, "local_cmd needs `conn_cmd`".into()))?;
+            let command = text(config, &["conn_cmd"])
+                .ok_or_else(|| bad(device, "local_cmd needs `conn_cmd`".into()))?;
             pty::spawn(command, console_options)
         }
         #[cfg(feature = "serial")]
         "serial" => {
-            let port = text(config, &["port", "serial_port"]).ok_or_else(|| bad(device, "serial needs `port`".into()))?;
+            let port = text(config, &["port", "serial_port"])
+                .ok_or_else(|| bad(device, "serial needs `port`".into()))?;
             let baud = config.get("baud").and_then(Value::as_u64).unwrap_or(115_200) as u32;
             serial::open(port, baud, console_options)
         }
         #[cfg(feature = "telnet")]
-        "ser2net" => {
+        "ser2net" | "telnet" => {
             let host = text(config, &["ipaddr", "host"]).unwrap_or("127.0.0.1");
-            let port = config.get("port").and_then(Value::as_u64).ok_or_else(|| bad(device, "ser2net needs `port`".into()))?;
+            let port = config
+                .get("port")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| bad(device, "ser2net needs `port`".into()))?;
             let timeout = options.timeout.unwrap_or(Duration::from_secs(10));
             let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port as u16)))
                 .await
                 .map_err(|_| bad(device, format!("connecting to {host}:{port} timed out")))?
                 .map_err(|e| bad(device, format!("cannot connect to {host}:{port}: {e}")))?;
+            if kind == "telnet" {
+                return Ok(super::telnet::start(stream, console_options));
+            }
             let (read, write) = stream.into_split();
             Ok(Console::start(read, write, console_options, None))
         }
@@ -95,11 +107,16 @@ pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console
                 key: text(config, &["key", "private_key"]).map(PathBuf::from),
                 known_hosts: match text(config, &["host_key_check"]).unwrap_or("off") {
                     "off" => None,
-                    "known-hosts" => Some(text(config, &["known_hosts"]).map(PathBuf::from).unwrap_or_else(|| {
-                        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".ssh/known_hosts")
-                    })),
+                    "known-hosts" => {
+                        Some(text(config, &["known_hosts"]).map(PathBuf::from).unwrap_or_else(|| {
+                            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".ssh/known_hosts")
+                        }))
+                    }
                     other => {
-                        return Err(bad(device, format!("host_key_check {other:?} is neither \"off\" nor \"known-hosts\"")))
+                        return Err(bad(
+                            device,
+                            format!("host_key_check {other:?} is neither \"off\" nor \"known-hosts\""),
+                        ))
                     }
                 },
                 timeout: options.timeout.unwrap_or(Duration::from_secs(30)),
@@ -108,10 +125,7 @@ pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console
         }
         other => Err(bad(
             device,
-            format!(
-                "unknown connection_type {other:?}; this build supports: {} (telnet with option negotiation is not built yet)",
-                SUPPORTED.join(", ")
-            ),
+            format!("unknown connection_type {other:?}; this build supports: {}", SUPPORTED.join(", ")),
         )),
     }
 }

@@ -6,15 +6,17 @@
 //! down and none loses bytes; writes go through one lock, so there is one writer at a time.
 //!
 //! Transports, named as Python Vitro's `connection_type`: `local_cmd` (a command in a real PTY,
-//! feature `pty`), `serial` (feature `serial`), `ser2net` (a raw TCP port, feature `telnet`),
-//! `ssh_connection` and `authenticated_ssh` (feature `ssh`). Not built yet: `telnet` with option
-//! negotiation, and `interact`.
+//! feature `pty`), `serial` (feature `serial`), `ser2net` (a raw TCP port) and `telnet` (with
+//! option negotiation; both feature `telnet`), `ssh_connection` and `authenticated_ssh` (feature
+//! `ssh`). Not built yet: `interact` (raw passthrough to a person's terminal).
 
 mod clean;
 mod connect;
 pub mod log;
 #[cfg(feature = "ssh")]
 pub mod ssh;
+#[cfg(feature = "telnet")]
+mod telnet;
 
 use std::fmt;
 use std::path::PathBuf;
