@@ -224,3 +224,26 @@ async fn a_real_telnetd_negotiates_logs_in_and_runs_commands() {
     console.close().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn interact_passes_keys_and_output_through_until_ctrl_right_bracket() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let console = bash(None).await;
+    let (mut person, terminal) = tokio::io::duplex(64 * 1024);
+    let (terminal_in, terminal_out) = tokio::io::split(terminal);
+    let session = tokio::spawn(async move {
+        console.interact(terminal_in, terminal_out).await.unwrap();
+        console
+    });
+    person.write_all(b"echo typed-by-a-person\n").await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("typed-by-a-person\r\nvitro$ ") {
+        let n = tokio::time::timeout(T, person.read(&mut buf)).await.expect("output").unwrap();
+        seen.extend_from_slice(&buf[..n]);
+    }
+    person.write_all(&[0x1d]).await.unwrap();
+    let console = tokio::time::timeout(T, session).await.expect("detached").unwrap();
+    assert_eq!(console.execute_command("echo after", T).await.unwrap(), "after");
+    console.close().await;
+}

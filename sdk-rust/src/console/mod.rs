@@ -8,7 +8,7 @@
 //! Transports, named as Python Vitro's `connection_type`: `local_cmd` (a command in a real PTY,
 //! feature `pty`), `serial` (feature `serial`), `ser2net` (a raw TCP port) and `telnet` (with
 //! option negotiation; both feature `telnet`), `ssh_connection` and `authenticated_ssh` (feature
-//! `ssh`). Not built yet: `interact` (raw passthrough to a person's terminal).
+//! `ssh`).
 
 mod clean;
 mod connect;
@@ -341,6 +341,53 @@ impl Console {
         Ok(())
     }
 
+    /// Raw passthrough: bytes from `input` go to the console and console output goes to
+    /// `output` (first what `expect` has not consumed) until `input` sends Ctrl-] (0x1d) or ends.
+    /// Other readers (the console log) keep seeing everything meanwhile.
+    pub async fn interact<I, O>(&self, mut input: I, mut output: O) -> Result<(), ConsoleError>
+    where
+        I: AsyncRead + Unpin,
+        O: AsyncWrite + Unpin,
+    {
+        const DETACH: u8 = 0x1d;
+        let io = |e: std::io::Error| ConsoleError::Io(format!("interact: {e}"));
+        let mut r = self.reader.lock().await;
+        let pending = std::mem::take(&mut r.buffer);
+        r.search_from = 0;
+        output.write_all(&pending).await.map_err(io)?;
+        output.flush().await.map_err(io)?;
+        let mut buf = vec![0u8; 4096];
+        loop {
+            tokio::select! {
+                chunk = r.rx.recv(), if !r.closed => match chunk {
+                    Some(chunk) => {
+                        output.write_all(&chunk).await.map_err(io)?;
+                        output.flush().await.map_err(io)?;
+                    }
+                    None => r.closed = true,
+                },
+                read = input.read(&mut buf) => {
+                    let n = read.map_err(io)?;
+                    let typed = &buf[..n];
+                    let end = typed.iter().position(|&b| b == DETACH);
+                    self.send(&typed[..end.unwrap_or(n)]).await?;
+                    if n == 0 || end.is_some() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Console::interact`] on this process's terminal, in raw mode, until Ctrl-].
+    pub async fn interact_terminal(&self) -> Result<(), ConsoleError> {
+        let raw =
+            RawTerminal::enter().map_err(|e| ConsoleError::Io(format!("interact: the terminal: {e}")))?;
+        let result = self.interact(tokio::io::stdin(), tokio::io::stdout()).await;
+        drop(raw);
+        result
+    }
+
     /// The output before the last match.
     pub fn get_last_output(&self) -> String {
         self.last_output.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -354,6 +401,34 @@ impl Console {
         if let Some(close) = self.on_close.lock().unwrap_or_else(|p| p.into_inner()).take() {
             close();
         }
+    }
+}
+
+/// Puts fd 0 in raw mode and restores it on drop.
+struct RawTerminal(libc::termios);
+
+impl RawTerminal {
+    fn enter() -> std::io::Result<Self> {
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with a termios we own.
+        unsafe {
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut saved) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut raw = saved;
+            libc::cfmakeraw(&mut raw);
+            if libc::tcsetattr(0, libc::TCSANOW, &raw) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(Self(saved))
+        }
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        // SAFETY: restores the settings saved in `enter`.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.0) };
     }
 }
 
