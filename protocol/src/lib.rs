@@ -10,6 +10,7 @@ pub mod files;
 pub mod message;
 pub mod methods;
 pub mod schema;
+pub mod session;
 pub mod types;
 pub mod version;
 

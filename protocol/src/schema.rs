@@ -75,12 +75,28 @@ pub fn committed_files() -> BTreeMap<String, String> {
         "schema": "protocol.schema.json",
         "methods": methods,
     });
+    let mut session_generator = SchemaSettings::draft2020_12().into_generator();
+    crate::session::add_schemas(&mut session_generator);
+    let session_methods: Vec<Value> = crate::session::methods()
+        .into_iter()
+        .map(|(name, params, result, description)| {
+            json!({ "name": name, "kind": "request", "params": params, "result": result, "description": description.trim() })
+        })
+        .collect();
+    let session = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": format!("Vitro live session {PROTOCOL_VERSION}"),
+        "description": "Requests a client sends to the Unix socket named by VITRO_SESSION (same framing as the plugin protocol); types under $defs.",
+        "methods": session_methods,
+        "$defs": session_generator.take_definitions(true),
+    });
     let settings = SchemaSettings::draft2020_12();
     let inventory = settings.clone().into_generator().into_root_schema_for::<crate::files::InventoryFile>();
     let environment = settings.into_generator().into_root_schema_for::<crate::files::EnvironmentFile>();
     BTreeMap::from([
         ("protocol.schema.json".to_owned(), pretty(&protocol)),
         ("methods.json".to_owned(), pretty(&listing)),
+        ("session.schema.json".to_owned(), pretty(&session)),
         ("inventory.schema.json".to_owned(), pretty(&serde_json::to_value(inventory).unwrap_or_default())),
         (
             "environment.schema.json".to_owned(),

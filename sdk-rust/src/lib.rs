@@ -34,6 +34,7 @@ mod host;
 mod logging;
 pub mod peer;
 mod plugin;
+pub mod session;
 mod stdio;
 
 pub use async_trait::async_trait;

@@ -24,6 +24,7 @@ use crate::lifecycle::{DeployOptions, Deployment, Progress};
 use crate::plugin::discover::discover;
 use crate::plugin::{PluginCommand, PluginEvent, PluginOptions, PluginProcess};
 use crate::registry::Registry;
+use crate::session::{SessionServer, SessionState};
 
 /// Exit status for failures (a plugin or the deployment failed).
 pub const EXIT_FAILURE: u8 = 1;
@@ -54,6 +55,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Deploy, run CMD with VITRO_SESSION set to the live session, release, exit with CMD's status.
+    Run(RunCommand),
     /// Print the merged device list as JSON (needs no plugin).
     Config(ConfigArgs),
     /// Work with plugins.
@@ -105,9 +108,24 @@ pub struct RunArgs {
     /// Write what happened (devices, plugins, phase durations, result, error) to this JSON file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// After setup, serve the live session (path printed, also as VITRO_SESSION) until SIGINT,
+    /// SIGTERM or a client's `session/release`.
+    #[arg(long)]
+    pub hold: bool,
     /// Plugins.
     #[command(flatten)]
     pub source: PluginSource,
+}
+
+/// Arguments of `vitro run`.
+#[derive(Debug, Args)]
+pub struct RunCommand {
+    /// Deployment flags.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The command to run against the live test bed, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 /// Arguments of `vitro config`.
@@ -136,6 +154,7 @@ fn wants_plugins(argv: &[String]) -> bool {
     let words: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
     let subcommand = words.iter().find(|w| !w.starts_with('-')).copied();
     let is_subcommand = matches!(subcommand, Some("config" | "plugins" | "help"));
+    // `vitro run -- CMD` deploys too; a `run` after `--` belongs to CMD, which this cannot be.
     let version = words.iter().any(|w| *w == "--version" || *w == "-V");
     !is_subcommand && !version
 }
@@ -208,7 +227,7 @@ pub async fn main(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
         return match cli.command {
             Some(Command::Config(args)) => print_config(&args),
             Some(Command::Plugins(PluginsCommand::List(source))) => list(&source, &cancel).await,
-            None => ExitCode::from(EXIT_USAGE),
+            Some(Command::Run(_)) | None => ExitCode::from(EXIT_USAGE),
         };
     }
     deploy(argv, cancel).await
@@ -409,7 +428,10 @@ async fn deploy_with(
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    let args = cli.run;
+    let (args, user_command, matches) = match (cli.command, matches.subcommand()) {
+        (Some(Command::Run(run)), Some(("run", sub))) => (run.run, Some(run.command), sub.clone()),
+        _ => (cli.run, None, matches),
+    };
     let Some(env_config) = args.env_config.clone() else {
         eprintln!("error: --env-config is required to deploy (see vitro --help)");
         return ExitCode::from(EXIT_USAGE);
@@ -428,9 +450,16 @@ async fn deploy_with(
         console_log_dir: args.save_console_logs.clone(),
         flag_values: flag_values(&matches, &added),
     };
-    let mut report = Deployment::new(plugins, registry, options, progress).run(cancel).await;
-    if report.result == Outcome::Success && std::io::stdin().is_terminal() {
-        eprintln!("vitro: the interactive session is not built yet; releasing the test bed");
+    let mut command_status: Option<u8> = None;
+    let hold = args.hold;
+    let status = &mut command_status;
+    let command = user_command.as_deref();
+    let mut report = Deployment::new(plugins, registry, options, progress)
+        .run(cancel, move |state: Arc<SessionState>| hold_bed(state, command, hold, status))
+        .await;
+    if report.result == Outcome::Success && user_command.is_none() && !hold && std::io::stdin().is_terminal()
+    {
+        eprintln!("vitro: the interactive menu is not built yet; releasing the test bed (use --hold or `vitro run -- CMD`)");
     }
     stop_all(plugins).await;
     report.plugins = plugins
@@ -457,7 +486,7 @@ async fn deploy_with(
                 report.devices.len(),
                 report.durations.get("setup").copied().unwrap_or_default()
             );
-            ExitCode::SUCCESS
+            ExitCode::from(command_status.unwrap_or(0))
         }
         Outcome::Failed | Outcome::Interrupted => {
             let phase = report.failed_phase.as_deref().unwrap_or("setup");
@@ -467,5 +496,60 @@ async fn deploy_with(
             );
             ExitCode::from(EXIT_FAILURE)
         }
+    }
+}
+
+/// Holds a set-up bed: serves the live session, and runs the user's command against it
+/// (`vitro run -- CMD`) or waits for a release (`--hold`). Records the command's exit status.
+async fn hold_bed(state: Arc<SessionState>, command: Option<&[String]>, hold: bool, status: &mut Option<u8>) {
+    if command.is_none() && !hold {
+        return;
+    }
+    let server = match SessionServer::start(state.clone()) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("error: cannot serve the live session: {e}");
+            *status = Some(EXIT_FAILURE);
+            return;
+        }
+    };
+    match command {
+        Some(argv) => match crate::plugin::spawn::spawn_user_command(argv, server.path()) {
+            Ok(mut child) => {
+                tokio::select! {
+                    exit = child.wait() => {
+                        *status = Some(exit.ok().map_or(EXIT_FAILURE, exit_status_byte));
+                    }
+                    () = state.release.cancelled() => {
+                        eprintln!("vitro: a session client released the test bed; stopping {}", argv[0]);
+                        let _ = child.kill().await;
+                        *status = Some(EXIT_FAILURE);
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("error: cannot run {}: {e}", argv[0]);
+                *status = Some(127);
+            }
+        },
+        None => {
+            eprintln!(
+                "vitro: holding the test bed; {}={}",
+                vitro_protocol::session::SESSION_ENV,
+                server.path().display()
+            );
+            state.release.cancelled().await;
+        }
+    }
+    server.stop().await;
+}
+
+/// An exit status as a shell reports it: the code, or 128 + the signal.
+fn exit_status_byte(status: std::process::ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code.clamp(0, 255) as u8,
+        (None, Some(signal)) => (128 + signal).clamp(0, 255) as u8,
+        _ => EXIT_FAILURE,
     }
 }

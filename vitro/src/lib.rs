@@ -7,3 +7,4 @@ pub mod config;
 pub mod lifecycle;
 pub mod plugin;
 pub mod registry;
+pub mod session;

@@ -5,4 +5,5 @@ mod config;
 mod deploy;
 mod plugin_host;
 mod remote;
+mod session;
 mod ssh_console;

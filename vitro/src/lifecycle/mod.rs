@@ -26,6 +26,7 @@ use vitro_sdk::peer::CallError;
 use crate::config::{board_inventory, merge_devices, BoardInventory, ClientTypes, ConfigError, JsonFile};
 use crate::plugin::PluginProcess;
 use crate::registry::Registry;
+use crate::session::SessionState;
 use phases::{timeout_for, Phase, PLUGIN_HOOK_TIMEOUT};
 use report::{DeviceReport, Outcome, PluginReport, Report};
 
@@ -111,6 +112,9 @@ pub struct Deployment<'a> {
     options: DeployOptions,
     progress: Progress,
     devices: Vec<Device>,
+    merged: Vec<Value>,
+    env: Value,
+    inventory: Value,
 }
 
 impl<'a> Deployment<'a> {
@@ -121,18 +125,53 @@ impl<'a> Deployment<'a> {
         options: DeployOptions,
         progress: Progress,
     ) -> Self {
-        Self { plugins, registry, options, progress, devices: Vec::new() }
+        Self {
+            plugins,
+            registry,
+            options,
+            progress,
+            devices: Vec::new(),
+            merged: Vec::new(),
+            env: Value::Null,
+            inventory: Value::Null,
+        }
     }
 
-    /// Sets everything up, then releases it whatever happened (also when `cancel` fires).
-    /// Stopping the plugin processes is the caller's job.
-    pub async fn run(mut self, cancel: &CancellationToken) -> Report {
+    /// What a live session serves about this deployment.
+    fn session_state(&self) -> SessionState {
+        SessionState {
+            devices: self
+                .devices
+                .iter()
+                .map(|d| (d.description.clone(), self.plugins[d.plugin].peer().clone()))
+                .collect(),
+            merged: self.merged.clone(),
+            env: self.env.clone(),
+            inventory: self.inventory.clone(),
+            release: CancellationToken::new(),
+        }
+    }
+
+    /// Sets everything up, holds the bed with `hold` when setup succeeded (until its future ends
+    /// or `cancel` fires), then releases it whatever happened. Stopping the plugin processes is
+    /// the caller's job.
+    pub async fn run<H, F>(mut self, cancel: &CancellationToken, hold: H) -> Report
+    where
+        H: FnOnce(Arc<SessionState>) -> F,
+        F: std::future::Future<Output = ()>,
+    {
         let started = Instant::now();
         let result = tokio::select! {
             result = self.setup() => result,
             () = cancel.cancelled() => Err(Failure { phase: "setup".into(), message: "interrupted by a signal".into(), interrupted: true }),
         };
         let setup_time = started.elapsed();
+        if result.is_ok() {
+            tokio::select! {
+                () = hold(Arc::new(self.session_state())) => {}
+                () = cancel.cancelled() => {}
+            }
+        }
         let (outcome, status) = match &result {
             Ok(()) => (Outcome::Success, DeploymentStatus::Success),
             Err(f) if f.interrupted => (Outcome::Interrupted, DeploymentStatus::Interrupted),
@@ -190,6 +229,9 @@ impl<'a> Deployment<'a> {
         let client_types = self.client_types(&types);
         let merged = merge_devices(&inventory, &inventory_file, &env, &client_types)?;
         let merged = self.parse_config(merged).await?;
+        self.env = env.value;
+        self.inventory = inventory_file.value.get(&inventory.board).cloned().unwrap_or_default();
+        self.merged = merged.clone();
         let mut wanted = Vec::new();
         for config in merged {
             let name = config["name"].as_str().unwrap_or_default().to_owned();

@@ -57,3 +57,16 @@ pub fn signal_group(pgid: i32, signal: i32) -> bool {
 pub fn group_alive(pgid: i32) -> bool {
     signal_group(pgid, 0)
 }
+
+/// Starts the user's command of `vitro run -- CMD` (not a plugin): it inherits stdio and the
+/// process group, so a terminal's Ctrl-C reaches it, and gets `VITRO_SESSION`.
+#[allow(clippy::disallowed_methods)]
+pub fn spawn_user_command(argv: &[String], session: &std::path::Path) -> io::Result<Child> {
+    let (program, args) = argv.split_first().ok_or_else(|| io::Error::other("no command given after --"))?;
+    Command::new(program)
+        .args(args)
+        .env(vitro_protocol::session::SESSION_ENV, session)
+        .env_remove(vitro_protocol::PLUGIN_ENV_MARKER)
+        .kill_on_drop(true)
+        .spawn()
+}

@@ -1,0 +1,104 @@
+//! The live-session protocol: what a client (a test run, a person's shell) asks of a held test
+//! bed over the Unix socket named by `VITRO_SESSION`. Same framing as the plugin protocol; the
+//! client only sends requests, `vitro` only answers.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::types::{DeviceDescription, Empty};
+use crate::{Direction, RequestMethod};
+
+/// Environment variable holding the session socket's path.
+pub const SESSION_ENV: &str = "VITRO_SESSION";
+
+/// What state a device is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum DeviceState {
+    /// Set up and usable.
+    Ready,
+    /// Its plugin is gone; calls fail with `peer-gone`.
+    Failed,
+    /// A state this version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A device of the held test bed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionDevice {
+    /// Name, type, role, plugin and merged config.
+    #[serde(flatten)]
+    pub device: DeviceDescription,
+    /// Whether it can be used.
+    pub state: DeviceState,
+}
+
+/// `session/devices` result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionDevices {
+    /// Every registered device, sorted by name.
+    pub devices: Vec<SessionDevice>,
+}
+
+/// `session/config` result: the merged device list and the raw files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionConfig {
+    /// The merged device configs, as `vitro config` prints them (after config-parsing hooks).
+    pub devices: Vec<serde_json::Value>,
+    /// The environment file as read.
+    pub env: serde_json::Value,
+    /// The board's inventory entry as read (or as reserved).
+    pub inventory: serde_json::Value,
+}
+
+/// `session/call` params: a device's custom method, forwarded to its plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionCallParams {
+    /// Device name.
+    pub device: String,
+    /// Method name.
+    pub method: String,
+    /// Its arguments.
+    #[serde(default)]
+    pub params: serde_json::Value,
+    /// Seconds the call may take (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+}
+
+macro_rules! session_requests {
+    ($($(#[doc = $doc:literal])* $ty:ident = $name:literal, $params:ty => $result:ty;)*) => {
+        $(
+            $(#[doc = $doc])*
+            #[derive(Debug)]
+            pub enum $ty {}
+            impl RequestMethod for $ty {
+                const METHOD: &'static str = $name;
+                const DIRECTION: Direction = Direction::PluginToHost;
+                const SINCE: crate::ProtocolVersion = crate::ProtocolVersion::new(1, 0);
+                type Params = $params;
+                type Result = $result;
+            }
+        )*
+        /// `(method, params type, result type, description)` of every session method.
+        pub fn methods() -> Vec<(&'static str, String, String, &'static str)> {
+            vec![$(($name, <$params as JsonSchema>::schema_name().into(), <$result as JsonSchema>::schema_name().into(), concat!($($doc),*))),*]
+        }
+        pub(crate) fn add_schemas(generator: &mut schemars::SchemaGenerator) {
+            $( generator.subschema_for::<$params>(); generator.subschema_for::<$result>(); )*
+        }
+    };
+}
+
+session_requests! {
+    /// List the devices with name, type, role, plugin, state and merged config.
+    SessionDevicesMethod = "session/devices", Empty => SessionDevices;
+    /// The merged device list and the raw environment and inventory.
+    SessionConfigMethod = "session/config", Empty => SessionConfig;
+    /// Call a device's custom method in its plugin; the result or the plugin's error comes back unchanged.
+    SessionCall = "session/call", SessionCallParams => crate::types::DeviceCallResult;
+    /// Release the test bed and end the session (`vitro` then exits).
+    SessionRelease = "session/release", Empty => Empty;
+}

@@ -1,0 +1,43 @@
+//! A live-session client for the tests, on the Rust SDK's client: `session-client devices`,
+//! `session-client call DEVICE METHOD [JSON]`, `session-client config`, `session-client release`.
+//! Prints results as JSON; on an error prints `error <kind>: <message>` and exits 3.
+
+use std::time::Duration;
+
+use vitro_sdk::session::Session;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let session = match Session::from_env().await {
+        Ok(session) => session,
+        Err(e) => {
+            eprintln!("cannot connect: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["devices"] => session.devices().await.map(|d| serde_json::to_value(d).unwrap_or_default()),
+        ["config"] => session.config().await.map(|c| serde_json::to_value(c).unwrap_or_default()),
+        ["release"] => session.release().await.map(|()| serde_json::Value::Null),
+        ["call", device, method, ref rest @ ..] => {
+            let params =
+                rest.first().map_or(serde_json::Value::Null, |p| serde_json::from_str(p).unwrap_or_default());
+            session.call(device, method, params, Duration::from_secs(30)).await
+        }
+        _ => {
+            eprintln!("usage: session-client devices|config|release|call DEVICE METHOD [JSON]");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(value) => {
+            println!("{value}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("error {}: {e}", e.kind());
+            std::process::ExitCode::from(3)
+        }
+    }
+}

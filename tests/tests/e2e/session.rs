@@ -1,0 +1,168 @@
+//! `vitro run -- CMD` and the live session: CMD talks to the held bed through `VITRO_SESSION`.
+
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+use vitro_e2e::{eventually, processes_with, target_bin, TempDir};
+
+const FIXTURE: &str = env!("CARGO_BIN_EXE_vitro-plugin-fixture");
+const CLIENT: &str = env!("CARGO_BIN_EXE_session-client");
+
+struct Bed {
+    dir: TempDir,
+    tag: String,
+}
+
+impl Bed {
+    fn new(name: &str) -> Self {
+        let dir = TempDir::new(name);
+        let tag = format!("session-{name}-{}", std::process::id());
+        let trace = dir.path().join("trace.txt");
+        let devices = json!([
+            {"name": "board", "type": "a", "trace": trace},
+            {"name": "wan", "type": "b_server", "trace": trace},
+        ]);
+        std::fs::write(dir.path().join("inventory.json"), json!({"bench": {"devices": devices}}).to_string())
+            .unwrap();
+        std::fs::write(
+            dir.path().join("environment.json"),
+            json!({"environment_def": {"board": {"model": "m"}}}).to_string(),
+        )
+        .unwrap();
+        Self { dir, tag }
+    }
+
+    fn run(&self, script: &str) -> Output {
+        let plugin = |name: &str, types: &str| {
+            format!(
+                "{FIXTURE} --tag {} --name {name} --types {types} --trace {}",
+                self.tag,
+                self.dir.path().join("trace.txt").display()
+            )
+        };
+        let out = Command::new(target_bin("vitro"))
+            .env("CLIENT", CLIENT)
+            .args([
+                "run",
+                "--no-path",
+                "--plugin",
+                &plugin("pa", "a"),
+                "--plugin",
+                &plugin("pb", "b"),
+                "--board-name",
+                "bench",
+            ])
+            .arg("--env-config")
+            .arg(self.dir.path().join("environment.json"))
+            .arg("--inventory-config")
+            .arg(self.dir.path().join("inventory.json"))
+            .args(["--", "sh", "-c", script])
+            .output()
+            .unwrap();
+        assert!(
+            eventually(5.0, || processes_with(&self.tag).is_empty()),
+            "left behind: {:?}",
+            processes_with(&self.tag)
+        );
+        out
+    }
+
+    fn trace(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("trace.txt")).unwrap_or_default()
+    }
+}
+
+fn stdout_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn a_command_lists_devices_calls_a_method_and_reads_the_config_through_the_session() {
+    let bed = Bed::new("basic");
+    let out = bed.run(r#"$CLIENT devices && $CLIENT call board echo '{"x": [1, 2]}' && $CLIENT config"#);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = stdout_lines(&out);
+    let devices: Value = serde_json::from_str(&lines[0]).unwrap();
+    let names: Vec<&str> = devices.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["board", "wan"]);
+    assert_eq!(devices[0]["plugin"], "pa");
+    assert_eq!(devices[0]["state"], "ready");
+    assert_eq!(devices[1]["role"], "server");
+    assert_eq!(lines[1], r#"{"x":[1,2]}"#);
+    let config: Value = serde_json::from_str(&lines[2]).unwrap();
+    assert_eq!(config["devices"][0]["model"], "m");
+    assert_eq!(config["env"]["environment_def"]["board"]["model"], "m");
+    assert!(bed.trace().contains("board shutdown"), "released after the command");
+}
+
+#[test]
+fn the_commands_exit_status_is_vitros() {
+    let bed = Bed::new("status");
+    let out = bed.run("$CLIENT devices >/dev/null && exit 7");
+    assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(bed.trace().contains("plugin release \"success\""));
+}
+
+#[test]
+fn several_clients_at_once_and_one_that_disconnects_mid_call_harm_nothing() {
+    let bed = Bed::new("many");
+    let script = r#"
+        timeout -s KILL 0.3 $CLIENT call board sleep '{"ms": 3000}'
+        $CLIENT call board sleep '{"ms": 300}' > a.out &
+        $CLIENT call wan echo '"w"' > b.out &
+        $CLIENT devices > c.out &
+        wait
+        cat a.out b.out
+        $CLIENT call board sleeps_cancelled
+    "#;
+    let out = bed.run(&format!("cd {} && {script}", bed.dir.path().display()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = stdout_lines(&out);
+    assert_eq!(&lines[..2], [r#""slept""#, r#""w""#]);
+    assert_eq!(lines[2], "1", "the killed client's call was cancelled in the plugin");
+}
+
+#[test]
+fn a_plugin_killed_while_live_fails_its_calls_and_the_session_goes_on() {
+    let bed = Bed::new("killed");
+    let script = r#"
+        $CLIENT call board kill
+        echo "kill status $?"
+        $CLIENT devices
+        $CLIENT call wan echo 1
+    "#;
+    let out = bed.run(script);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = stdout_lines(&out);
+    assert!(lines[0].starts_with("error peer-gone: plugin pa was killed by signal 9"), "{lines:#?}");
+    assert_eq!(lines[1], "kill status 3");
+    let devices: Value = serde_json::from_str(&lines[2]).unwrap();
+    assert_eq!(devices[0]["state"], "failed");
+    assert_eq!(devices[1]["state"], "ready");
+    assert_eq!(lines[3], "1");
+    assert!(bed.trace().contains("wan shutdown"), "the rest is still released");
+}
+
+#[test]
+fn an_unknown_device_is_a_clear_error_and_a_client_can_release_the_bed() {
+    let bed = Bed::new("release");
+    let out = bed.run("$CLIENT call nope echo; $CLIENT release; sleep 30");
+    let lines = stdout_lines(&out);
+    assert!(
+        lines[0]
+            .starts_with("error unknown-device: no device \"nope\" in this test bed (it has: board, wan)"),
+        "{lines:#?}"
+    );
+    assert_eq!(out.status.code(), Some(1), "the command was stopped by the release");
+    assert!(bed.trace().contains("board shutdown"));
+}
+
+#[test]
+fn a_failed_setup_does_not_run_the_command() {
+    let bed = Bed::new("setupfail");
+    std::fs::write(bed.dir.path().join("environment.json"), "{}").unwrap();
+    let marker = bed.dir.path().join("ran");
+    let out = bed.run(&format!("touch {}", marker.display()));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!marker.exists());
+}

@@ -1,0 +1,165 @@
+//! The live session: a Unix socket (mode 0600, in a private per-run directory) on which clients
+//! list the held test bed's devices, read its config, call device methods (forwarded to the
+//! owning plugin, answers unchanged) and release it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+use tokio::net::UnixListener;
+use tokio_util::sync::CancellationToken;
+use vitro_protocol::methods::{DeviceCall, RequestMethod as _};
+use vitro_protocol::session::{
+    DeviceState, SessionCall, SessionConfig, SessionConfigMethod, SessionDevice, SessionDevices,
+    SessionDevicesMethod, SessionRelease,
+};
+use vitro_protocol::types::{DeviceCallParams, DeviceDescription, Empty};
+use vitro_protocol::{ErrorKind, RpcError};
+use vitro_sdk::peer::{self, to_raw, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
+
+/// Default deadline of a forwarded device call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What a session serves: the registered devices with their plugins' connections, and the config.
+pub struct SessionState {
+    /// Devices and the connection to the plugin that owns each.
+    pub devices: Vec<(DeviceDescription, PeerHandle)>,
+    /// Merged device configs.
+    pub merged: Vec<Value>,
+    /// The environment file.
+    pub env: Value,
+    /// The board's inventory entry.
+    pub inventory: Value,
+    /// Fired by `session/release`.
+    pub release: CancellationToken,
+}
+
+/// A running session server; [`SessionServer::stop`] closes every client and removes the socket.
+pub struct SessionServer {
+    dir: PathBuf,
+    path: PathBuf,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SessionServer {
+    /// Listens on `<tmp>/vitro-session-<pid>/session.sock`.
+    pub fn start(state: Arc<SessionState>) -> std::io::Result<Self> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let dir = std::env::temp_dir().join(format!("vitro-session-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        let path = dir.join("session.sock");
+        let listener = UnixListener::bind(&path)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(serve(listener, state, stop.clone()));
+        Ok(Self { dir, path, stop, task })
+    }
+
+    /// The socket's path (exported as `VITRO_SESSION`).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every client connection and removes the socket and its directory.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn serve(listener: UnixListener, state: Arc<SessionState>, stop: CancellationToken) {
+    let mut clients: Vec<PeerHandle> = Vec::new();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let (read, write) = stream.into_split();
+                let handler = Arc::new(SessionHandler { state: state.clone() });
+                clients.retain(|c| c.closed_reason().is_none());
+                clients.push(peer::start(read, write, handler, PeerConfig::new("session client")));
+            }
+        }
+    }
+    for client in clients {
+        client.close(RpcError::new(ErrorKind::PeerGone, "the session ended"));
+    }
+}
+
+struct SessionHandler {
+    state: Arc<SessionState>,
+}
+
+impl Handler for SessionHandler {
+    fn request(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
+        let state = self.state.clone();
+        Box::pin(async move {
+            match request.method.as_str() {
+                SessionDevicesMethod::METHOD => {
+                    let mut devices: Vec<SessionDevice> = state
+                        .devices
+                        .iter()
+                        .map(|(device, peer)| SessionDevice {
+                            device: device.clone(),
+                            state: if peer.closed_reason().is_some() {
+                                DeviceState::Failed
+                            } else {
+                                DeviceState::Ready
+                            },
+                        })
+                        .collect();
+                    devices.sort_by(|a, b| a.device.name.cmp(&b.device.name));
+                    to_raw(&SessionDevices { devices })
+                }
+                SessionConfigMethod::METHOD => to_raw(&SessionConfig {
+                    devices: state.merged.clone(),
+                    env: state.env.clone(),
+                    inventory: state.inventory.clone(),
+                }),
+                SessionCall::METHOD => {
+                    let params = request.params::<SessionCall>()?;
+                    let Some((_, peer)) = state.devices.iter().find(|(d, _)| d.name == params.device) else {
+                        let names: Vec<&str> = state.devices.iter().map(|(d, _)| d.name.as_str()).collect();
+                        return Err(RpcError::new(
+                            ErrorKind::UnknownDevice,
+                            format!(
+                                "no device {:?} in this test bed (it has: {})",
+                                params.device,
+                                names.join(", ")
+                            ),
+                        ));
+                    };
+                    let timeout = params
+                        .timeout
+                        .filter(|t| t.is_finite() && *t > 0.0)
+                        .map_or(CALL_TIMEOUT, Duration::from_secs_f64);
+                    let call = DeviceCallParams {
+                        device: params.device,
+                        method: params.method,
+                        params: params.params,
+                    };
+                    let forwarded = tokio::select! {
+                        result = peer.request_raw(DeviceCall::METHOD, &call, Some(timeout)) => result,
+                        () = request.cancel.cancelled() => return Err(RpcError::new(ErrorKind::Cancelled, "the client went away")),
+                    };
+                    forwarded.map_err(CallError::into_rpc)
+                }
+                SessionRelease::METHOD => {
+                    state.release.cancel();
+                    to_raw(&Empty {})
+                }
+                other => Err(RpcError::new(
+                    ErrorKind::MethodNotFound,
+                    format!("the session has no method `{other}`"),
+                )),
+            }
+        })
+    }
+
+    fn notification(&self, _peer: &PeerHandle, _method: &str, _params: Box<RawValue>) {}
+}
