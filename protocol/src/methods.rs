@@ -168,6 +168,16 @@ requests! {
     PluginRelease = "plugin/release", HostToPlugin, ReleaseParams => Empty;
     /// Look up registered devices by name, type or role, with their merged configs.
     HostDevices = "host/devices", PluginToHost, DeviceQuery => DeviceList;
+    /// The names of a device's consoles.
+    DeviceConsoles = "device/consoles", HostToPlugin, DeviceRef => ConsoleList;
+    /// Start streaming a console's output as `$/console/output` (every byte from now on).
+    ConsoleOpen = "console/open", HostToPlugin, ConsoleRef => Empty;
+    /// Stop streaming a console's output.
+    ConsoleClose = "console/close", HostToPlugin, ConsoleRef => Empty;
+    /// Write bytes to a console.
+    ConsoleWrite = "console/write", HostToPlugin, ConsoleData => Empty;
+    /// Write a marker line into every console log of the plugin.
+    ConsoleMarker = "console/marker", HostToPlugin, MarkerParams => Empty;
 }
 
 notifications! {
@@ -181,6 +191,8 @@ notifications! {
     Log = "$/log", PluginToHost, LogParams;
     /// Progress of a device's current hook.
     Progress = "$/progress", PluginToHost, ProgressParams;
+    /// Output of an opened console.
+    ConsoleOutput = "$/console/output", PluginToHost, ConsoleData;
 }
 
 /// Every method of the protocol, requests first.

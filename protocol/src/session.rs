@@ -101,4 +101,12 @@ session_requests! {
     SessionCall = "session/call", SessionCallParams => crate::types::DeviceCallResult;
     /// Release the test bed and end the session (`vitro` then exits).
     SessionRelease = "session/release", Empty => Empty;
+    /// The names of a device's consoles.
+    SessionConsoles = "session/consoles", crate::types::DeviceRef => crate::types::ConsoleList;
+    /// Stream a console's output to this client as `$/console/output` notifications.
+    SessionConsoleOpen = "session/console/open", crate::types::ConsoleRef => Empty;
+    /// Write bytes to a console.
+    SessionConsoleWrite = "session/console/write", crate::types::ConsoleData => Empty;
+    /// Write a marker line into every console log.
+    SessionMarker = "session/marker", crate::types::MarkerParams => Empty;
 }

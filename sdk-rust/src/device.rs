@@ -20,6 +20,17 @@ pub struct Context {
     pub host: Host,
     /// Cancelled when the host cancels the call (timeout, Ctrl-C) or goes away.
     pub cancel: CancellationToken,
+    #[cfg(feature = "console")]
+    pub(crate) consoles: std::sync::Arc<crate::console_host::Consoles>,
+}
+
+impl Context {
+    /// Makes `console` reachable by the host under `name`: people attach to it from `vitro`'s
+    /// menu and session clients stream it. Register each console once it is connected.
+    #[cfg(feature = "console")]
+    pub fn add_console(&self, name: &str, console: std::sync::Arc<crate::console::Console>) {
+        self.consoles.add(&self.device, name, console);
+    }
 }
 
 /// What the factory of a device type gets to build an instance (answers `device/create`).

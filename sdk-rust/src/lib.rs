@@ -28,6 +28,8 @@
 
 #[cfg(feature = "console")]
 pub mod console;
+#[cfg(feature = "console")]
+mod console_host;
 mod device;
 mod error;
 mod host;

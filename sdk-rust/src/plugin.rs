@@ -193,6 +193,8 @@ impl Plugin {
             devices: Mutex::new(HashMap::new()),
             exit: exit.clone(),
             link,
+            #[cfg(feature = "console")]
+            consoles: Arc::default(),
         });
         let name = format!("host of {}", runtime.plugin.info.name);
         let peer = peer::start(reader, writer, runtime.clone(), PeerConfig::new(name));
@@ -230,6 +232,8 @@ struct Runtime {
     devices: Mutex<HashMap<String, Arc<dyn Device>>>,
     exit: CancellationToken,
     link: Arc<LogLink>,
+    #[cfg(feature = "console")]
+    consoles: Arc<crate::console_host::Consoles>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -266,6 +270,11 @@ impl Handler for Runtime {
             }
             DeviceHook::METHOD => self.hook(request),
             DeviceCall::METHOD => self.call(request),
+            DeviceConsoles::METHOD
+            | ConsoleOpen::METHOD
+            | ConsoleClose::METHOD
+            | ConsoleWrite::METHOD
+            | ConsoleMarker::METHOD => self.console_request(request),
             _ => self.plugin_hook(request),
         }
     }
@@ -335,11 +344,54 @@ impl Runtime {
         })
     }
 
-    fn hook(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
-        let found = request.params::<DeviceHook>().and_then(|p| Ok((self.device(&p.device)?, p)));
+    #[cfg(feature = "console")]
+    fn console_request(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
+        let consoles = self.consoles.clone();
         Box::pin(async move {
-            let (device, params) = found?;
-            let ctx = context(&request, params.device);
+            match request.method.as_str() {
+                DeviceConsoles::METHOD => {
+                    let device = request.params::<DeviceConsoles>()?.device;
+                    to_raw(&ConsoleList { consoles: consoles.names(&device) })
+                }
+                ConsoleOpen::METHOD => {
+                    consoles.open(&request.params::<ConsoleOpen>()?, &request.peer)?;
+                    to_raw(&Empty {})
+                }
+                ConsoleClose::METHOD => {
+                    consoles.close(&request.params::<ConsoleClose>()?);
+                    to_raw(&Empty {})
+                }
+                ConsoleWrite::METHOD => {
+                    consoles.write(&request.params::<ConsoleWrite>()?).await?;
+                    to_raw(&Empty {})
+                }
+                _ => {
+                    consoles.marker(&request.params::<ConsoleMarker>()?.text);
+                    to_raw(&Empty {})
+                }
+            }
+        })
+    }
+
+    /// Without the `console` feature a plugin has no consoles.
+    #[cfg(not(feature = "console"))]
+    fn console_request(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
+        Box::pin(async move {
+            match request.method.as_str() {
+                DeviceConsoles::METHOD => to_raw(&ConsoleList::default()),
+                ConsoleMarker::METHOD => to_raw(&Empty {}),
+                _ => Err(RpcError::new(ErrorKind::UnknownDevice, "this plugin has no consoles")),
+            }
+        })
+    }
+
+    fn hook(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
+        let found = request.params::<DeviceHook>().and_then(|p| {
+            let ctx = self.context(&request, p.device.clone());
+            Ok((self.device(&p.device)?, p, ctx))
+        });
+        Box::pin(async move {
+            let (device, params, ctx) = found?;
             let env_req = params.env_req.unwrap_or(Value::Null);
             match params.hook {
                 Hook::Validate => device.validate(&ctx).await,
@@ -355,10 +407,12 @@ impl Runtime {
     }
 
     fn call(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
-        let found = request.params::<DeviceCall>().and_then(|p| Ok((self.device(&p.device)?, p)));
+        let found = request.params::<DeviceCall>().and_then(|p| {
+            let ctx = self.context(&request, p.device.clone());
+            Ok((self.device(&p.device)?, p, ctx))
+        });
         Box::pin(async move {
-            let (device, params) = found?;
-            let ctx = context(&request, params.device);
+            let (device, params, ctx) = found?;
             let result = device.call(&ctx, &params.method, params.params).await?;
             to_raw(&result)
         })
@@ -393,6 +447,14 @@ impl Runtime {
     }
 }
 
-fn context(request: &IncomingRequest, device: String) -> Context {
-    Context { device, host: Host::new(request.peer.clone()), cancel: request.cancel.clone() }
+impl Runtime {
+    fn context(&self, request: &IncomingRequest, device: String) -> Context {
+        Context {
+            device,
+            host: Host::new(request.peer.clone()),
+            cancel: request.cancel.clone(),
+            #[cfg(feature = "console")]
+            consoles: self.consoles.clone(),
+        }
+    }
 }

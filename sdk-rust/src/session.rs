@@ -2,16 +2,22 @@
 //! (`vitro run -- CMD` exports its path as `VITRO_SESSION`).
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use serde_json::value::RawValue;
 use serde_json::Value;
+use tokio::sync::mpsc;
+use vitro_protocol::methods::ConsoleOutput;
 use vitro_protocol::session::{
-    SessionCall, SessionCallParams, SessionConfig, SessionConfigMethod, SessionDevice, SessionDevicesMethod,
-    SessionRelease, SESSION_ENV,
+    SessionCall, SessionCallParams, SessionConfig, SessionConfigMethod, SessionConsoleOpen,
+    SessionConsoleWrite, SessionConsoles, SessionDevice, SessionDevicesMethod, SessionMarker, SessionRelease,
+    SESSION_ENV,
 };
-use vitro_protocol::types::Empty;
+use vitro_protocol::types::{ConsoleData, ConsoleRef, DeviceRef, Empty, MarkerParams};
+use vitro_protocol::NotificationMethod;
 use vitro_protocol::{ErrorKind, RpcError};
 
 use crate::peer::{self, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
@@ -22,18 +28,35 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct Session {
     peer: PeerHandle,
+    viewers: Viewers,
 }
 
-struct NoRequests;
+type Viewers = Arc<Mutex<Vec<(ConsoleRef, mpsc::UnboundedSender<Vec<u8>>)>>>;
 
-impl Handler for NoRequests {
+/// Hands `$/console/output` to the receivers of [`Session::open_console`].
+struct Client {
+    viewers: Viewers,
+}
+
+impl Handler for Client {
     fn request(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
         let method = request.method;
         Box::pin(async move {
             Err(RpcError::new(ErrorKind::MethodNotFound, format!("a session client has no `{method}`")))
         })
     }
-    fn notification(&self, _peer: &PeerHandle, _method: &str, _params: Box<RawValue>) {}
+
+    fn notification(&self, _peer: &PeerHandle, method: &str, params: Box<RawValue>) {
+        if method != ConsoleOutput::METHOD {
+            return;
+        }
+        let Ok(data) = serde_json::from_str::<ConsoleData>(params.get()) else { return };
+        let Ok(bytes) = BASE64.decode(&data.data) else { return };
+        let mut viewers = self.viewers.lock().unwrap_or_else(|p| p.into_inner());
+        viewers.retain(|(target, tx)| {
+            target.device != data.device || target.console != data.console || tx.send(bytes.clone()).is_ok()
+        });
+    }
 }
 
 impl Session {
@@ -41,8 +64,10 @@ impl Session {
     pub async fn connect(path: &Path) -> std::io::Result<Self> {
         let stream = tokio::net::UnixStream::connect(path).await?;
         let (read, write) = stream.into_split();
-        let peer = peer::start(read, write, Arc::new(NoRequests), PeerConfig::new("vitro session"));
-        Ok(Self { peer })
+        let viewers = Viewers::default();
+        let client = Arc::new(Client { viewers: viewers.clone() });
+        let peer = peer::start(read, write, client, PeerConfig::new("vitro session"));
+        Ok(Self { peer, viewers })
     }
 
     /// Connects to the session named by `VITRO_SESSION`.
@@ -82,6 +107,43 @@ impl Session {
         };
         let slack = timeout + Duration::from_secs(5);
         Ok(self.peer.request::<SessionCall>(&params, Some(slack)).await?.0)
+    }
+
+    /// The console names of `device`.
+    pub async fn consoles(&self, device: &str) -> Result<Vec<String>, CallError> {
+        let params = DeviceRef { device: device.to_owned() };
+        Ok(self.peer.request::<SessionConsoles>(&params, Some(TIMEOUT)).await?.consoles)
+    }
+
+    /// Streams a console's output from now on.
+    pub async fn open_console(
+        &self,
+        device: &str,
+        console: &str,
+    ) -> Result<mpsc::UnboundedReceiver<Vec<u8>>, CallError> {
+        let target = ConsoleRef { device: device.to_owned(), console: console.to_owned() };
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.viewers.lock().unwrap_or_else(|p| p.into_inner()).push((target.clone(), tx));
+        self.peer.request::<SessionConsoleOpen>(&target, Some(TIMEOUT)).await?;
+        Ok(rx)
+    }
+
+    /// Types `bytes` into a console.
+    pub async fn write_console(&self, device: &str, console: &str, bytes: &[u8]) -> Result<(), CallError> {
+        let data = ConsoleData {
+            device: device.to_owned(),
+            console: console.to_owned(),
+            data: BASE64.encode(bytes),
+        };
+        self.peer.request::<SessionConsoleWrite>(&data, Some(TIMEOUT)).await.map(|_| ())
+    }
+
+    /// Writes a marker line into every console log.
+    pub async fn marker(&self, text: &str) -> Result<(), CallError> {
+        self.peer
+            .request::<SessionMarker>(&MarkerParams { text: text.to_owned() }, Some(TIMEOUT))
+            .await
+            .map(|_| ())
     }
 
     /// Asks `vitro` to release the bed and end the session.

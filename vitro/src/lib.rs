@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod consoles;
 pub mod lifecycle;
 pub mod plugin;
 pub mod registry;

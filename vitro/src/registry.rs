@@ -2,15 +2,37 @@
 
 use std::sync::RwLock;
 
-use vitro_protocol::types::{DeviceDescription, DeviceQuery};
+use tokio::sync::broadcast;
+use vitro_protocol::types::{ConsoleData, DeviceDescription, DeviceQuery};
 
-/// Registered devices, shared by every plugin connection.
-#[derive(Debug, Default)]
+/// How many console chunks a slow viewer may fall behind before it misses some (the plugin's
+/// console log still has every byte).
+const CONSOLE_BACKLOG: usize = 4096;
+
+/// Registered devices, shared by every plugin connection, and the console output plugins stream.
+#[derive(Debug)]
 pub struct Registry {
     devices: RwLock<Vec<DeviceDescription>>,
+    consoles: broadcast::Sender<ConsoleData>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self { devices: RwLock::default(), consoles: broadcast::channel(CONSOLE_BACKLOG).0 }
+    }
 }
 
 impl Registry {
+    /// Hands console output from a plugin to every viewer.
+    pub fn publish_console(&self, data: ConsoleData) {
+        let _ = self.consoles.send(data);
+    }
+
+    /// Console output of every opened console from now on.
+    pub fn console_output(&self) -> broadcast::Receiver<ConsoleData> {
+        self.consoles.subscribe()
+    }
+
     /// Adds (or replaces, by name) a device.
     pub fn insert(&self, device: DeviceDescription) {
         let mut devices = self.devices.write().unwrap_or_else(|p| p.into_inner());

@@ -10,12 +10,14 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
-use vitro_protocol::methods::{DeviceCall, RequestMethod as _};
+use vitro_protocol::methods::{ConsoleOutput, ConsoleWrite, DeviceCall, RequestMethod as _};
 use vitro_protocol::session::{
-    DeviceState, SessionCall, SessionConfig, SessionConfigMethod, SessionDevice, SessionDevices,
-    SessionDevicesMethod, SessionRelease,
+    DeviceState, SessionCall, SessionConfig, SessionConfigMethod, SessionConsoleOpen, SessionConsoleWrite,
+    SessionConsoles, SessionDevice, SessionDevices, SessionDevicesMethod, SessionMarker, SessionRelease,
 };
-use vitro_protocol::types::{DeviceCallParams, DeviceDescription, Empty};
+use vitro_protocol::types::{ConsoleList, DeviceCallParams, DeviceDescription, Empty};
+
+use crate::consoles::ConsoleHub;
 use vitro_protocol::{ErrorKind, RpcError};
 use vitro_sdk::peer::{self, to_raw, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
 
@@ -34,6 +36,23 @@ pub struct SessionState {
     pub inventory: Value,
     /// Fired by `session/release`.
     pub release: CancellationToken,
+    /// Every plugin's connection.
+    pub plugins: Vec<PeerHandle>,
+    /// Console streams.
+    pub consoles: Arc<ConsoleHub>,
+}
+
+impl SessionState {
+    /// The device of that name and its plugin's connection, or an error listing the devices.
+    pub fn device(&self, name: &str) -> Result<&(DeviceDescription, PeerHandle), RpcError> {
+        self.devices.iter().find(|(d, _)| d.name == name).ok_or_else(|| {
+            let names: Vec<&str> = self.devices.iter().map(|(d, _)| d.name.as_str()).collect();
+            RpcError::new(
+                ErrorKind::UnknownDevice,
+                format!("no device {name:?} in this test bed (it has: {})", names.join(", ")),
+            )
+        })
+    }
 }
 
 /// A running session server; [`SessionServer::stop`] closes every client and removes the socket.
@@ -151,6 +170,49 @@ impl Handler for SessionHandler {
                 }
                 SessionRelease::METHOD => {
                     state.release.cancel();
+                    to_raw(&Empty {})
+                }
+                SessionConsoles::METHOD => {
+                    let device = request.params::<SessionConsoles>()?.device;
+                    let (_, peer) = state.device(&device)?;
+                    let consoles = ConsoleHub::names(peer, &device).await.map_err(CallError::into_rpc)?;
+                    to_raw(&ConsoleList { consoles })
+                }
+                SessionConsoleOpen::METHOD => {
+                    let target = request.params::<SessionConsoleOpen>()?;
+                    let (_, peer) = state.device(&target.device)?;
+                    let mut output = state.consoles.open(peer, &target).await.map_err(CallError::into_rpc)?;
+                    let client = request.peer.clone();
+                    tokio::spawn(async move {
+                        loop {
+                            match output.recv().await {
+                                Ok(data)
+                                    if data.device == target.device && data.console == target.console =>
+                                {
+                                    if client.notify::<ConsoleOutput>(&data).await.is_err() {
+                                        break;
+                                    }
+                                }
+                                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                            }
+                            if client.closed_reason().is_some() {
+                                break;
+                            }
+                        }
+                    });
+                    to_raw(&Empty {})
+                }
+                SessionConsoleWrite::METHOD => {
+                    let data = request.params::<SessionConsoleWrite>()?;
+                    let (_, peer) = state.device(&data.device)?;
+                    let forwarded =
+                        peer.request_raw(ConsoleWrite::METHOD, &data, Some(Duration::from_secs(30))).await;
+                    forwarded.map_err(CallError::into_rpc)
+                }
+                SessionMarker::METHOD => {
+                    let text = request.params::<SessionMarker>()?.text;
+                    ConsoleHub::marker(&state.plugins, &text).await.map_err(CallError::into_rpc)?;
                     to_raw(&Empty {})
                 }
                 other => Err(RpcError::new(

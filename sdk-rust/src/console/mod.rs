@@ -187,6 +187,7 @@ pub struct Console {
     subscribers: Subscribers,
     last_output: Mutex<String>,
     on_close: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    log: Option<mpsc::UnboundedSender<Bytes>>,
 }
 
 impl Console {
@@ -204,9 +205,8 @@ impl Console {
     {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut subscribers = vec![tx];
-        if let Some(path) = &options.log {
-            subscribers.push(log::spawn_writer(path.clone(), log::ROTATE_BYTES));
-        }
+        let log = options.log.as_ref().map(|path| log::spawn_writer(path.clone(), log::ROTATE_BYTES));
+        subscribers.extend(log.clone());
         let subscribers: Subscribers = Arc::new(Mutex::new(subscribers));
         tokio::spawn(pump(reader, subscribers.clone()));
         Self {
@@ -221,6 +221,7 @@ impl Console {
             subscribers,
             last_output: Mutex::new(String::new()),
             on_close: Mutex::new(on_close),
+            log,
         }
     }
 
@@ -234,6 +235,13 @@ impl Console {
         let (tx, rx) = mpsc::unbounded_channel();
         self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).push(tx);
         rx
+    }
+
+    /// Writes a marker line into the console log (if it has one), on a line of its own.
+    pub fn mark(&self, text: &str) {
+        if let Some(log) = &self.log {
+            let _ = log.send(Bytes::from(format!("\n##### {text}\n")));
+        }
     }
 
     /// Writes raw bytes.

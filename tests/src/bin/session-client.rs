@@ -1,5 +1,7 @@
 //! A live-session client for the tests, on the Rust SDK's client: `session-client devices`,
-//! `session-client call DEVICE METHOD [JSON]`, `session-client config`, `session-client release`.
+//! `session-client call DEVICE METHOD [JSON]`, `session-client config`, `session-client release`,
+//! `session-client consoles DEVICE`, `session-client marker TEXT`,
+//! `session-client console DEVICE CONSOLE INPUT UNTIL` (types INPUT, prints the output up to UNTIL).
 //! Prints results as JSON; on an error prints `error <kind>: <message>` and exits 3.
 
 use std::time::Duration;
@@ -20,6 +22,26 @@ async fn main() -> std::process::ExitCode {
         ["devices"] => session.devices().await.map(|d| serde_json::to_value(d).unwrap_or_default()),
         ["config"] => session.config().await.map(|c| serde_json::to_value(c).unwrap_or_default()),
         ["release"] => session.release().await.map(|()| serde_json::Value::Null),
+        ["consoles", device] => session.consoles(device).await.map(|c| serde_json::json!(c)),
+        ["marker", text] => session.marker(text).await.map(|()| serde_json::Value::Null),
+        ["console", device, console, input, until] => match session.open_console(device, console).await {
+            Ok(mut output) => {
+                if let Err(e) = session.write_console(device, console, format!("{input}\n").as_bytes()).await
+                {
+                    Err(e)
+                } else {
+                    let mut seen = String::new();
+                    while !seen.contains(until) {
+                        match tokio::time::timeout(Duration::from_secs(10), output.recv()).await {
+                            Ok(Some(bytes)) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+                            _ => break,
+                        }
+                    }
+                    Ok(serde_json::Value::String(seen))
+                }
+            }
+            Err(e) => Err(e),
+        },
         ["call", device, method, ref rest @ ..] => {
             let params =
                 rest.first().map_or(serde_json::Value::Null, |p| serde_json::from_str(p).unwrap_or_default());

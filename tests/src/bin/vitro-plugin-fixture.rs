@@ -14,11 +14,14 @@
 //! block, panic, exit, kill themselves, flood notifications, send huge answers, print to stdout,
 //! look up other devices through the host and spawn a grandchild process.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use vitro_sdk::console::ConnectOptions;
 use vitro_sdk::protocol::types::{
     Capability, CliArg, ClientKind, DeviceQuery, Hook, ParseConfigParams, ParseConfigResult, ReleaseParams,
     ReserveParams, ReserveResult, Role, SetupParams,
@@ -73,9 +76,18 @@ impl Fixture {
         if self.config["fail"] == hook {
             return Err(DriverError::device(format!("{} refuses to {hook}", ctx.device)));
         }
+        if (hook == "boot" || hook == "skip-boot") && self.config.get("connection_type").is_some() {
+            let options =
+                ConnectOptions { log_dir: LOG_DIR.get().cloned().flatten(), ..ConnectOptions::default() };
+            let console = vitro_sdk::console::connect(&self.config, &options).await?;
+            ctx.add_console("console", Arc::new(console));
+        }
         Ok(())
     }
 }
+
+/// `--save-console-logs`, as `plugin/setupEnv` told it.
+static LOG_DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
 
 #[async_trait]
 impl Device for Fixture {
@@ -184,6 +196,7 @@ impl PluginHooks for Hooks {
         Ok(ParseConfigResult { patch })
     }
     async fn setup_env(&self, _host: &Host, params: SetupParams) -> DriverResult<()> {
+        let _ = LOG_DIR.set(params.console_log_dir.as_ref().map(PathBuf::from));
         self.trace(format!("plugin setupEnv {}", serde_json::to_string(&params.options)?));
         Ok(())
     }

@@ -166,3 +166,38 @@ fn a_failed_setup_does_not_run_the_command() {
     assert_eq!(out.status.code(), Some(1));
     assert!(!marker.exists());
 }
+
+#[test]
+fn a_client_streams_a_console_types_into_it_and_marks_the_logs() {
+    let dir = TempDir::new("consoles");
+    let tag = format!("session-consoles-{}", std::process::id());
+    let logs = dir.path().join("logs");
+    let devices = json!([{
+        "name": "board", "type": "fixture", "connection_type": "local_cmd",
+        "conn_cmd": "env PS1='dev$ ' TERM=dumb bash --norc --noprofile -i", "prompt": "dev\\$ $",
+    }]);
+    std::fs::write(dir.path().join("inventory.json"), json!({"bench": {"devices": devices}}).to_string())
+        .unwrap();
+    std::fs::write(dir.path().join("environment.json"), json!({"environment_def": {}}).to_string()).unwrap();
+    let script = r#"$CLIENT consoles board && $CLIENT console board console 'echo $((40 + 2))' 42 && $CLIENT marker 'test one starts'"#;
+    let out = Command::new(target_bin("vitro"))
+        .env("CLIENT", CLIENT)
+        .args(["run", "--no-path", "--plugin", &format!("{FIXTURE} --tag {tag}"), "--board-name", "bench"])
+        .arg("--env-config")
+        .arg(dir.path().join("environment.json"))
+        .arg("--inventory-config")
+        .arg(dir.path().join("inventory.json"))
+        .arg("--save-console-logs")
+        .arg(&logs)
+        .args(["--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert!(eventually(5.0, || processes_with(&tag).is_empty()), "left behind: {:?}", processes_with(&tag));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = stdout_lines(&out);
+    assert_eq!(lines[0], r#"["console"]"#);
+    assert!(lines[1].contains("42"), "{lines:#?}");
+    let log = std::fs::read_to_string(logs.join("board_console.txt")).unwrap();
+    assert!(log.contains("] echo $((40 + 2))") || log.contains("echo $((40 + 2))"), "{log}");
+    assert!(log.contains("##### test one starts"), "{log}");
+}

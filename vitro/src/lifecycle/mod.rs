@@ -149,6 +149,8 @@ impl<'a> Deployment<'a> {
             env: self.env.clone(),
             inventory: self.inventory.clone(),
             release: CancellationToken::new(),
+            plugins: self.plugins.iter().map(|p| p.peer().clone()).collect(),
+            consoles: Arc::new(crate::consoles::ConsoleHub::new(self.registry.clone())),
         }
     }
 

@@ -9,7 +9,9 @@ use serde_json::value::RawValue;
 use tokio::process::Child;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use vitro_protocol::methods::{Exit, HostDevices, Initialize, Initialized, Log, Progress, Shutdown};
+use vitro_protocol::methods::{
+    ConsoleOutput, Exit, HostDevices, Initialize, Initialized, Log, Progress, Shutdown,
+};
 use vitro_protocol::types::{
     DeviceList, Empty, HostInfo, InitializeParams, InitializeResult, Limits, LogLevel, LogParams,
     ProgressParams,
@@ -449,6 +451,13 @@ impl Handler for HostHandler {
                 }
                 Err(e) => return tracing::warn!(plugin = %plugin, "malformed `$/progress`: {e}"),
             },
+            ConsoleOutput::METHOD => {
+                match serde_json::from_str(params.get()) {
+                    Ok(data) => self.registry.publish_console(data),
+                    Err(e) => tracing::warn!(plugin = %plugin, "malformed `$/console/output`: {e}"),
+                }
+                return;
+            }
             other => return tracing::debug!(plugin = %plugin, "ignored notification `{other}`"),
         };
         if let Some(events) = &self.events {

@@ -1,0 +1,89 @@
+//! The consoles a plugin's devices registered, as the host reaches them: listing, streaming
+//! output as `$/console/output`, writing, and log markers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use vitro_protocol::methods::ConsoleOutput;
+use vitro_protocol::types::{ConsoleData, ConsoleRef};
+use vitro_protocol::{ErrorKind, RpcError};
+
+use crate::console::Console;
+use crate::peer::PeerHandle;
+
+type Key = (String, String);
+
+/// Registered consoles and their open streams.
+#[derive(Default)]
+pub(crate) struct Consoles {
+    consoles: Mutex<HashMap<Key, Arc<Console>>>,
+    streams: Mutex<HashMap<Key, tokio::task::AbortHandle>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Consoles {
+    pub(crate) fn add(&self, device: &str, name: &str, console: Arc<Console>) {
+        lock(&self.consoles).insert((device.to_owned(), name.to_owned()), console);
+    }
+
+    pub(crate) fn names(&self, device: &str) -> Vec<String> {
+        let mut names: Vec<String> =
+            lock(&self.consoles).keys().filter(|(d, _)| d == device).map(|(_, c)| c.clone()).collect();
+        names.sort();
+        names
+    }
+
+    fn get(&self, device: &str, console: &str) -> Result<Arc<Console>, RpcError> {
+        lock(&self.consoles).get(&(device.to_owned(), console.to_owned())).cloned().ok_or_else(|| {
+            RpcError::new(ErrorKind::UnknownDevice, format!("device {device} has no console {console:?}"))
+        })
+    }
+
+    pub(crate) fn open(&self, target: &ConsoleRef, peer: &PeerHandle) -> Result<(), RpcError> {
+        let console = self.get(&target.device, &target.console)?;
+        let mut output = console.subscribe();
+        let (peer, target2) = (peer.clone(), target.clone());
+        let task = tokio::spawn(async move {
+            while let Some(chunk) = output.recv().await {
+                let params = ConsoleData {
+                    device: target2.device.clone(),
+                    console: target2.console.clone(),
+                    data: base64::engine::general_purpose::STANDARD.encode(&chunk),
+                };
+                if peer.notify::<ConsoleOutput>(&params).await.is_err() {
+                    break;
+                }
+            }
+        });
+        if let Some(old) =
+            lock(&self.streams).insert((target.device.clone(), target.console.clone()), task.abort_handle())
+        {
+            old.abort();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn close(&self, target: &ConsoleRef) {
+        if let Some(stream) = lock(&self.streams).remove(&(target.device.clone(), target.console.clone())) {
+            stream.abort();
+        }
+    }
+
+    pub(crate) async fn write(&self, data: &ConsoleData) -> Result<(), RpcError> {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(&data.data).map_err(|e| {
+            RpcError::new(ErrorKind::InvalidParams, format!("console data is not base64: {e}"))
+        })?;
+        let console = self.get(&data.device, &data.console)?;
+        console.send(bytes).await.map_err(|e| RpcError::new(ErrorKind::DeviceError, e.to_string()))
+    }
+
+    pub(crate) fn marker(&self, text: &str) {
+        for console in lock(&self.consoles).values() {
+            console.mark(text);
+        }
+    }
+}
