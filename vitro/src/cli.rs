@@ -454,8 +454,9 @@ async fn deploy_with(
     let hold = args.hold;
     let status = &mut command_status;
     let command = user_command.as_deref();
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let mut report = Deployment::new(plugins, registry, options, progress)
-        .run(cancel, move |state: Arc<SessionState>| hold_bed(state, command, hold, status))
+        .run(cancel, move |state: Arc<SessionState>| hold_bed(state, command, hold, interactive, status))
         .await;
     if report.result == Outcome::Success && user_command.is_none() && !hold && std::io::stdin().is_terminal()
     {
@@ -500,9 +501,16 @@ async fn deploy_with(
 }
 
 /// Holds a set-up bed: serves the live session, and runs the user's command against it
-/// (`vitro run -- CMD`) or waits for a release (`--hold`). Records the command's exit status.
-async fn hold_bed(state: Arc<SessionState>, command: Option<&[String]>, hold: bool, status: &mut Option<u8>) {
-    if command.is_none() && !hold {
+/// (`vitro run -- CMD`), waits for a release (`--hold`), or shows the menu on a terminal.
+/// Without any of them it returns at once (the bed is released). Records the command's status.
+async fn hold_bed(
+    state: Arc<SessionState>,
+    command: Option<&[String]>,
+    hold: bool,
+    interactive: bool,
+    status: &mut Option<u8>,
+) {
+    if command.is_none() && !hold && !interactive {
         return;
     }
     let server = match SessionServer::start(state.clone()) {
@@ -532,7 +540,7 @@ async fn hold_bed(state: Arc<SessionState>, command: Option<&[String]>, hold: bo
                 *status = Some(127);
             }
         },
-        None => {
+        None if hold => {
             eprintln!(
                 "vitro: holding the test bed; {}={}",
                 vitro_protocol::session::SESSION_ENV,
@@ -540,6 +548,7 @@ async fn hold_bed(state: Arc<SessionState>, command: Option<&[String]>, hold: bo
             );
             state.release.cancelled().await;
         }
+        None => crate::menu::run(state.clone(), server.path()).await,
     }
     server.stop().await;
 }

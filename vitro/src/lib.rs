@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod consoles;
 pub mod lifecycle;
+pub mod menu;
 pub mod plugin;
 pub mod registry;
 pub mod session;

@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod deploy;
+mod menu;
 mod plugin_host;
 mod remote;
 mod session;

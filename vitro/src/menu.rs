@@ -1,0 +1,198 @@
+//! The interactive menu on a terminal, as Python Vitro ends its setup: devices sorted by name
+//! with their console counts; a number attaches to a console in raw mode (Ctrl-] detaches);
+//! `m` writes a marker into every console log; `e` runs a command against the live session;
+//! `q` releases and quits.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use vitro_protocol::types::ConsoleRef;
+use vitro_sdk::peer::PeerHandle;
+
+use crate::consoles::{decode, ConsoleHub};
+use crate::session::SessionState;
+
+const DETACH: u8 = 0x1d;
+
+/// Keystrokes from the terminal, read by one thread for the whole session.
+struct Keys(mpsc::UnboundedReceiver<Vec<u8>>);
+
+impl Keys {
+    fn start() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            let mut stdin = std::io::stdin();
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = stdin.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self(rx)
+    }
+
+    /// One line, without its newline; `None` at end of input.
+    async fn line(&mut self) -> Option<String> {
+        let mut line = Vec::new();
+        loop {
+            let chunk = self.0.recv().await?;
+            line.extend_from_slice(&chunk);
+            if let Some(end) = line.iter().position(|&b| b == b'\n') {
+                line.truncate(end);
+                return Some(String::from_utf8_lossy(&line).trim().to_owned());
+            }
+        }
+    }
+}
+
+/// Raw mode on fd 0 while it lives.
+struct RawMode(libc::termios);
+
+impl RawMode {
+    fn enter() -> std::io::Result<Self> {
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with a termios we own.
+        unsafe {
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut saved) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut raw = saved;
+            libc::cfmakeraw(&mut raw);
+            if libc::tcsetattr(0, libc::TCSANOW, &raw) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(Self(saved))
+        }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        // SAFETY: restores the settings saved in `enter`.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.0) };
+    }
+}
+
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// Runs the menu until `q`, the end of input, or a release from a session client.
+pub async fn run(state: Arc<SessionState>, session_path: &std::path::Path) {
+    let mut keys = Keys::start();
+    loop {
+        let mut devices: Vec<(String, String, PeerHandle, Vec<String>)> = Vec::new();
+        for (device, peer) in &state.devices {
+            let consoles = ConsoleHub::names(peer, &device.name).await.unwrap_or_default();
+            devices.push((device.name.clone(), device.type_name.clone(), peer.clone(), consoles));
+        }
+        devices.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut menu = String::from("\n  #  device            type              consoles\n");
+        for (i, (name, type_name, peer, consoles)) in devices.iter().enumerate() {
+            let gone = if peer.closed_reason().is_some() { "  (its plugin is gone)" } else { "" };
+            menu.push_str(&format!("{:>3}  {name:<16}  {type_name:<16}  {}{gone}\n", i + 1, consoles.len()));
+        }
+        menu.push_str("\nnumber: attach to a console (Ctrl-] detaches)   m: marker   e: run a command   q: release and quit\n> ");
+        say(&menu);
+        let line = tokio::select! {
+            line = keys.line() => line,
+            () = state.release.cancelled() => None,
+        };
+        let Some(line) = line else { return };
+        match line.as_str() {
+            "q" => return,
+            "m" => {
+                say("marker text: ");
+                let text = keys.line().await.unwrap_or_default();
+                match ConsoleHub::marker(&state.plugins, &text).await {
+                    Ok(()) => say("marker written\n"),
+                    Err(e) => say(&format!("marker failed: {e}\n")),
+                }
+            }
+            "e" => {
+                say(&format!("command (runs with {}): ", vitro_protocol::session::SESSION_ENV));
+                let command = keys.line().await.unwrap_or_default();
+                if !command.is_empty() {
+                    let argv = ["sh".to_owned(), "-c".to_owned(), command];
+                    match crate::plugin::spawn::spawn_user_command(&argv, session_path) {
+                        Ok(mut child) => {
+                            let status = child.wait().await;
+                            say(&format!(
+                                "command ended: {}\n",
+                                status.map_or_else(|e| e.to_string(), |s| s.to_string())
+                            ));
+                        }
+                        Err(e) => say(&format!("cannot run it: {e}\n")),
+                    }
+                }
+            }
+            number => {
+                let Some((name, _, peer, consoles)) =
+                    number.parse::<usize>().ok().and_then(|n| devices.get(n.wrapping_sub(1)))
+                else {
+                    say(&format!("no choice {number:?}\n"));
+                    continue;
+                };
+                let console = match consoles.len() {
+                    0 => {
+                        say(&format!("{name} has no console\n"));
+                        continue;
+                    }
+                    1 => consoles[0].clone(),
+                    _ => {
+                        let list: Vec<String> =
+                            consoles.iter().enumerate().map(|(i, c)| format!("{}: {c}", i + 1)).collect();
+                        say(&format!("{}\nconsole> ", list.join("   ")));
+                        let pick = keys.line().await.unwrap_or_default();
+                        match pick.parse::<usize>().ok().and_then(|n| consoles.get(n.wrapping_sub(1))) {
+                            Some(console) => console.clone(),
+                            None => continue,
+                        }
+                    }
+                };
+                let target = ConsoleRef { device: name.clone(), console };
+                attach(&state, peer, &target, &mut keys).await;
+            }
+        }
+    }
+}
+
+async fn attach(state: &SessionState, peer: &PeerHandle, target: &ConsoleRef, keys: &mut Keys) {
+    let mut output = match state.consoles.open(peer, target).await {
+        Ok(output) => output,
+        Err(e) => return say(&format!("cannot attach: {e}\n")),
+    };
+    say(&format!("attached to {}.{} (Ctrl-] detaches)\r\n", target.device, target.console));
+    let raw = RawMode::enter();
+    // A fresh prompt: whatever the console printed before is in its log.
+    let _ = ConsoleHub::write(peer, target, b"\n").await;
+    let reason = loop {
+        tokio::select! {
+            data = output.recv() => match data {
+                Ok(data) if data.device == target.device && data.console == target.console => say(&String::from_utf8_lossy(&decode(&data))),
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break "the console closed".to_owned(),
+            },
+            typed = keys.0.recv() => {
+                let Some(typed) = typed else { break "the terminal closed".to_owned() };
+                let end = typed.iter().position(|&b| b == DETACH);
+                let send = &typed[..end.unwrap_or(typed.len())];
+                if !send.is_empty() {
+                    if let Err(e) = ConsoleHub::write(peer, target, send).await {
+                        break format!("writing failed: {e}");
+                    }
+                }
+                if end.is_some() {
+                    break "detached".to_owned();
+                }
+            }
+            reason = peer.closed() => break format!("its plugin is gone: {}", reason.chain()),
+        }
+    };
+    drop(raw);
+    say(&format!("\r\n{reason}\n"));
+}
