@@ -68,6 +68,27 @@ pub struct SessionCallParams {
     pub timeout: Option<f64>,
 }
 
+/// A test's environment requirement (pytest-vitro's `env_req` marker argument).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EnvReqParams {
+    /// The requirement, matched against the environment file.
+    pub env_req: serde_json::Value,
+}
+
+/// `session/envReq` result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EnvReqMatch {
+    /// Whether the environment satisfies the requirement (pytest-vitro 0.5's rules).
+    pub matches: bool,
+}
+
+/// `session/contingencyCheck` result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ContingencyResult {
+    /// Devices whose contingency check ran and passed, sorted.
+    pub checked: Vec<String>,
+}
+
 macro_rules! session_requests {
     ($($(#[doc = $doc:literal])* $ty:ident = $name:literal, $params:ty => $result:ty;)*) => {
         $(
@@ -109,4 +130,8 @@ session_requests! {
     SessionConsoleWrite = "session/console/write", crate::types::ConsoleData => Empty;
     /// Write a marker line into every console log.
     SessionMarker = "session/marker", crate::types::MarkerParams => Empty;
+    /// Whether the environment satisfies an `env_req` (pytest-vitro 0.5's matching rules).
+    SessionEnvReq = "session/envReq", EnvReqParams => EnvReqMatch;
+    /// Run every device's contingency check for an `env_req`; the first failure is the error.
+    SessionContingencyCheck = "session/contingencyCheck", EnvReqParams => ContingencyResult;
 }

@@ -12,9 +12,9 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use vitro_protocol::methods::ConsoleOutput;
 use vitro_protocol::session::{
-    SessionCall, SessionCallParams, SessionConfig, SessionConfigMethod, SessionConsoleOpen,
-    SessionConsoleWrite, SessionConsoles, SessionDevice, SessionDevicesMethod, SessionMarker, SessionRelease,
-    SESSION_ENV,
+    EnvReqParams, SessionCall, SessionCallParams, SessionConfig, SessionConfigMethod, SessionConsoleOpen,
+    SessionConsoleWrite, SessionConsoles, SessionContingencyCheck, SessionDevice, SessionDevicesMethod,
+    SessionEnvReq, SessionMarker, SessionRelease, SESSION_ENV,
 };
 use vitro_protocol::types::{ConsoleData, ConsoleRef, DeviceRef, Empty, MarkerParams};
 use vitro_protocol::NotificationMethod;
@@ -144,6 +144,21 @@ impl Session {
             .request::<SessionMarker>(&MarkerParams { text: text.to_owned() }, Some(TIMEOUT))
             .await
             .map(|_| ())
+    }
+
+    /// Whether the environment satisfies `env_req` (pytest-vitro 0.5's rules, decided by `vitro`).
+    pub async fn env_req_matches(&self, env_req: Value) -> Result<bool, CallError> {
+        Ok(self.peer.request::<SessionEnvReq>(&EnvReqParams { env_req }, Some(TIMEOUT)).await?.matches)
+    }
+
+    /// Runs every device's contingency check for `env_req`; returns the devices checked.
+    pub async fn contingency_check(&self, env_req: Value) -> Result<Vec<String>, CallError> {
+        let params = EnvReqParams { env_req };
+        Ok(self
+            .peer
+            .request::<SessionContingencyCheck>(&params, Some(Duration::from_secs(600)))
+            .await?
+            .checked)
     }
 
     /// Asks `vitro` to release the bed and end the session.

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod consoles;
+pub mod env_req;
 pub mod lifecycle;
 pub mod menu;
 pub mod plugin;

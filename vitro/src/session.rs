@@ -10,12 +10,15 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
-use vitro_protocol::methods::{ConsoleOutput, ConsoleWrite, DeviceCall, RequestMethod as _};
+use vitro_protocol::methods::{ConsoleOutput, ConsoleWrite, DeviceCall, DeviceHook, RequestMethod as _};
 use vitro_protocol::session::{
-    DeviceState, SessionCall, SessionConfig, SessionConfigMethod, SessionConsoleOpen, SessionConsoleWrite,
-    SessionConsoles, SessionDevice, SessionDevices, SessionDevicesMethod, SessionMarker, SessionRelease,
+    ContingencyResult, DeviceState, EnvReqMatch, SessionCall, SessionConfig, SessionConfigMethod,
+    SessionConsoleOpen, SessionConsoleWrite, SessionConsoles, SessionContingencyCheck, SessionDevice,
+    SessionDevices, SessionDevicesMethod, SessionEnvReq, SessionMarker, SessionRelease,
 };
-use vitro_protocol::types::{ConsoleList, DeviceCallParams, DeviceDescription, Empty};
+use vitro_protocol::types::{
+    ConsoleList, DeviceCallParams, DeviceDescription, DeviceHookParams, Empty, Hook,
+};
 
 use crate::consoles::ConsoleHub;
 use vitro_protocol::{ErrorKind, RpcError};
@@ -40,6 +43,8 @@ pub struct SessionState {
     pub plugins: Vec<PeerHandle>,
     /// Console streams.
     pub consoles: Arc<ConsoleHub>,
+    /// Devices whose type implements the contingency-check hook.
+    pub contingency: Vec<String>,
 }
 
 impl SessionState {
@@ -209,6 +214,38 @@ impl Handler for SessionHandler {
                     let forwarded =
                         peer.request_raw(ConsoleWrite::METHOD, &data, Some(Duration::from_secs(30))).await;
                     forwarded.map_err(CallError::into_rpc)
+                }
+                SessionEnvReq::METHOD => {
+                    let env_req = request.params::<SessionEnvReq>()?.env_req;
+                    let matches = crate::env_req::is_env_matching(&env_req, &state.env)
+                        .map_err(|e| RpcError::new(ErrorKind::InvalidParams, e))?;
+                    to_raw(&EnvReqMatch { matches })
+                }
+                SessionContingencyCheck::METHOD => {
+                    let env_req = request.params::<SessionContingencyCheck>()?.env_req;
+                    let checks = state.contingency.iter().map(|name| {
+                        let env_req = env_req.clone();
+                        let state = &state;
+                        async move {
+                            let (_, peer) = state.device(name)?;
+                            let params = DeviceHookParams {
+                                device: name.clone(),
+                                hook: Hook::ContingencyCheck,
+                                env_req: Some(env_req),
+                            };
+                            peer.request::<DeviceHook>(&params, Some(CALL_TIMEOUT)).await.map_err(|e| {
+                                let mut e = e.into_rpc();
+                                e.message = format!("contingency check of {name} failed: {}", e.message);
+                                e
+                            })
+                        }
+                    });
+                    for result in futures_util::future::join_all(checks).await {
+                        result?;
+                    }
+                    let mut checked = state.contingency.clone();
+                    checked.sort();
+                    to_raw(&ContingencyResult { checked })
                 }
                 SessionMarker::METHOD => {
                     let text = request.params::<SessionMarker>()?.text;

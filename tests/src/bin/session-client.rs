@@ -23,6 +23,14 @@ async fn main() -> std::process::ExitCode {
         ["config"] => session.config().await.map(|c| serde_json::to_value(c).unwrap_or_default()),
         ["release"] => session.release().await.map(|()| serde_json::Value::Null),
         ["consoles", device] => session.consoles(device).await.map(|c| serde_json::json!(c)),
+        ["env-req", json] => session
+            .env_req_matches(serde_json::from_str(json).unwrap_or_default())
+            .await
+            .map(|m| serde_json::json!(m)),
+        ["contingency", json] => session
+            .contingency_check(serde_json::from_str(json).unwrap_or_default())
+            .await
+            .map(|c| serde_json::json!(c)),
         ["marker", text] => session.marker(text).await.map(|()| serde_json::Value::Null),
         ["console", device, console, input, until] => match session.open_console(device, console).await {
             Ok(mut output) => {

@@ -201,3 +201,22 @@ fn a_client_streams_a_console_types_into_it_and_marks_the_logs() {
     assert!(log.contains("] echo $((40 + 2))") || log.contains("echo $((40 + 2))"), "{log}");
     assert!(log.contains("##### test one starts"), "{log}");
 }
+
+#[test]
+fn env_req_is_matched_by_vitro_and_contingency_checks_run_on_the_devices() {
+    let bed = Bed::new("envreq");
+    let script = r#"
+        $CLIENT env-req '{"environment_def": {"board": {"model": ["m", "n"]}}}'
+        $CLIENT env-req '{"environment_def": {"board": {"model": "x"}}}'
+        $CLIENT env-req '[{"starts_with": "x"}]' ; true
+        $CLIENT env-req '{"environment_def": {"board": {"model": [{"starts_with": "m"}]}}}'
+        $CLIENT contingency '{"environment_def": {}}'
+    "#;
+    let out = bed.run(script);
+    let lines = stdout_lines(&out);
+    assert_eq!(&lines[..2], ["true", "false"], "{lines:#?}");
+    assert_eq!(lines[2], "false", "a top-level list of checks against an object is no match: {lines:#?}");
+    assert!(lines[3].starts_with("error invalid-params: Invalid contains checks"), "{lines:#?}");
+    assert_eq!(lines[4], r#"["board","wan"]"#);
+    assert!(bed.trace().contains("board contingency-check") && bed.trace().contains("wan contingency-check"));
+}

@@ -151,6 +151,12 @@ impl<'a> Deployment<'a> {
             release: CancellationToken::new(),
             plugins: self.plugins.iter().map(|p| p.peer().clone()).collect(),
             consoles: Arc::new(crate::consoles::ConsoleHub::new(self.registry.clone())),
+            contingency: self
+                .devices
+                .iter()
+                .filter(|d| d.hooks.contains(&Hook::ContingencyCheck))
+                .map(|d| d.description.name.clone())
+                .collect(),
         }
     }
 
