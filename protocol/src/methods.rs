@@ -193,6 +193,8 @@ notifications! {
     Progress = "$/progress", PluginToHost, ProgressParams;
     /// Output of an opened console.
     ConsoleOutput = "$/console/output", PluginToHost, ConsoleData;
+    /// An opened console's stream ended; no more output will come.
+    ConsoleClosedNotice = "$/console/closed", Both, ConsoleClosed;
 }
 
 /// Every method of the protocol, requests first.

@@ -469,3 +469,14 @@ pub struct MarkerParams {
     /// The marker text.
     pub text: String,
 }
+
+/// A console stream ended (its plugin is gone, or the console closed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ConsoleClosed {
+    /// Device name.
+    pub device: String,
+    /// Console name.
+    pub console: String,
+    /// Why, in one line.
+    pub reason: String,
+}

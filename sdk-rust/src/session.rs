@@ -10,13 +10,13 @@ use base64::Engine;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::mpsc;
-use vitro_protocol::methods::ConsoleOutput;
+use vitro_protocol::methods::{ConsoleClosedNotice, ConsoleOutput};
 use vitro_protocol::session::{
     EnvReqParams, SessionCall, SessionCallParams, SessionConfig, SessionConfigMethod, SessionConsoleOpen,
     SessionConsoleWrite, SessionConsoles, SessionContingencyCheck, SessionDevice, SessionDevicesMethod,
     SessionEnvReq, SessionMarker, SessionRelease, SESSION_ENV,
 };
-use vitro_protocol::types::{ConsoleData, ConsoleRef, DeviceRef, Empty, MarkerParams};
+use vitro_protocol::types::{ConsoleClosed, ConsoleData, ConsoleRef, DeviceRef, Empty, MarkerParams};
 use vitro_protocol::NotificationMethod;
 use vitro_protocol::{ErrorKind, RpcError};
 
@@ -31,7 +31,16 @@ pub struct Session {
     viewers: Viewers,
 }
 
-type Viewers = Arc<Mutex<Vec<(ConsoleRef, mpsc::UnboundedSender<Vec<u8>>)>>>;
+type Viewers = Arc<Mutex<Vec<(ConsoleRef, mpsc::UnboundedSender<ConsoleEvent>)>>>;
+
+/// What a console stream delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsoleEvent {
+    /// Bytes the console read.
+    Output(Vec<u8>),
+    /// The stream ended, and why (e.g. the device's plugin is gone).
+    Closed(String),
+}
 
 /// Hands `$/console/output` to the receivers of [`Session::open_console`].
 struct Client {
@@ -47,14 +56,21 @@ impl Handler for Client {
     }
 
     fn notification(&self, _peer: &PeerHandle, method: &str, params: Box<RawValue>) {
-        if method != ConsoleOutput::METHOD {
-            return;
-        }
-        let Ok(data) = serde_json::from_str::<ConsoleData>(params.get()) else { return };
-        let Ok(bytes) = BASE64.decode(&data.data) else { return };
+        let (device, console, event) = match method {
+            ConsoleOutput::METHOD => {
+                let Ok(data) = serde_json::from_str::<ConsoleData>(params.get()) else { return };
+                let Ok(bytes) = BASE64.decode(&data.data) else { return };
+                (data.device, data.console, ConsoleEvent::Output(bytes))
+            }
+            ConsoleClosedNotice::METHOD => {
+                let Ok(closed) = serde_json::from_str::<ConsoleClosed>(params.get()) else { return };
+                (closed.device, closed.console, ConsoleEvent::Closed(closed.reason))
+            }
+            _ => return,
+        };
         let mut viewers = self.viewers.lock().unwrap_or_else(|p| p.into_inner());
         viewers.retain(|(target, tx)| {
-            target.device != data.device || target.console != data.console || tx.send(bytes.clone()).is_ok()
+            target.device != device || target.console != console || tx.send(event.clone()).is_ok()
         });
     }
 }
@@ -115,12 +131,12 @@ impl Session {
         Ok(self.peer.request::<SessionConsoles>(&params, Some(TIMEOUT)).await?.consoles)
     }
 
-    /// Streams a console's output from now on.
+    /// Streams a console's output from now on; the last event tells why a stream ended.
     pub async fn open_console(
         &self,
         device: &str,
         console: &str,
-    ) -> Result<mpsc::UnboundedReceiver<Vec<u8>>, CallError> {
+    ) -> Result<mpsc::UnboundedReceiver<ConsoleEvent>, CallError> {
         let target = ConsoleRef { device: device.to_owned(), console: console.to_owned() };
         let (tx, rx) = mpsc::unbounded_channel();
         self.viewers.lock().unwrap_or_else(|p| p.into_inner()).push((target.clone(), tx));

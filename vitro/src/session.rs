@@ -10,14 +10,16 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
-use vitro_protocol::methods::{ConsoleOutput, ConsoleWrite, DeviceCall, DeviceHook, RequestMethod as _};
+use vitro_protocol::methods::{
+    ConsoleClosedNotice, ConsoleOutput, ConsoleWrite, DeviceCall, DeviceHook, RequestMethod as _,
+};
 use vitro_protocol::session::{
     ContingencyResult, DeviceState, EnvReqMatch, SessionCall, SessionConfig, SessionConfigMethod,
     SessionConsoleOpen, SessionConsoleWrite, SessionConsoles, SessionContingencyCheck, SessionDevice,
     SessionDevices, SessionDevicesMethod, SessionEnvReq, SessionMarker, SessionRelease,
 };
 use vitro_protocol::types::{
-    ConsoleList, DeviceCallParams, DeviceDescription, DeviceHookParams, Empty, Hook,
+    ConsoleClosed, ConsoleList, DeviceCallParams, DeviceDescription, DeviceHookParams, Empty, Hook,
 };
 
 use crate::consoles::ConsoleHub;
@@ -188,23 +190,25 @@ impl Handler for SessionHandler {
                     let (_, peer) = state.device(&target.device)?;
                     let mut output = state.consoles.open(peer, &target).await.map_err(CallError::into_rpc)?;
                     let client = request.peer.clone();
+                    let plugin = peer.clone();
                     tokio::spawn(async move {
-                        loop {
-                            match output.recv().await {
-                                Ok(data)
-                                    if data.device == target.device && data.console == target.console =>
-                                {
-                                    if client.notify::<ConsoleOutput>(&data).await.is_err() {
-                                        break;
+                        let reason = loop {
+                            tokio::select! {
+                                data = output.recv() => match data {
+                                    Ok(data) if data.device == target.device && data.console == target.console => {
+                                        if client.notify::<ConsoleOutput>(&data).await.is_err() {
+                                            return;
+                                        }
                                     }
-                                }
-                                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break "the session ended".to_owned(),
+                                },
+                                gone = plugin.closed() => break format!("its plugin is gone: {}", gone.chain()),
+                                _ = client.closed() => return,
                             }
-                            if client.closed_reason().is_some() {
-                                break;
-                            }
-                        }
+                        };
+                        let closed = ConsoleClosed { device: target.device, console: target.console, reason };
+                        let _ = client.notify::<ConsoleClosedNotice>(&closed).await;
                     });
                     to_raw(&Empty {})
                 }

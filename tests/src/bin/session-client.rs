@@ -1,12 +1,13 @@
 //! A live-session client for the tests, on the Rust SDK's client: `session-client devices`,
 //! `session-client call DEVICE METHOD [JSON]`, `session-client config`, `session-client release`,
 //! `session-client consoles DEVICE`, `session-client marker TEXT`,
-//! `session-client console DEVICE CONSOLE INPUT UNTIL` (types INPUT, prints the output up to UNTIL).
+//! `session-client console DEVICE CONSOLE INPUT UNTIL` (types INPUT, prints the output up to UNTIL),
+//! `session-client console-watch DEVICE CONSOLE` (prints why the stream ended).
 //! Prints results as JSON; on an error prints `error <kind>: <message>` and exits 3.
 
 use std::time::Duration;
 
-use vitro_sdk::session::Session;
+use vitro_sdk::session::{ConsoleEvent, Session};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
@@ -31,6 +32,20 @@ async fn main() -> std::process::ExitCode {
             .contingency_check(serde_json::from_str(json).unwrap_or_default())
             .await
             .map(|c| serde_json::json!(c)),
+        ["console-watch", device, console] => match session.open_console(device, console).await {
+            Ok(mut events) => {
+                println!("watching");
+                let mut end = serde_json::Value::Null;
+                while let Some(event) = events.recv().await {
+                    if let ConsoleEvent::Closed(reason) = event {
+                        end = serde_json::json!(format!("closed: {reason}"));
+                        break;
+                    }
+                }
+                Ok(end)
+            }
+            Err(e) => Err(e),
+        },
         ["marker", text] => session.marker(text).await.map(|()| serde_json::Value::Null),
         ["console", device, console, input, until] => match session.open_console(device, console).await {
             Ok(mut output) => {
@@ -41,7 +56,9 @@ async fn main() -> std::process::ExitCode {
                     let mut seen = String::new();
                     while !seen.contains(until) {
                         match tokio::time::timeout(Duration::from_secs(10), output.recv()).await {
-                            Ok(Some(bytes)) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+                            Ok(Some(ConsoleEvent::Output(bytes))) => {
+                                seen.push_str(&String::from_utf8_lossy(&bytes))
+                            }
                             _ => break,
                         }
                     }

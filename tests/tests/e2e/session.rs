@@ -179,7 +179,15 @@ fn a_client_streams_a_console_types_into_it_and_marks_the_logs() {
     std::fs::write(dir.path().join("inventory.json"), json!({"bench": {"devices": devices}}).to_string())
         .unwrap();
     std::fs::write(dir.path().join("environment.json"), json!({"environment_def": {}}).to_string()).unwrap();
-    let script = r#"$CLIENT consoles board && $CLIENT console board console 'echo $((40 + 2))' 42 && $CLIENT marker 'test one starts'"#;
+    let script = r#"
+        $CLIENT consoles board && $CLIENT console board console 'echo $((40 + 2))' 42 && $CLIENT marker 'test one starts'
+        $CLIENT console-watch board console > watch.out &
+        until grep -q watching watch.out 2>/dev/null; do sleep 0.05; done
+        $CLIENT call board kill > /dev/null
+        wait
+        cat watch.out
+    "#;
+    let script = format!("cd {} && {script}", dir.path().display());
     let out = Command::new(target_bin("vitro"))
         .env("CLIENT", CLIENT)
         .args(["run", "--no-path", "--plugin", &format!("{FIXTURE} --tag {tag}"), "--board-name", "bench"])
@@ -189,7 +197,7 @@ fn a_client_streams_a_console_types_into_it_and_marks_the_logs() {
         .arg(dir.path().join("inventory.json"))
         .arg("--save-console-logs")
         .arg(&logs)
-        .args(["--", "sh", "-c", script])
+        .args(["--", "sh", "-c", &script])
         .output()
         .unwrap();
     assert!(eventually(5.0, || processes_with(&tag).is_empty()), "left behind: {:?}", processes_with(&tag));
@@ -197,6 +205,11 @@ fn a_client_streams_a_console_types_into_it_and_marks_the_logs() {
     let lines = stdout_lines(&out);
     assert_eq!(lines[0], r#"["console"]"#);
     assert!(lines[1].contains("42"), "{lines:#?}");
+    assert_eq!(lines[3], "watching");
+    assert!(
+        lines[4].starts_with(r#""closed: its plugin is gone: plugin fixture was killed by signal 9"#),
+        "{lines:#?}"
+    );
     let log = std::fs::read_to_string(logs.join("board_console.txt")).unwrap();
     assert!(log.contains("] echo $((40 + 2))") || log.contains("echo $((40 + 2))"), "{log}");
     assert!(log.contains("##### test one starts"), "{log}");
