@@ -168,7 +168,14 @@ impl Plugin {
                     return ExitCode::FAILURE;
                 }
             };
-            self.serve_with(stdio.input, stdio.output, link).await
+            let io = match io_runtime() {
+                Ok(io) => io,
+                Err(e) => {
+                    eprintln!("vitro-plugin-{}: cannot start the I/O thread: {e}", self.info.name);
+                    return ExitCode::FAILURE;
+                }
+            };
+            self.serve_with(stdio.input, stdio.output, link, Some(io)).await
         })
     }
 
@@ -178,10 +185,16 @@ impl Plugin {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        self.serve_with(reader, writer, Arc::new(LogLink::default())).await
+        self.serve_with(reader, writer, Arc::new(LogLink::default()), None).await
     }
 
-    async fn serve_with<R, W>(self, reader: R, writer: W, link: Arc<LogLink>) -> ExitCode
+    async fn serve_with<R, W>(
+        self,
+        reader: R,
+        writer: W,
+        link: Arc<LogLink>,
+        io: Option<tokio::runtime::Handle>,
+    ) -> ExitCode
     where
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
@@ -197,7 +210,10 @@ impl Plugin {
             consoles: Arc::default(),
         });
         let name = format!("host of {}", runtime.plugin.info.name);
-        let peer = peer::start(reader, writer, runtime.clone(), PeerConfig::new(name));
+        let mut config = PeerConfig::new(name);
+        config.answer_inline = false;
+        config.io_runtime = io;
+        let peer = peer::start(reader, writer, runtime.clone(), config);
         tokio::select! {
             () = exit.cancelled() => {}
             () = peer.disconnected() => {}
@@ -211,6 +227,24 @@ impl Plugin {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A single-thread runtime on a thread of its own for the protocol's reader and writer, so a
+/// driver that blocks every worker thread still gets its pings answered.
+fn io_runtime() -> std::io::Result<tokio::runtime::Handle> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new().name("vitro-protocol-io".into()).spawn(move || {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => {
+                let _ = tx.send(Ok(runtime.handle().clone()));
+                runtime.block_on(std::future::pending::<()>());
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+    })?;
+    rx.recv().map_err(std::io::Error::other)?
 }
 
 fn install_log_forwarding(link: Arc<LogLink>) {

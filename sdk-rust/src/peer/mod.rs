@@ -119,6 +119,14 @@ pub struct PeerConfig {
     /// writing to it failed. The host turns this off and closes with a richer reason once it
     /// knows how the plugin process ended.
     pub close_on_disconnect: bool,
+    /// Poll each request's handler once on the reader before giving it a task of its own, so a
+    /// handler that is ready at once costs no task switch. Only for handlers that never block:
+    /// the plugin runtime turns it off, because a driver's hook may block its thread.
+    pub answer_inline: bool,
+    /// Run the reader and the writer on this runtime (a thread of their own, say), so that
+    /// handlers that block their threads cannot delay pings or other answers. Handlers always
+    /// run on the runtime that called [`start`].
+    pub io_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl PeerConfig {
@@ -129,6 +137,8 @@ impl PeerConfig {
             max_message_size: vitro_protocol::types::DEFAULT_MAX_MESSAGE_SIZE as usize,
             queue: 1024,
             close_on_disconnect: true,
+            answer_inline: true,
+            io_runtime: None,
         }
     }
 }
@@ -176,8 +186,10 @@ where
             output_done: CancellationToken::new(),
         }),
     };
-    tokio::spawn(write_loop(writer, rx, handle.clone(), config.close_on_disconnect));
-    tokio::spawn(read_loop(reader, handler, handle.clone(), config));
+    let handlers = tokio::runtime::Handle::current();
+    let io = config.io_runtime.clone().unwrap_or_else(|| handlers.clone());
+    io.spawn(write_loop(writer, rx, handle.clone(), config.close_on_disconnect));
+    io.spawn(read_loop(reader, handler, handle.clone(), config, handlers));
     handle
 }
 
@@ -422,12 +434,13 @@ async fn read_loop<R: AsyncRead + Unpin>(
     handler: Arc<dyn Handler>,
     peer: PeerHandle,
     config: PeerConfig,
+    handlers: tokio::runtime::Handle,
 ) {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut buf = Vec::with_capacity(4096);
     let end = loop {
         match next_frame(&mut reader, &mut buf, config.max_message_size).await {
-            Ok(Frame::Line) => dispatch(&buf, &handler, &peer).await,
+            Ok(Frame::Line) => dispatch(&buf, &handler, &peer, config.answer_inline, &handlers).await,
             Ok(Frame::TooLong { len }) => oversized(&buf, len, config.max_message_size, &peer).await,
             Ok(Frame::Eof) => break "its output ended".to_owned(),
             Err(e) => break format!("reading its output failed: {e}"),
@@ -456,7 +469,13 @@ async fn oversized(head: &[u8], len: usize, max: usize, peer: &PeerHandle) {
     }
 }
 
-async fn dispatch(line: &[u8], handler: &Arc<dyn Handler>, peer: &PeerHandle) {
+async fn dispatch(
+    line: &[u8],
+    handler: &Arc<dyn Handler>,
+    peer: &PeerHandle,
+    inline: bool,
+    handlers: &tokio::runtime::Handle,
+) {
     let message = match decode(line) {
         Ok(message) => message,
         Err(e) => {
@@ -502,17 +521,19 @@ async fn dispatch(line: &[u8], handler: &Arc<dyn Handler>, peer: &PeerHandle) {
             let mut work = AssertUnwindSafe(handler.request(request)).catch_unwind();
             // A handler that can answer at once is answered here, without a task of its own;
             // the spawned task polls again with a real waker, so this first poll loses nothing.
-            let first =
-                Pin::new(&mut work).poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
-            if let std::task::Poll::Ready(outcome) = first {
-                let reply = outcome.unwrap_or_else(|panic| Err(panicked(&*panic)));
-                peer.respond(Some(&r.id), reply.as_deref()).await;
-                return;
+            if inline {
+                let first =
+                    Pin::new(&mut work).poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+                if let std::task::Poll::Ready(outcome) = first {
+                    let reply = outcome.unwrap_or_else(|panic| Err(panicked(&*panic)));
+                    peer.respond(Some(&r.id), reply.as_deref()).await;
+                    return;
+                }
             }
             lock(&peer.shared.incoming).insert(r.id.clone(), cancel.clone());
             let peer = peer.clone();
             let id = r.id;
-            tokio::spawn(async move {
+            handlers.spawn(async move {
                 let reply = tokio::select! {
                     outcome = work => outcome.unwrap_or_else(|panic| Err(panicked(&*panic))),
                     () = cancel.cancelled() => Err(RpcError::new(ErrorKind::Cancelled, "the request was cancelled")),

@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod conformance;
 mod deploy;
 mod menu;
 mod plugin_host;
