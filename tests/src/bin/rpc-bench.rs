@@ -1,6 +1,7 @@
 //! Benchmark of the plugin protocol against a real Rust plugin process (the test fixture):
 //! spawn + handshake, sequential round trips, and pipelined throughput. Prints its figures.
 //!
+//! With `VITRO_BENCH_PYTHON=<python with vitro-sdk>`, also spawn + handshake of the Python example.
 //! Run through `scripts/bench-rpc`, which builds in release mode and runs it pinned to one core
 //! (`taskset -c 0`, the plugin inherits the pinning) and unpinned.
 
@@ -36,17 +37,24 @@ fn echo(i: u64) -> DeviceCallParams {
     DeviceCallParams { device: "d".into(), method: "echo".into(), params: json!(i) }
 }
 
-async fn spawn_and_handshake(runs: usize) {
+async fn spawn_and_handshake(label: &str, command: PluginCommand, runs: usize) {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let started = Instant::now();
-        let mut plugin = start().await;
+        let mut plugin = PluginProcess::start(
+            command.clone(),
+            Arc::new(Registry::default()),
+            None,
+            PluginOptions::default(),
+        )
+        .await
+        .expect("plugin starts");
         times.push(started.elapsed());
         plugin.shutdown().await;
     }
     times.sort();
     println!(
-        "spawn + handshake ({runs} runs): p50 {}  p99 {}",
+        "spawn + handshake, {label} ({runs} runs): p50 {}  p99 {}",
         micros(percentile(&times, 0.5)),
         micros(percentile(&times, 0.99))
     );
@@ -88,7 +96,16 @@ fn main() {
     // The same runtime as the `vitro` binary.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        spawn_and_handshake(200).await;
+        spawn_and_handshake("Rust plugin", fixture(), 200).await;
+        if let Some(python) = std::env::var_os("VITRO_BENCH_PYTHON") {
+            let script = std::env::current_dir().unwrap().join("examples/python-hello/vitro-plugin-pyhello");
+            let command = PluginCommand {
+                name: "pyhello".into(),
+                program: python.to_string_lossy().into_owned(),
+                args: vec![script.display().to_string()],
+            };
+            spawn_and_handshake("Python plugin", command, 50).await;
+        }
         let plugin = start().await;
         let create = DeviceCreateParams { name: "d".into(), type_name: "fixture".into(), config: json!({}) };
         plugin.request::<DeviceCreate>(&create, None).await.expect("create");
