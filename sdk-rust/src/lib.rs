@@ -38,6 +38,7 @@ pub mod peer;
 mod plugin;
 pub mod session;
 mod stdio;
+pub mod terminal;
 
 pub use async_trait::async_trait;
 pub use device::{Context, Device, DeviceSpec, PluginHooks};

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use vitro_protocol::types::ConsoleRef;
 use vitro_sdk::peer::PeerHandle;
+use vitro_sdk::terminal::RawTerminal;
 
 use crate::consoles::{decode, ConsoleHub};
 use crate::session::SessionState;
@@ -44,34 +45,6 @@ impl Keys {
                 return Some(String::from_utf8_lossy(&line).trim().to_owned());
             }
         }
-    }
-}
-
-/// Raw mode on fd 0 while it lives.
-struct RawMode(libc::termios);
-
-impl RawMode {
-    fn enter() -> std::io::Result<Self> {
-        // SAFETY: tcgetattr/tcsetattr on fd 0 with a termios we own.
-        unsafe {
-            let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(0, &mut saved) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let mut raw = saved;
-            libc::cfmakeraw(&mut raw);
-            if libc::tcsetattr(0, libc::TCSANOW, &raw) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(Self(saved))
-        }
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        // SAFETY: restores the settings saved in `enter`.
-        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.0) };
     }
 }
 
@@ -167,7 +140,7 @@ async fn attach(state: &SessionState, peer: &PeerHandle, target: &ConsoleRef, ke
         Err(e) => return say(&format!("cannot attach: {e}\n")),
     };
     say(&format!("attached to {}.{} (Ctrl-] detaches)\r\n", target.device, target.console));
-    let raw = RawMode::enter();
+    let raw = RawTerminal::enter();
     // A fresh prompt: whatever the console printed before is in its log.
     let _ = ConsoleHub::write(peer, target, b"\n").await;
     let reason = loop {

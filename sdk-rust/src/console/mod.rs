@@ -412,34 +412,6 @@ impl Console {
     }
 }
 
-/// Puts fd 0 in raw mode and restores it on drop.
-struct RawTerminal(libc::termios);
-
-impl RawTerminal {
-    fn enter() -> std::io::Result<Self> {
-        // SAFETY: tcgetattr/tcsetattr on fd 0 with a termios we own.
-        unsafe {
-            let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(0, &mut saved) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let mut raw = saved;
-            libc::cfmakeraw(&mut raw);
-            if libc::tcsetattr(0, libc::TCSANOW, &raw) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(Self(saved))
-        }
-    }
-}
-
-impl Drop for RawTerminal {
-    fn drop(&mut self) {
-        // SAFETY: restores the settings saved in `enter`.
-        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.0) };
-    }
-}
-
 fn tail(buffer: &[u8]) -> String {
     String::from_utf8_lossy(&buffer[buffer.len().saturating_sub(500)..]).into_owned()
 }
