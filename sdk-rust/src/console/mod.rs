@@ -389,8 +389,8 @@ impl Console {
 
     /// [`Console::interact`] on this process's terminal, in raw mode, until Ctrl-].
     pub async fn interact_terminal(&self) -> Result<(), ConsoleError> {
-        let raw =
-            RawTerminal::enter().map_err(|e| ConsoleError::Io(format!("interact: the terminal: {e}")))?;
+        let raw = crate::terminal::RawTerminal::enter()
+            .map_err(|e| ConsoleError::Io(format!("interact: the terminal: {e}")))?;
         let result = self.interact(tokio::io::stdin(), tokio::io::stdout()).await;
         drop(raw);
         result
