@@ -47,6 +47,10 @@ fn bad(device: &str, what: String) -> ConsoleError {
 /// `ssh_connection`, `authenticated_ssh`: `ipaddr`, `port`, `username`, `password`, `key`,
 /// `host_key_check`), `prompt`
 /// (a regex or a list of them, default `[#$>] ?$`) the shell prompt.
+#[cfg_attr(
+    not(any(feature = "pty", feature = "serial", feature = "telnet", feature = "ssh")),
+    allow(unused_variables, unreachable_code)
+)]
 pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console, ConsoleError> {
     let device = text(config, &["name"]).unwrap_or("device");
     let kind = text(config, &["connection_type"]).unwrap_or("");
@@ -64,7 +68,6 @@ pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console
         linesep: text(config, &["linesep"]).unwrap_or("\n").to_owned(),
         log: options.log_dir.as_ref().map(|dir| super::log::log_path(dir, device, console_name)),
     };
-    #[allow(unreachable_code, unused_variables)]
     match kind {
         #[cfg(feature = "pty")]
         "local_cmd" => {
