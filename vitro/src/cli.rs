@@ -154,7 +154,8 @@ fn wants_plugins(argv: &[String]) -> bool {
     let words: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
     let subcommand = words.iter().find(|w| !w.starts_with('-')).copied();
     let is_subcommand = matches!(subcommand, Some("config" | "plugins" | "help"));
-    // `vitro run -- CMD` deploys too; a `run` after `--` belongs to CMD, which this cannot be.
+    // `vitro run -- CMD` deploys too. This looks at the first word that is not a flag, so a flag
+    // value spelled `config` or `plugins` is misread; clap then reports the usage error.
     let version = words.iter().any(|w| *w == "--version" || *w == "-V");
     !is_subcommand && !version
 }

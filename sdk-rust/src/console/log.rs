@@ -24,24 +24,25 @@ pub fn log_path(dir: &Path, device: &str, console: &str) -> PathBuf {
 /// Handle to a running log writer; dropping every sender ends it after it wrote everything.
 pub(crate) fn spawn_writer(path: PathBuf, rotate_at: u64) -> mpsc::UnboundedSender<Bytes> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
-    std::thread::Builder::new()
-        .name("console-log".into())
-        .spawn(move || {
-            let mut writer = match LogWriter::open(path.clone(), rotate_at) {
-                Ok(writer) => writer,
-                Err(e) => {
-                    tracing::error!("cannot open console log {}: {e}", path.display());
-                    return;
-                }
-            };
-            while let Some(chunk) = rx.blocking_recv() {
-                if let Err(e) = writer.write(&chunk) {
-                    tracing::error!("writing console log {} failed: {e}", path.display());
-                }
+    let spawned = std::thread::Builder::new().name("console-log".into()).spawn(move || {
+        let mut writer = match LogWriter::open(path.clone(), rotate_at) {
+            Ok(writer) => writer,
+            Err(e) => {
+                tracing::error!("cannot open console log {}: {e}", path.display());
+                return;
             }
-            let _ = writer.finish();
-        })
-        .expect("spawning the console log thread");
+        };
+        while let Some(chunk) = rx.blocking_recv() {
+            if let Err(e) = writer.write(&chunk) {
+                tracing::error!("writing console log {} failed: {e}", path.display());
+            }
+        }
+        let _ = writer.finish();
+    });
+    if let Err(e) = spawned {
+        // The receiver went with the closure: sends fail quietly and the console goes on.
+        tracing::error!("cannot start the console log writer: {e}");
+    }
     tx
 }
 
