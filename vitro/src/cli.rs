@@ -147,6 +147,16 @@ pub struct ConfigArgs {
 pub enum PluginsCommand {
     /// Start every plugin, show what it provides, and stop it again.
     List(PluginSource),
+    /// Run a plugin through the protocol conformance cases (nothing real is booted).
+    Check(CheckArgs),
+}
+
+/// Arguments of `vitro plugins check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The plugin: an executable, or a whole command line (`python3 my_plugin.py`).
+    #[arg(value_name = "EXECUTABLE")]
+    pub plugin: String,
 }
 
 /// Whether `argv` asks for a deployment (or its help), which needs the plugins first.
@@ -228,6 +238,7 @@ pub async fn main(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
         return match cli.command {
             Some(Command::Config(args)) => print_config(&args),
             Some(Command::Plugins(PluginsCommand::List(source))) => list(&source, &cancel).await,
+            Some(Command::Plugins(PluginsCommand::Check(args))) => check_plugin(&args).await,
             Some(Command::Run(_)) | None => ExitCode::from(EXIT_USAGE),
         };
     }
@@ -308,6 +319,26 @@ async fn list(source: &PluginSource, cancel: &CancellationToken) -> ExitCode {
     }
     print_table(&rows);
     ExitCode::from(if failed { EXIT_FAILURE } else { 0 })
+}
+
+async fn check_plugin(args: &CheckArgs) -> ExitCode {
+    let command = match PluginCommand::parse(&args.plugin) {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let outcomes = crate::check::check(&command).await;
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    for outcome in &outcomes {
+        match &outcome.result {
+            Ok(()) => println!("passed  {}", outcome.case),
+            Err(reason) => println!("FAILED  {}: {reason}", outcome.case),
+        }
+    }
+    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    ExitCode::from(if failed == 0 { 0 } else { EXIT_FAILURE })
 }
 
 fn print_table(rows: &[[String; 6]]) {

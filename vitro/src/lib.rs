@@ -2,6 +2,7 @@
 //!
 //! The `vitro` binary is a thin command line over this library.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod consoles;

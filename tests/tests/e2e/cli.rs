@@ -92,3 +92,25 @@ fn sigkill_to_vitro_still_takes_its_plugins_down() {
     child.wait().unwrap();
     assert!(eventually(5.0, || processes_with(&tag).is_empty()), "left behind: {:?}", processes_with(&tag));
 }
+
+#[test]
+fn plugins_check_passes_the_rust_and_python_plugins_and_names_what_a_sloppy_one_gets_wrong() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = format!(
+        "{} {}",
+        root.join("target/py/bin/python").display(),
+        root.join("examples/python-hello/vitro-plugin-pyhello").display()
+    );
+    for plugin in [FIXTURE.to_owned(), python] {
+        let out = vitro().args(["plugins", "check", &plugin]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains("8 passed, 0 failed"), "{plugin}:\n{text}");
+    }
+    let sloppy = root.join("tests/plugins/garbage.sh");
+    let out = vitro().args(["plugins", "check"]).arg(&sloppy).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAILED  early request refused: `device/create` before `initialize`"), "{text}");
+    assert!(text.contains("FAILED  unknown method"), "{text}");
+    assert!(text.contains("passed  orderly shutdown"), "{text}");
+}

@@ -1,0 +1,181 @@
+//! `vitro plugins check`: runs a plugin through protocol conformance cases that need nothing
+//! of its devices (nothing real is booted), and reports each as passed or failed with the reason.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use serde_json::value::RawValue;
+use vitro_protocol::methods::{DeviceCreate, DeviceHook, Exit, Initialize, Shutdown};
+use vitro_protocol::types::{
+    DeviceCreateParams, DeviceHookParams, Empty, Hook, HostInfo, InitializeParams, Limits, LogLevel,
+};
+use vitro_protocol::{ErrorKind, ProtocolVersion, RpcError, PROTOCOL_VERSION};
+use vitro_sdk::peer::{self, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
+
+use crate::plugin::{PluginCommand, PluginOptions, PluginProcess};
+use crate::registry::Registry;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// One case's outcome.
+pub struct Outcome {
+    /// Case name.
+    pub case: &'static str,
+    /// `Err(reason)` when it failed.
+    pub result: Result<(), String>,
+}
+
+struct Quiet;
+
+impl Handler for Quiet {
+    fn request(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
+        let method = request.method;
+        Box::pin(async move {
+            Err(RpcError::new(ErrorKind::MethodNotFound, format!("the checker has no `{method}`")))
+        })
+    }
+    fn notification(&self, _peer: &PeerHandle, _method: &str, _params: Box<RawValue>) {}
+}
+
+fn init(versions: Vec<ProtocolVersion>) -> InitializeParams {
+    InitializeParams {
+        protocol_versions: versions,
+        host: HostInfo { name: "vitro plugins check".into(), version: env!("CARGO_PKG_VERSION").into() },
+        limits: Limits::default(),
+        log_level: LogLevel::Info,
+    }
+}
+
+fn expect_kind<T: std::fmt::Debug>(result: Result<T, CallError>, kind: ErrorKind) -> Result<(), String> {
+    match result {
+        Err(CallError::Remote(e)) if e.kind() == kind => Ok(()),
+        Err(CallError::Remote(e)) => {
+            Err(format!("answered with kind {} ({}), not {kind}", e.kind(), e.message))
+        }
+        Err(CallError::Local(e)) => Err(e.chain()),
+        Ok(answer) => Err(format!("answered {answer:?} instead of an error of kind {kind}")),
+    }
+}
+
+/// Spawns the plugin without the host's handshake, for the cases about what comes before it.
+async fn raw(command: &PluginCommand) -> Result<(tokio::process::Child, PeerHandle), String> {
+    let mut child = crate::plugin::spawn::spawn(command).map_err(|e| format!("cannot start it: {e}"))?;
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err("stdio was not piped".into());
+    };
+    let peer =
+        peer::start(stdout, stdin, Arc::new(Quiet), PeerConfig::new(format!("plugin {}", command.name)));
+    Ok((child, peer))
+}
+
+async fn early_request_refused(command: &PluginCommand) -> Result<(), String> {
+    let (mut child, peer) = raw(command).await?;
+    let params = DeviceCreateParams { name: "x".into(), type_name: "x".into(), config: json!({}) };
+    let result =
+        expect_kind(peer.request::<DeviceCreate>(&params, Some(WAIT)).await, ErrorKind::InvalidState);
+    let _ = child.kill().await;
+    result.map_err(|e| format!("`device/create` before `initialize`: {e}"))
+}
+
+async fn exits_when_stdin_closes(command: &PluginCommand) -> Result<(), String> {
+    let (mut child, peer) = raw(command).await?;
+    peer.request::<Initialize>(&init(vec![PROTOCOL_VERSION]), Some(WAIT)).await.map_err(|e| e.to_string())?;
+    peer.close(RpcError::new(ErrorKind::PeerGone, "the checker closed stdin"));
+    match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
+        Ok(_) => Ok(()),
+        Err(_) => {
+            let _ = child.kill().await;
+            Err("still running 5 s after its stdin closed".into())
+        }
+    }
+}
+
+async fn started(command: &PluginCommand, versions: Vec<ProtocolVersion>) -> Result<PluginProcess, RpcError> {
+    let options = PluginOptions {
+        protocol_versions: versions,
+        grace: Duration::from_secs(2),
+        ..PluginOptions::default()
+    };
+    PluginProcess::start(command.clone(), Arc::new(Registry::default()), None, options).await
+}
+
+async fn handshake(command: &PluginCommand) -> Result<(), String> {
+    let mut plugin = started(command, vec![PROTOCOL_VERSION]).await.map_err(|e| e.chain())?;
+    let info = plugin.info().clone();
+    plugin.shutdown().await;
+    if info.plugin.name.is_empty() || info.plugin.version.is_empty() {
+        return Err("the plugin's name or version is empty".into());
+    }
+    if let Some(t) = info.device_types.iter().find(|t| t.type_name.is_empty()) {
+        return Err(format!("a device type has an empty name: {t:?}"));
+    }
+    Ok(())
+}
+
+async fn version_skew(command: &PluginCommand) -> Result<(), String> {
+    match started(command, vec![ProtocolVersion::new(99, 0)]).await {
+        Err(e) if e.kind() == ErrorKind::VersionMismatch => Ok(()),
+        Err(e) => Err(format!("expected version-mismatch for a host speaking only 99.0, got: {}", e.chain())),
+        Ok(mut plugin) => {
+            plugin.shutdown().await;
+            Err("it accepted a host that speaks only protocol 99.0".into())
+        }
+    }
+}
+
+async fn running_cases(command: &PluginCommand) -> Vec<Outcome> {
+    let mut plugin = match started(command, vec![PROTOCOL_VERSION]).await {
+        Ok(plugin) => plugin,
+        Err(e) => {
+            let reason = format!("no handshake: {}", e.chain());
+            return ["ping", "unknown method", "unknown device", "orderly shutdown"]
+                .into_iter()
+                .map(|case| Outcome { case, result: Err(reason.clone()) })
+                .collect();
+        }
+    };
+    let ping = plugin.peer().ping(Duration::from_secs(2)).await.map_err(|e| e.to_string());
+    let unknown_method = expect_kind(
+        plugin.peer().request_raw("vitro/noSuchMethod", &Empty {}, Some(WAIT)).await,
+        ErrorKind::MethodNotFound,
+    );
+    let hook = DeviceHookParams { device: "no-such-device".into(), hook: Hook::Boot, env_req: None };
+    let unknown_device =
+        expect_kind(plugin.request::<DeviceHook>(&hook, Some(WAIT)).await, ErrorKind::UnknownDevice);
+    let shutdown = async {
+        plugin.request::<Shutdown>(&Empty {}, Some(WAIT)).await.map_err(|e| format!("`shutdown`: {e}"))?;
+        plugin.notify::<Exit>(&Empty {}).await.map_err(|e| format!("`exit`: {e}"))?;
+        for _ in 0..100 {
+            if let Some(exit) = plugin.exit_info() {
+                return match exit.code {
+                    Some(0) => Ok(()),
+                    _ => Err(format!("after `exit`: {}", exit.summary)),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Err("still running 2 s after `exit`".to_owned())
+    }
+    .await;
+    plugin.shutdown().await;
+    vec![
+        Outcome { case: "ping", result: ping },
+        Outcome { case: "unknown method", result: unknown_method },
+        Outcome { case: "unknown device", result: unknown_device },
+        Outcome { case: "orderly shutdown", result: shutdown },
+    ]
+}
+
+/// Runs every case against the plugin `command` starts.
+pub async fn check(command: &PluginCommand) -> Vec<Outcome> {
+    let mut outcomes = vec![
+        Outcome { case: "handshake", result: handshake(command).await },
+        Outcome { case: "version skew", result: version_skew(command).await },
+        Outcome { case: "early request refused", result: early_request_refused(command).await },
+    ];
+    outcomes.extend(running_cases(command).await);
+    outcomes
+        .push(Outcome { case: "exits when stdin closes", result: exits_when_stdin_closes(command).await });
+    outcomes
+}
