@@ -147,6 +147,17 @@ fn socat(args: &[String]) -> Socat {
     )
 }
 
+/// Connects once the server socat just started listens (within 2 s).
+async fn connect_when_listening(config: &serde_json::Value) -> Console {
+    for _ in 0..100 {
+        if let Ok(console) = connect(config, &ConnectOptions::default()).await {
+            return console;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("nothing listens for {config}");
+}
+
 async fn log_in(console: &Console) {
     console.sendline("").await.unwrap();
     console.expect(&[Pattern::exact("login: ")], T).await.unwrap();
@@ -180,15 +191,7 @@ async fn a_ser2net_style_tcp_port_logs_in_and_runs_commands() {
     let exec = format!("EXEC:{},pty,stderr,setsid,sigint,sane,ctty", board_script(&dir).display());
     let _socat = socat(&[format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr"), exec]);
     let config = json!({"name": "board", "connection_type": "ser2net", "ipaddr": "127.0.0.1", "port": port, "prompt": r"board# $"});
-    let mut console = None;
-    for _ in 0..100 {
-        if let Ok(c) = connect(&config, &ConnectOptions::default()).await {
-            console = Some(c);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let console = console.expect("socat listens");
+    let console = connect_when_listening(&config).await;
     log_in(&console).await;
     assert_eq!(console.execute_command("echo tcp", T).await.unwrap(), "tcp");
     console.close().await;
@@ -208,15 +211,7 @@ async fn a_real_telnetd_negotiates_logs_in_and_runs_commands() {
     let exec = format!("EXEC:{telnetd} -h -E {},nofork", board_script(&dir).display());
     let _socat = socat(&[format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"), exec]);
     let config = json!({"name": "cpe", "connection_type": "telnet", "ipaddr": "127.0.0.1", "port": port, "prompt": r"board# $"});
-    let mut console = None;
-    for _ in 0..100 {
-        if let Ok(c) = connect(&config, &ConnectOptions::default()).await {
-            console = Some(c);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let console = console.expect("telnetd listens");
+    let console = connect_when_listening(&config).await;
     console.expect(&[Pattern::exact("login: ")], T).await.unwrap();
     console.sendline("root").await.unwrap();
     console.login_to_server("secret", T).await.unwrap();

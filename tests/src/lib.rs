@@ -92,3 +92,16 @@ pub fn target_bin(name: &str) -> PathBuf {
     );
     path
 }
+
+/// Calls `method` of the device `board` in `plugin`, waiting at most `ms` milliseconds.
+pub async fn call_board(
+    plugin: &vitro::plugin::PluginProcess,
+    method: &str,
+    params: serde_json::Value,
+    ms: u64,
+) -> Result<serde_json::Value, vitro_sdk::peer::CallError> {
+    let params =
+        vitro_protocol::types::DeviceCallParams { device: "board".into(), method: method.into(), params };
+    let timeout = Some(std::time::Duration::from_millis(ms));
+    plugin.request::<vitro_protocol::methods::DeviceCall>(&params, timeout).await.map(|r| r.0)
+}

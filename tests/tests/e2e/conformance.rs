@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 use vitro::plugin::{PluginCommand, PluginEvent, PluginOptions, PluginProcess};
 use vitro::registry::Registry;
 use vitro_e2e::{eventually, live_group_members};
-use vitro_protocol::methods::{DeviceCall, DeviceCreate};
-use vitro_protocol::types::{DeviceCallParams, DeviceCreateParams, DeviceDescription, LogLevel, Role};
+use vitro_protocol::methods::DeviceCreate;
+use vitro_protocol::types::{DeviceCreateParams, DeviceDescription, LogLevel, Role};
 use vitro_protocol::{ErrorKind, ProtocolVersion};
 use vitro_sdk::peer::CallError;
 
@@ -66,10 +66,7 @@ async fn start(subject: &Subject, events: Option<mpsc::UnboundedSender<PluginEve
     plugin
 }
 
-async fn call(plugin: &PluginProcess, method: &str, params: Value, ms: u64) -> Result<Value, CallError> {
-    let params = DeviceCallParams { device: "board".into(), method: method.into(), params };
-    plugin.request::<DeviceCall>(&params, Some(Duration::from_millis(ms))).await.map(|r| r.0)
-}
+use vitro_e2e::call_board as call;
 
 /// Echo conventions differ (Rust returns the params, Python the `value` argument).
 async fn echo(plugin: &PluginProcess, value: Value) -> Value {

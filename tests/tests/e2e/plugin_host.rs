@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 use vitro::plugin::{PluginCommand, PluginEvent, PluginOptions, PluginProcess};
 use vitro::registry::Registry;
 use vitro_e2e::{eventually, live_group_members};
-use vitro_protocol::methods::{DeviceCall, DeviceCreate};
-use vitro_protocol::types::{DeviceCallParams, DeviceCreateParams, DeviceDescription, Hook, LogLevel, Role};
+use vitro_protocol::methods::DeviceCreate;
+use vitro_protocol::types::{DeviceCreateParams, DeviceDescription, Hook, LogLevel, Role};
 use vitro_protocol::{ErrorKind, ProtocolVersion};
 use vitro_sdk::peer::CallError;
 
@@ -48,10 +48,7 @@ async fn create(plugin: &PluginProcess, name: &str, config: Value) {
     plugin.request::<DeviceCreate>(&params, Some(Duration::from_secs(5))).await.expect("device/create");
 }
 
-async fn call(plugin: &PluginProcess, method: &str, params: Value, timeout: u64) -> Result<Value, CallError> {
-    let params = DeviceCallParams { device: "board".into(), method: method.into(), params };
-    plugin.request::<DeviceCall>(&params, Some(Duration::from_millis(timeout))).await.map(|r| r.0)
-}
+use vitro_e2e::call_board as call;
 
 fn assert_group_gone(pgid: i32) {
     assert!(
