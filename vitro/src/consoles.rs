@@ -33,13 +33,9 @@ impl ConsoleHub {
         Ok(peer.request::<DeviceConsoles>(&params, TIMEOUT).await?.consoles)
     }
 
-    /// Output of every opened console from now on, after making sure `target` streams.
-    pub async fn open(
-        &self,
-        peer: &PeerHandle,
-        target: &ConsoleRef,
-    ) -> Result<broadcast::Receiver<ConsoleData>, CallError> {
-        let output = self.registry.console_output();
+    /// The output of `target` from now on, after making sure its plugin streams it.
+    pub async fn open(&self, peer: &PeerHandle, target: &ConsoleRef) -> Result<ConsoleStream, CallError> {
+        let output = ConsoleStream { output: self.registry.console_output(), target: target.clone() };
         let first = self.opened.lock().unwrap_or_else(|p| p.into_inner()).insert(target.clone());
         if first {
             if let Err(e) = peer.request::<ConsoleOpen>(target, TIMEOUT).await {
@@ -67,6 +63,28 @@ impl ConsoleHub {
             peer.request::<ConsoleMarker>(&params, TIMEOUT).await?;
         }
         Ok(())
+    }
+}
+
+/// One console's output, as a viewer receives it.
+pub struct ConsoleStream {
+    output: broadcast::Receiver<ConsoleData>,
+    target: ConsoleRef,
+}
+
+impl ConsoleStream {
+    /// The next chunk of this console; `None` once no more can come. A viewer that fell behind
+    /// skips what it missed (the plugin's console log has every byte).
+    pub async fn next(&mut self) -> Option<ConsoleData> {
+        loop {
+            match self.output.recv().await {
+                Ok(data) if data.device == self.target.device && data.console == self.target.console => {
+                    return Some(data)
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
     }
 }
 

@@ -145,10 +145,9 @@ async fn attach(state: &SessionState, peer: &PeerHandle, target: &ConsoleRef, ke
     let _ = ConsoleHub::write(peer, target, b"\n").await;
     let reason = loop {
         tokio::select! {
-            data = output.recv() => match data {
-                Ok(data) if data.device == target.device && data.console == target.console => say(&String::from_utf8_lossy(&decode(&data))),
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break "the console closed".to_owned(),
+            data = output.next() => match data {
+                Some(data) => say(&String::from_utf8_lossy(&decode(&data))),
+                None => break "the console closed".to_owned(),
             },
             typed = keys.0.recv() => {
                 let Some(typed) = typed else { break "the terminal closed".to_owned() };

@@ -194,14 +194,13 @@ impl Handler for SessionHandler {
                     tokio::spawn(async move {
                         let reason = loop {
                             tokio::select! {
-                                data = output.recv() => match data {
-                                    Ok(data) if data.device == target.device && data.console == target.console => {
+                                data = output.next() => match data {
+                                    Some(data) => {
                                         if client.notify::<ConsoleOutput>(&data).await.is_err() {
                                             return;
                                         }
                                     }
-                                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break "the session ended".to_owned(),
+                                    None => break "the session ended".to_owned(),
                                 },
                                 gone = plugin.closed() => break format!("its plugin is gone: {}", gone.chain()),
                                 _ = client.closed() => return,
