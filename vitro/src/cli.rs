@@ -495,14 +495,8 @@ async fn deploy_with(
         eprintln!("vitro: the interactive menu is not built yet; releasing the test bed (use --hold or `vitro run -- CMD`)");
     }
     stop_all(plugins).await;
-    report.plugins = plugins
-        .iter()
-        .map(|p| PluginReport {
-            name: p.info().plugin.name.clone(),
-            version: p.info().plugin.version.clone(),
-            exit: p.exit_info().map_or_else(|| "running".into(), |e| e.summary),
-        })
-        .collect();
+    // The processes have ended now: report how.
+    report.plugins = PluginReport::of_all(plugins);
     if let Some(path) = &args.report {
         let written = serde_json::to_string_pretty(&report)
             .map_err(|e| e.to_string())

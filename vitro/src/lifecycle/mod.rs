@@ -194,15 +194,7 @@ impl<'a> Deployment<'a> {
             failed_phase: result.err().map(|f| f.phase),
             board: self.options.board_name.clone(),
             devices: self.devices.iter().map(|d| d.report.clone()).collect(),
-            plugins: self
-                .plugins
-                .iter()
-                .map(|p| PluginReport {
-                    name: p.info().plugin.name.clone(),
-                    version: p.info().plugin.version.clone(),
-                    exit: p.exit_info().map_or_else(|| "running".into(), |e| e.summary),
-                })
-                .collect(),
+            plugins: PluginReport::of_all(self.plugins),
             durations: BTreeMap::from([
                 ("setup".to_owned(), setup_time.as_secs_f64()),
                 ("release".to_owned(), released.elapsed().as_secs_f64()),

@@ -44,6 +44,20 @@ pub struct PluginReport {
     pub exit: String,
 }
 
+impl PluginReport {
+    /// The report of every plugin, in order, with how each process ended so far.
+    pub fn of_all(plugins: &[crate::plugin::PluginProcess]) -> Vec<PluginReport> {
+        plugins
+            .iter()
+            .map(|p| PluginReport {
+                name: p.info().plugin.name.clone(),
+                version: p.info().plugin.version.clone(),
+                exit: p.exit_info().map_or_else(|| "running".into(), |e| e.summary),
+            })
+            .collect()
+    }
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
