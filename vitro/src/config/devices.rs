@@ -177,8 +177,8 @@ pub fn merge_devices(
             })?),
         }
     }
-    merged.extend(pair_lan(&lan, env)?);
-    merged.extend(match_wifi(&wifi, env)?);
+    merged.extend(pair_lan(&lan, env, &types.lan)?);
+    merged.extend(match_wifi(&wifi, env, &types.wifi)?);
     Ok(merged)
 }
 
@@ -236,19 +236,29 @@ fn shallow_merge(device: &Value, client: &Value) -> Value {
     Value::Object(merged)
 }
 
-fn pair_lan(devices: &[&Value], env: &JsonFile) -> Result<Vec<Value>, ConfigError> {
-    let Some((clients, at)) = clients(env, "lan_clients")? else { return Ok(Vec::new()) };
-    if devices.len() < clients.len() {
-        return Err(env.error_at(
-            &at,
-            format!(
-                "the environment asks for {} LAN clients but the inventory has {}",
-                clients.len(),
-                devices.len()
-            ),
-            format!("add LAN devices (types {}) to the inventory or ask for fewer", LAN_TYPES.join(", ")),
-        ));
+/// Fails when the environment's client list at `at` asks for more `what` devices (of `types`)
+/// than the inventory has.
+fn enough(
+    env: &JsonFile,
+    at: &str,
+    what: &str,
+    types: &[String],
+    clients: usize,
+    devices: usize,
+) -> Result<(), ConfigError> {
+    if devices >= clients {
+        return Ok(());
     }
+    Err(env.error_at(
+        at,
+        format!("the environment asks for {clients} {what} clients but the inventory has {devices}"),
+        format!("add {what} devices (types {}) to the inventory or ask for fewer", types.join(", ")),
+    ))
+}
+
+fn pair_lan(devices: &[&Value], env: &JsonFile, types: &[String]) -> Result<Vec<Value>, ConfigError> {
+    let Some((clients, at)) = clients(env, "lan_clients")? else { return Ok(Vec::new()) };
+    enough(env, &at, "LAN", types, clients.len(), devices.len())?;
     Ok(devices.iter().zip(clients).map(|(device, client)| shallow_merge(device, client)).collect())
 }
 
@@ -264,19 +274,9 @@ fn band_key(value: &Value) -> String {
     }
 }
 
-fn match_wifi(devices: &[&Value], env: &JsonFile) -> Result<Vec<Value>, ConfigError> {
+fn match_wifi(devices: &[&Value], env: &JsonFile, types: &[String]) -> Result<Vec<Value>, ConfigError> {
     let Some((clients, at)) = clients(env, "wifi_clients")? else { return Ok(Vec::new()) };
-    if devices.len() < clients.len() {
-        return Err(env.error_at(
-            &at,
-            format!(
-                "the environment asks for {} Wi-Fi clients but the inventory has {}",
-                clients.len(),
-                devices.len()
-            ),
-            format!("add Wi-Fi devices (types {}) to the inventory or ask for fewer", WIFI_TYPES.join(", ")),
-        ));
-    }
+    enough(env, &at, "Wi-Fi", types, clients.len(), devices.len())?;
     let mut clients: Vec<&Value> = clients.iter().collect();
     clients.sort_by_key(|c| band_key(c));
     let mut free: Vec<&Value> = devices.to_vec();
