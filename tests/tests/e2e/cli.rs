@@ -46,38 +46,10 @@ fn plugins_list_fails_with_the_cause_when_a_plugin_cannot_start() {
     assert!(stderr.contains("cannot start plugin ghost"), "{stderr}");
 }
 
-fn signal_during_handshake_leaves_no_plugin(signal: i32, expected_status: i32) {
+/// Sends `signal` to `vitro` while its plugin hangs in the handshake; `vitro` must exit with
+/// `expected_status` (`None`: killed) and no plugin process may be left.
+fn signal_during_handshake_leaves_no_plugin(signal: i32, expected_status: Option<i32>) {
     let tag = format!("sig{signal}-{}", std::process::id());
-    let plugin = format!("{FIXTURE} --mode hang-initialize --tag {tag}");
-    let mut child = vitro()
-        .args(["plugins", "list", "--no-path", "--handshake-timeout", "60", "--plugin", &plugin])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let vitro_pid = child.id() as i32;
-    let plugin_started = || processes_with(&tag).iter().any(|&pid| pid != vitro_pid);
-    assert!(eventually(10.0, plugin_started), "the plugin never started");
-    // SAFETY: signalling the vitro process we started.
-    unsafe { libc::kill(child.id() as i32, signal) };
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(expected_status));
-    assert!(eventually(5.0, || processes_with(&tag).is_empty()), "left behind: {:?}", processes_with(&tag));
-}
-
-#[test]
-fn sigint_to_vitro_leaves_no_plugin_process() {
-    signal_during_handshake_leaves_no_plugin(libc::SIGINT, 130);
-}
-
-#[test]
-fn sigterm_to_vitro_leaves_no_plugin_process() {
-    signal_during_handshake_leaves_no_plugin(libc::SIGTERM, 143);
-}
-
-#[test]
-fn sigkill_to_vitro_still_takes_its_plugins_down() {
-    let tag = format!("sigkill-{}", std::process::id());
     let plugin = format!("{FIXTURE} --mode hang-initialize --tag {tag}");
     let mut child = vitro()
         .args(["plugins", "list", "--no-path", "--handshake-timeout", "60", "--plugin", &plugin])
@@ -88,9 +60,26 @@ fn sigkill_to_vitro_still_takes_its_plugins_down() {
     let vitro_pid = child.id() as i32;
     let plugin_started = || processes_with(&tag).iter().any(|&pid| pid != vitro_pid);
     assert!(eventually(10.0, plugin_started), "the plugin never started");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // SAFETY: signalling the vitro process we started.
+    unsafe { libc::kill(vitro_pid, signal) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), expected_status);
     assert!(eventually(5.0, || processes_with(&tag).is_empty()), "left behind: {:?}", processes_with(&tag));
+}
+
+#[test]
+fn sigint_to_vitro_leaves_no_plugin_process() {
+    signal_during_handshake_leaves_no_plugin(libc::SIGINT, Some(130));
+}
+
+#[test]
+fn sigterm_to_vitro_leaves_no_plugin_process() {
+    signal_during_handshake_leaves_no_plugin(libc::SIGTERM, Some(143));
+}
+
+#[test]
+fn sigkill_to_vitro_still_takes_its_plugins_down() {
+    signal_during_handshake_leaves_no_plugin(libc::SIGKILL, None);
 }
 
 #[test]
