@@ -53,10 +53,11 @@ fn ms(params: &Value) -> Duration {
     Duration::from_millis(params["ms"].as_u64().unwrap_or(0))
 }
 
+/// Appends `line` in one write, so hooks tracing at the same time never interleave.
 fn append(path: &str, line: &str) {
     use std::io::Write;
     if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-        let _ = writeln!(file, "{line}");
+        let _ = file.write_all(format!("{line}\n").as_bytes());
     }
 }
 
