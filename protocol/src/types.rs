@@ -243,6 +243,9 @@ pub struct DeviceCreateParams {
     pub type_name: String,
     /// The device's merged config entry (inventory merged with environment).
     pub config: serde_json::Value,
+    /// Directory for the device's console logs (`--save-console-logs`), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_log_dir: Option<String>,
 }
 
 /// `device/hook` params: run one lifecycle hook on a device.

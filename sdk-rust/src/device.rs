@@ -41,6 +41,9 @@ pub struct DeviceSpec {
     pub config: Value,
     /// Handle back to the host.
     pub host: Host,
+    /// Where the device's console logs go (`--save-console-logs`), if given: pass it to
+    /// `console::ConnectOptions::log_dir`.
+    pub console_log_dir: Option<std::path::PathBuf>,
 }
 
 /// One device instance. Every hook has a no-op default; declare the hooks you implement with

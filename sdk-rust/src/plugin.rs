@@ -365,8 +365,12 @@ impl Runtime {
                 format!("device {} already exists", params.name),
             ));
         }
-        let spec =
-            DeviceSpec { name: params.name.clone(), config: params.config, host: Host::new(peer.clone()) };
+        let spec = DeviceSpec {
+            name: params.name.clone(),
+            config: params.config,
+            host: Host::new(peer.clone()),
+            console_log_dir: params.console_log_dir.map(std::path::PathBuf::from),
+        };
         let device = (device_type.factory)(spec)?;
         lock(&self.devices).insert(params.name, device);
         Ok(())

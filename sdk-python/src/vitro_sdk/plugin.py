@@ -1,32 +1,45 @@
-"""The plugin runtime: handshake and version negotiation, the lifecycle state machine, dispatch of
-hooks and device methods (plain ``def`` in worker threads, ``async def`` on the event loop),
-``$/ping`` answered while handlers run, ``$/cancelRequest``, ``logging`` records forwarded as
-``$/log``, and a protocol stream that stray ``print``s and C-level writes to fd 1 cannot reach.
-Lines have no length ceiling below the negotiated message size.
+"""What a driver author writes: a :class:`Device` subclass per device type, optional
+:class:`PluginHooks`, and a :class:`Plugin` that registers them and runs.
+
+Hooks and ``@method``s may be plain ``def`` (run in worker threads) or ``async def`` (run on the
+event loop). The runtime (:mod:`vitro_sdk._runtime`) speaks the protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import json
-import logging
 import os
 import sys
-import threading
-import traceback
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .errors import DeviceError
+from .messages.protocol import (
+    Capability,
+    CliArg,
+    ClientKind,
+    DeploymentStatus,
+    DeviceDescription,
+    Hook,
+    PatchOperation,
+    Role,
+)
+
+if TYPE_CHECKING:
+    from ._runtime import Runtime
+    from .connections import Connection
 
 PROTOCOL_VERSION = (1, 0)
-
-#: What a hook returns: nothing (a plain ``def``) or an awaitable of nothing (an ``async def``).
-MaybeAwaitable = None | Awaitable[None]
 SDK = "vitro-sdk-python 0.1.0"
 PLUGIN_ENV_MARKER = "VITRO_PLUGIN"
 
+#: What a hook returns: nothing (a plain ``def``) or an awaitable of nothing (an ``async def``).
+MaybeAwaitable = None | Awaitable[None]
+
 #: Wire hook name -> Device method name.
-HOOKS = {
+HOOKS: dict[Hook, str] = {
     "validate": "validate",
     "boot": "boot",
     "configure": "configure",
@@ -35,41 +48,14 @@ HOOKS = {
     "shutdown": "shutdown",
 }
 
-#: Error kind -> JSON-RPC code (protocol/README.md).
-CODES = {
-    "parse-error": -32700,
-    "invalid-request": -32600,
-    "method-not-found": -32601,
-    "invalid-params": -32602,
-    "internal": -32603,
-    "device-error": -32000,
-    "timeout": -32001,
-    "peer-gone": -32002,
-    "invalid-state": -32003,
-    "version-mismatch": -32004,
-    "message-too-large": -32005,
-    "unknown-device": -32006,
-    "unknown-device-type": -32007,
-    "panic": -32008,
-    "cancelled": -32800,
+#: Capability -> PluginHooks method name.
+CAPABILITIES: dict[Capability, str] = {
+    "reservation": "reserve",
+    "config-parsing": "parse_config",
+    "env-setup": "setup_env",
+    "post-setup": "post_setup",
+    "release": "release",
 }
-
-LEVELS = {
-    "trace": 5,
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-}
-
-
-class DeviceError(Exception):
-    """A hook or device method failed; sent to the host as an error of ``kind``."""
-
-    def __init__(self, message: str, kind: str = "device-error", causes: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.causes = causes or []
 
 
 def method(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -81,21 +67,21 @@ def method(func: Callable[..., Any]) -> Callable[..., Any]:
 class Host:
     """The plugin's handle back to the host: device lookups and progress."""
 
-    def __init__(self, runtime: _Runtime) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
 
     async def devices(
-        self, name: str | None = None, type: str | None = None, role: str | None = None
-    ) -> list[Any]:
+        self, name: str | None = None, type: str | None = None, role: Role | None = None
+    ) -> list[DeviceDescription]:
         """Registered devices matching every given field, with their merged configs."""
         query = {k: v for k, v in {"name": name, "type": type, "role": role}.items() if v is not None}
         result = await self._runtime.request("host/devices", query, timeout=30)
-        devices: list[Any] = result["devices"]
+        devices: list[DeviceDescription] = result["devices"]
         return devices
 
     def devices_sync(
-        self, name: str | None = None, type: str | None = None, role: str | None = None
-    ) -> list[Any]:
+        self, name: str | None = None, type: str | None = None, role: Role | None = None
+    ) -> list[DeviceDescription]:
         """:meth:`devices` for plain ``def`` hooks, which run in worker threads."""
         future = asyncio.run_coroutine_threadsafe(self.devices(name, type, role), self._runtime.loop)
         return future.result()
@@ -110,18 +96,31 @@ class Host:
 
 class Device:
     """One device instance. Override the hooks the type implements; only overridden hooks are
-    declared to the host. Hooks and ``@method``s may be ``def`` (run in a worker thread) or
-    ``async def`` (run on the event loop)."""
+    declared to the host."""
 
     #: Boot-order role of the type: ``server``, ``device`` or ``attached``.
-    role: ClassVar[str] = "device"
+    role: ClassVar[Role] = "device"
     #: ``lan`` or ``wifi`` when devices of the type are LAN or Wi-Fi clients.
-    client: ClassVar[str | None] = None
+    client: ClassVar[ClientKind | None] = None
 
-    def __init__(self, name: str, config: dict[str, Any], host: Host) -> None:
+    def __init__(
+        self, name: str, config: dict[str, Any], host: Host, console_log_dir: Path | None = None
+    ) -> None:
         self.name = name
         self.config = config
         self.host = host
+        #: Where console logs go (``--save-console-logs``), if given: pass it to ``connect``.
+        self.console_log_dir = console_log_dir
+        self.consoles: dict[str, Connection] = {}
+
+    def add_console(self, name: str, connection: Connection) -> None:
+        """Makes ``connection`` reachable by the host under ``name``: people attach to it from
+        ``vitro``'s menu and session clients stream it. Register each console once connected."""
+        self.consoles[name] = connection
+
+    def progress(self, message: str, percent: float | None = None) -> None:
+        """Tells the host what this device is doing now."""
+        self.host.progress(self.name, message, percent)
 
     def validate(self) -> MaybeAwaitable:
         """``validate``: check requirements before anything boots."""
@@ -139,10 +138,16 @@ class Device:
         """``contingency-check``: raise DeviceError when unfit for ``env_req``."""
 
     def shutdown(self) -> MaybeAwaitable:
-        """``shutdown``: release the device's connections."""
+        """``shutdown``: release the device's resources. Consoles given to :meth:`add_console` are
+        closed after it (or when the plugin shuts down) by the runtime."""
+
+    def close_consoles(self) -> None:
+        """Closes every console given to :meth:`add_console`."""
+        for connection in self.consoles.values():
+            connection.close()
 
     @classmethod
-    def implemented_hooks(cls) -> list[str]:
+    def implemented_hooks(cls) -> list[Hook]:
         """Wire names of the hooks this class overrides."""
         return [wire for wire, attr in HOOKS.items() if getattr(cls, attr) is not getattr(Device, attr)]
 
@@ -154,302 +159,67 @@ class Device:
         }
 
 
-class _Forward(logging.Handler):
-    """Sends log records to the host as ``$/log`` notifications."""
+class PluginHooks:
+    """Plugin-level hooks (Python Vitro's core hooks). Override the ones the plugin implements;
+    only overridden ones are declared to the host. Each may be ``def`` or ``async def``; ``options``
+    holds the values of the plugin's own flags (:attr:`cli_args`) by name."""
 
-    def __init__(self, runtime: _Runtime) -> None:
-        super().__init__()
-        self.runtime = runtime
+    #: Flags the plugin adds to ``vitro``'s command line.
+    cli_args: ClassVar[list[CliArg]] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
-        level = next(
-            (name for name, no in sorted(LEVELS.items(), key=lambda i: -i[1]) if record.levelno >= no),
-            "trace",
-        )
-        params: dict[str, Any] = {"level": level, "message": record.getMessage(), "target": record.name}
-        device = getattr(record, "device", None)
-        if isinstance(device, str):
-            params["device"] = device
-        self.runtime.notify("$/log", params)
+    def __init__(self) -> None:
+        #: The host; set before the first hook runs.
+        self.host: Host | None = None
 
+    def reserve(self, board_name: str, options: dict[str, Any]) -> Any:  # noqa: ANN401
+        """``plugin/reserve``: the inventory entry of ``board_name``."""
+        raise DeviceError("this plugin does not reserve boards", "method-not-found")
 
-async def _invoke(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
-    if inspect.iscoroutinefunction(fn):
-        return await fn(*args, **kwargs)
-    return await asyncio.to_thread(fn, *args, **kwargs)
+    def parse_config(self, devices: list[Any], options: dict[str, Any]) -> list[PatchOperation] | None:
+        """``plugin/parseConfig``: an RFC 6902 patch against the merged device list."""
+        return None
 
+    def setup_env(self, options: dict[str, Any], console_log_dir: str | None) -> MaybeAwaitable:
+        """``plugin/setupEnv``: before the boot phases."""
 
-class _Runtime:
-    def __init__(self, plugin: Plugin, out_fd: int, loop: asyncio.AbstractEventLoop) -> None:
-        self.plugin = plugin
-        self.out_fd = out_fd
-        self.loop = loop
-        self.write_lock = threading.Lock()
-        self.state = "uninitialized"
-        self.devices: dict[str, Device] = {}
-        self.tasks: dict[Any, asyncio.Task[None]] = {}
-        self.pending: dict[int, asyncio.Future[Any]] = {}
-        self.next_id = 1
-        self.done = asyncio.Event()
-        self.exit_clean = False
-        self.max_message = 16 * 1024 * 1024
-        self.host = Host(self)
+    def post_setup(self, options: dict[str, Any], console_log_dir: str | None) -> MaybeAwaitable:
+        """``plugin/postSetup``: after the configure phases."""
 
-    # -- output --
-    def send(self, message: dict[str, Any]) -> None:
-        data = (json.dumps(message, separators=(",", ":")) + "\n").encode()
-        with self.write_lock:
-            view = memoryview(data)
-            while view:
-                written = os.write(self.out_fd, view)
-                view = view[written:]
+    def release(self, status: DeploymentStatus, error: str | None) -> MaybeAwaitable:
+        """``plugin/release``: after every device was shut down, however the deployment ended."""
 
-    def notify(self, method_name: str, params: dict[str, Any]) -> None:
-        try:
-            self.send({"jsonrpc": "2.0", "method": method_name, "params": params})
-        except OSError:
-            pass
-
-    def respond(self, request_id: Any, result: Any = None, error: dict[str, Any] | None = None) -> None:  # noqa: ANN401
-        message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
-        if error is None:
-            message["result"] = result
-        else:
-            message["error"] = error
-        try:
-            self.send(message)
-        except OSError:
-            self.done.set()
-
-    async def request(self, method_name: str, params: dict[str, Any], timeout: float) -> Any:  # noqa: ANN401
-        request_id = self.next_id
-        self.next_id += 1
-        future: asyncio.Future[Any] = self.loop.create_future()
-        self.pending[request_id] = future
-        self.send({"jsonrpc": "2.0", "id": request_id, "method": method_name, "params": params})
-        try:
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            self.pending.pop(request_id, None)
-
-    # -- input --
-    def feed_line(self, line: bytes) -> None:
-        try:
-            message = json.loads(line)
-        except ValueError:
-            print(f"vitro-sdk: skipped a line that is not JSON: {line[:200]!r}", file=sys.stderr)
-            return
-        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-            print(f"vitro-sdk: skipped a message that is not JSON-RPC 2.0: {line[:200]!r}", file=sys.stderr)
-            return
-        name = message.get("method")
-        params = message.get("params") or {}
-        if isinstance(name, str) and "id" in message:
-            if name == "$/ping":
-                self.respond(message["id"], {})
-                return
-            task = self.loop.create_task(self.handle(message["id"], name, params))
-            self.tasks[message["id"]] = task
-        elif isinstance(name, str):
-            self.notification(name, params)
-        elif "id" in message:
-            future = self.pending.get(message["id"])
-            if future is not None and not future.done():
-                if "error" in message:
-                    future.set_exception(DeviceError(message["error"].get("message", ""), "peer-gone"))
-                else:
-                    future.set_result(message.get("result"))
-
-    def notification(self, name: str, params: dict[str, Any]) -> None:
-        if name == "$/cancelRequest":
-            task = self.tasks.get(params.get("id"))
-            if task is not None:
-                task.cancel()
-        elif name == "exit":
-            self.exit_clean = self.state == "shutdown"
-            self.done.set()
-
-    async def handle(self, request_id: Any, name: str, params: dict[str, Any]) -> None:  # noqa: ANN401
-        try:
-            result = await self.route(name, params)
-        except asyncio.CancelledError:
-            self.respond(request_id, error=_error("cancelled", "the request was cancelled"))
-        except DeviceError as e:
-            self.respond(request_id, error=_error(e.kind, str(e), e.causes))
-        except Exception as e:
-            lines = traceback.format_exception(type(e), e, e.__traceback__)
-            causes = [line.rstrip() for line in "".join(lines).splitlines()[-6:]]
-            self.respond(
-                request_id, error=_error("panic", f"the handler raised {type(e).__name__}: {e}", causes)
-            )
-        else:
-            self.respond(request_id, result)
-        finally:
-            self.tasks.pop(request_id, None)
-
-    async def route(self, name: str, params: dict[str, Any]) -> Any:  # noqa: ANN401
-        if self.state == "uninitialized" and name != "initialize":
-            raise DeviceError(f"`{name}` before `initialize`", "invalid-state")
-        if self.state != "uninitialized" and name == "initialize":
-            raise DeviceError("`initialize` was already answered", "invalid-state")
-        if self.state == "shutdown":
-            raise DeviceError(f"`{name}` after `shutdown`", "invalid-state")
-        if name == "initialize":
-            return self.initialize(params)
-        if name == "shutdown":
-            self.state = "shutdown"
-            return {}
-        if name == "device/create":
-            return self.create(params)
-        if name == "device/hook":
-            device = self.device(params.get("device"))
-            hook = HOOKS.get(params.get("hook", ""))
-            if hook is None:
-                raise DeviceError(f"unknown hook {params.get('hook')!r}", "method-not-found")
-            args = [params.get("env_req")] if hook == "contingency_check" else []
-            await _invoke(getattr(device, hook), *args)
-            return {}
-        if name == "device/call":
-            device = self.device(params.get("device"))
-            fn = type(device).device_methods().get(params.get("method", ""))
-            if fn is None:
-                raise DeviceError(f"{device.name} has no method {params.get('method')!r}", "method-not-found")
-            bound = getattr(device, fn.__name__)
-            given = params.get("params")
-            if isinstance(given, list):
-                return await _invoke(bound, *given)
-            if isinstance(given, dict):
-                return await _invoke(bound, **given)
-            return await _invoke(bound) if given is None else await _invoke(bound, given)
-        if name == "device/consoles":
-            return {"consoles": []}
-        raise DeviceError(f"no method `{name}`", "method-not-found")
-
-    def initialize(self, params: dict[str, Any]) -> dict[str, Any]:
-        offered = [(v["major"], v["minor"]) for v in params.get("protocol_versions", [])]
-        speaks = self.plugin.protocol_versions
-        common = [
-            (major, min(minor, max(m for M, m in speaks if M == major)))
-            for major, minor in offered
-            if any(M == major for M, _ in speaks)
+    def capabilities(self) -> list[Capability]:
+        """The capabilities this object implements."""
+        found: list[Capability] = [
+            cap
+            for cap, attr in CAPABILITIES.items()
+            if getattr(type(self), attr) is not getattr(PluginHooks, attr)
         ]
-        if not common:
-            host = ", ".join(f"{a}.{b}" for a, b in offered) or "nothing"
-            ours = ", ".join(f"{a}.{b}" for a, b in speaks)
-            newer_host = max((a for a, _ in offered), default=0) > max(a for a, _ in speaks)
-            advice = (
-                (f"upgrade the plugin (its SDK) to one that speaks protocol {max(a for a, _ in offered)}.x")
-                if newer_host
-                else (f"upgrade vitro to a release that speaks protocol {max(a for a, _ in speaks)}.x")
-            )
-            raise DeviceError(
-                f"no common protocol version: the host speaks {host}, the plugin speaks {ours}; {advice}",
-                "version-mismatch",
-            )
-        major, minor = max(common)
-        self.max_message = int(params.get("limits", {}).get("max_message_size", self.max_message))
-        forward = _Forward(self)
-        root = logging.getLogger()
-        root.addHandler(forward)
-        root.setLevel(LEVELS.get(params.get("log_level", "info"), logging.INFO))
-        self.state = "running"
-        types = []
-        for type_name, cls in self.plugin.types.items():
-            entry: dict[str, Any] = {
-                "type": type_name,
-                "role": cls.role,
-                "hooks": cls.implemented_hooks(),
-                "methods": [
-                    {
-                        "name": n,
-                        "description": (inspect.getdoc(fn) or "").splitlines()[0]
-                        if inspect.getdoc(fn)
-                        else "",
-                    }
-                    for n, fn in cls.device_methods().items()
-                ],
-            }
-            if cls.client:
-                entry["client"] = cls.client
-            types.append(entry)
-        shutdown = any("shutdown" in t["hooks"] for t in types)
-        return {
-            "protocol_version": {"major": major, "minor": minor},
-            "plugin": {"name": self.plugin.name, "version": self.plugin.version, "sdk": SDK},
-            "device_types": types,
-            "capabilities": ["device-shutdown"] if shutdown else [],
-            "cli_args": [],
-        }
-
-    def create(self, params: dict[str, Any]) -> dict[str, Any]:
-        name, type_name = params.get("name"), params.get("type")
-        cls = self.plugin.types.get(str(type_name))
-        if cls is None:
-            known = ", ".join(self.plugin.types)
-            raise DeviceError(
-                f"plugin {self.plugin.name} has no device type `{type_name}` (it has: {known})",
-                "unknown-device-type",
-            )
-        if name in self.devices:
-            raise DeviceError(f"device {name} already exists", "invalid-state")
-        self.devices[str(name)] = cls(str(name), params.get("config") or {}, self.host)
-        return {}
-
-    def device(self, name: Any) -> Device:  # noqa: ANN401
-        device = self.devices.get(str(name))
-        if device is None:
-            raise DeviceError(f"no device named {name} in this plugin", "unknown-device")
-        return device
-
-
-def _error(kind: str, message: str, causes: list[str] | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"kind": kind}
-    if causes:
-        data["causes"] = causes
-    return {"code": CODES.get(kind, -32603), "message": message, "data": data}
-
-
-def _reader(fd: int, runtime: _Runtime) -> None:
-    """Reads the protocol stream in a thread and hands whole lines to the event loop."""
-    buffer = bytearray()
-    skipping = False
-    while True:
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except OSError:
-            break
-        if not chunk:
-            break
-        buffer += chunk
-        while True:
-            end = buffer.find(b"\n")
-            if end < 0:
-                if len(buffer) > runtime.max_message:
-                    skipping = True
-                    buffer.clear()
-                break
-            line = bytes(buffer[:end]).rstrip(b"\r")
-            del buffer[: end + 1]
-            if skipping:
-                skipping = False
-                print("vitro-sdk: skipped a message over the size limit", file=sys.stderr)
-            elif line:
-                runtime.loop.call_soon_threadsafe(runtime.feed_line, line)
-    runtime.loop.call_soon_threadsafe(runtime.done.set)
+        if self.cli_args:
+            found.append("cli-args")
+        return found
 
 
 class Plugin:
-    """A plugin: its name, version and device types. Build one, then :meth:`run` it."""
+    """A plugin: its name, version, device types and hooks. Build one, then :meth:`run` it."""
 
     def __init__(self, name: str, version: str) -> None:
         self.name = name
         self.version = version
         self.types: dict[str, type[Device]] = {}
+        self.plugin_hooks = PluginHooks()
         self.protocol_versions = [PROTOCOL_VERSION]
+        #: At most this many hooks run at once (``None``: no limit).
+        self.max_concurrency: int | None = None
 
     def device_type(self, type_name: str, cls: type[Device]) -> Plugin:
         """Registers ``cls`` as the device type ``type_name`` (the inventory's ``type``)."""
         self.types[type_name] = cls
+        return self
+
+    def hooks(self, hooks: PluginHooks) -> Plugin:
+        """Sets the plugin-level hooks."""
+        self.plugin_hooks = hooks
         return self
 
     def run(self) -> None:
@@ -470,9 +240,6 @@ class Plugin:
 
     async def serve(self, in_fd: int, out_fd: int) -> int:
         """Serves the protocol on raw file descriptors; returns the exit status."""
-        runtime = _Runtime(self, out_fd, asyncio.get_running_loop())
-        threading.Thread(target=_reader, args=(in_fd, runtime), daemon=True, name="vitro-reader").start()
-        await runtime.done.wait()
-        for task in list(runtime.tasks.values()):
-            task.cancel()
-        return 0 if runtime.exit_clean else 1
+        from ._runtime import serve
+
+        return await serve(self, in_fd, out_fd)

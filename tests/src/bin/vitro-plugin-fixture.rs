@@ -17,7 +17,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -33,6 +33,7 @@ use vitro_sdk::{
 
 struct Fixture {
     config: Value,
+    log_dir: Option<PathBuf>,
 }
 
 /// How many `sleep` calls ended without finishing (their future was dropped by a cancel).
@@ -78,17 +79,13 @@ impl Fixture {
             return Err(DriverError::device(format!("{} refuses to {hook}", ctx.device)));
         }
         if (hook == "boot" || hook == "skip-boot") && self.config.get("connection_type").is_some() {
-            let options =
-                ConnectOptions { log_dir: LOG_DIR.get().cloned().flatten(), ..ConnectOptions::default() };
+            let options = ConnectOptions { log_dir: self.log_dir.clone(), ..ConnectOptions::default() };
             let console = vitro_sdk::console::connect(&self.config, &options).await?;
             ctx.add_console("console", Arc::new(console));
         }
         Ok(())
     }
 }
-
-/// `--save-console-logs`, as `plugin/setupEnv` told it.
-static LOG_DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
 
 #[async_trait]
 impl Device for Fixture {
@@ -197,7 +194,6 @@ impl PluginHooks for Hooks {
         Ok(ParseConfigResult { patch })
     }
     async fn setup_env(&self, _host: &Host, params: SetupParams) -> DriverResult<()> {
-        let _ = LOG_DIR.set(params.console_log_dir.as_ref().map(PathBuf::from));
         self.trace(format!("plugin setupEnv {}", serde_json::to_string(&params.options)?));
         Ok(())
     }
@@ -215,7 +211,9 @@ const ALL_HOOKS: [Hook; 6] =
     [Hook::Validate, Hook::Boot, Hook::Configure, Hook::SkipBoot, Hook::ContingencyCheck, Hook::Shutdown];
 
 fn fixture_type(name: &str, role: Role) -> DeviceType {
-    DeviceType::new(name, role, |spec| Ok(Fixture { config: spec.config })).hooks(&ALL_HOOKS)
+    DeviceType::new(name, role, |spec| {
+        Ok(Fixture { config: spec.config, log_dir: spec.console_log_dir })
+    }).hooks(&ALL_HOOKS)
 }
 
 fn main() -> ExitCode {

@@ -359,6 +359,7 @@ impl<'a> Deployment<'a> {
                 name: name.clone(),
                 type_name: type_name.clone(),
                 config: config.clone(),
+                console_log_dir: self.options.console_log_dir.clone(),
             };
             async move { plugins[*plugin].request::<DeviceCreate>(&params, Some(PLUGIN_HOOK_TIMEOUT)).await }
         });

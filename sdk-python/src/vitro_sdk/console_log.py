@@ -1,0 +1,119 @@
+"""Console logs as the Rust SDK writes them: ``<DIR>/<device>_<console>.txt``, ANSI escapes and
+backspace edits cleaned, carriage returns dropped, one ``[RFC 3339 UTC time] line`` per line,
+rotated at 25 MB keeping two backups (``.1``, ``.2``)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROTATE_AT = 25_000_000
+BACKUPS = 2
+
+
+def log_path(directory: str | Path, device: str, console: str) -> Path:
+    """Where the log of ``device``'s ``console`` goes in ``directory``."""
+    return Path(directory) / f"{device}_{console}.txt"
+
+
+class Cleaner:
+    """Incremental cleaner: keeps an unfinished escape sequence and line across chunks."""
+
+    def __init__(self) -> None:
+        self._state = "text"
+        self.line = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Cleans ``data``; returns the lines it finished."""
+        lines: list[bytes] = []
+        state, line = self._state, self.line
+        for byte in data:
+            if state == "text":
+                if byte == 0x1B:
+                    state = "escape"
+                elif byte == 0x0A:
+                    lines.append(bytes(line))
+                    line.clear()
+                elif byte in (0x08, 0x7F):
+                    if line:
+                        line.pop()
+                elif byte not in (0x0D, 0x07, 0x00):
+                    line.append(byte)
+            elif state == "escape":
+                state = {0x5B: "csi", 0x5D: "osc"}.get(byte, "text")
+            elif state == "csi":
+                if 0x40 <= byte <= 0x7E:
+                    state = "text"
+            elif state == "osc":
+                if byte == 0x07:
+                    state = "text"
+                elif byte == 0x1B:
+                    state = "osc-escape"
+            else:
+                state = "text"
+        self._state = state
+        return lines
+
+
+def clean_text(text: str) -> list[str]:
+    """The lines of ``text`` cleaned like a console log (the last one even when unfinished)."""
+    cleaner = Cleaner()
+    lines = cleaner.feed(text.encode())
+    if cleaner.line:
+        lines.append(bytes(cleaner.line))
+    return [line.decode(errors="replace") for line in lines]
+
+
+class ConsoleLog:
+    """Appends console output to a log file; thread-safe, never raises into the console."""
+
+    def __init__(self, path: Path, rotate_at: int = ROTATE_AT) -> None:
+        self.path = path
+        self.rotate_at = rotate_at
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("ab")
+        self._size = self._file.tell()
+        self._cleaner = Cleaner()
+        self._lock = threading.Lock()
+
+    def write(self, data: bytes) -> None:
+        """Logs raw console bytes."""
+        with self._lock:
+            for line in self._cleaner.feed(data):
+                self._write_line(line)
+            self._file.flush()
+
+    def mark(self, text: str) -> None:
+        """Writes a marker line ``##### text`` (finishing any unfinished line first)."""
+        self.write(f"\n##### {text}\n".encode())
+
+    def close(self) -> None:
+        """Writes an unfinished last line and closes the file."""
+        with self._lock:
+            self._finish_line()
+            self._file.close()
+
+    def _finish_line(self) -> None:
+        if self._cleaner.line:
+            self._write_line(bytes(self._cleaner.line))
+            self._cleaner.line.clear()
+
+    def _write_line(self, line: bytes) -> None:
+        stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        text = f"[{stamp}] ".encode() + line + b"\n"
+        if self._size + len(text) > self.rotate_at and self._size > 0:
+            self._rotate()
+        self._file.write(text)
+        self._size += len(text)
+
+    def _rotate(self) -> None:
+        self._file.close()
+        backup = [self.path.with_name(f"{self.path.name}.{n}") for n in range(BACKUPS + 1)]
+        backup[BACKUPS].unlink(missing_ok=True)
+        for n in range(BACKUPS - 1, 0, -1):
+            if backup[n].exists():
+                backup[n].rename(backup[n + 1])
+        self.path.rename(backup[1])
+        self._file = self.path.open("ab")
+        self._size = 0

@@ -1,0 +1,220 @@
+"""Generated from protocol/schema/session.schema.json by sdk-python/tools/gen_messages.py; do not edit."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeAlias, TypedDict
+
+from typing_extensions import NotRequired
+
+VitroLiveSession10: TypeAlias = Any
+"""
+Requests a client sends to the Unix socket named by VITRO_SESSION (same framing as the plugin protocol); types under $defs.
+"""
+
+
+class Empty(TypedDict):
+    """
+    Params or result of a method that carries nothing: `{}`.
+    """
+
+
+Role: TypeAlias = Literal["server", "device", "attached", "unknown"]
+"""
+Where a device type sits in the boot order.
+"""
+
+
+DeviceState: TypeAlias = Literal["ready", "failed", "unknown"]
+"""
+What state a device is in.
+"""
+
+
+class SessionConfig(TypedDict):
+    """
+    `session/config` result: the merged device list and the raw files.
+    """
+
+    devices: list[Any]
+    """
+    The merged device configs, as `vitro config` prints them (after config-parsing hooks).
+    """
+    env: Any
+    """
+    The environment file as read.
+    """
+    inventory: Any
+    """
+    The board's inventory entry as read (or as reserved).
+    """
+
+
+class SessionCallParams(TypedDict):
+    """
+    `session/call` params: a device's custom method, forwarded to its plugin.
+    """
+
+    device: str
+    """
+    Device name.
+    """
+    method: str
+    """
+    Method name.
+    """
+    params: NotRequired[Any]
+    """
+    Its arguments.
+    """
+    timeout: NotRequired[float | None]
+    """
+    Seconds the call may take (default 600).
+    """
+
+
+DeviceCallResult: TypeAlias = Any
+"""
+`device/call` result: whatever the method returns.
+"""
+
+
+class DeviceRef(TypedDict):
+    """
+    Names one device (`device/consoles`).
+    """
+
+    device: str
+    """
+    Device name.
+    """
+
+
+class ConsoleList(TypedDict):
+    """
+    `device/consoles` result.
+    """
+
+    consoles: list[str]
+    """
+    Console names of the device, e.g. `console`, `ssh`.
+    """
+
+
+class ConsoleRef(TypedDict):
+    """
+    Names one console of one device.
+    """
+
+    device: str
+    """
+    Device name.
+    """
+    console: str
+    """
+    Console name.
+    """
+
+
+class ConsoleData(TypedDict):
+    """
+    Bytes read from or to be written to a console, base64-encoded (standard alphabet, padded).
+    """
+
+    device: str
+    """
+    Device name.
+    """
+    console: str
+    """
+    Console name.
+    """
+    data: str
+    """
+    The bytes, base64.
+    """
+
+
+class MarkerParams(TypedDict):
+    """
+    A marker line for every console log.
+    """
+
+    text: str
+    """
+    The marker text.
+    """
+
+
+class EnvReqParams(TypedDict):
+    """
+    A test's environment requirement (pytest-vitro's `env_req` marker argument).
+    """
+
+    env_req: Any
+    """
+    The requirement, matched against the environment file.
+    """
+
+
+class EnvReqMatch(TypedDict):
+    """
+    `session/envReq` result.
+    """
+
+    matches: bool
+    """
+    Whether the environment satisfies the requirement (pytest-vitro 0.5's rules).
+    """
+
+
+class ContingencyResult(TypedDict):
+    """
+    `session/contingencyCheck` result.
+    """
+
+    checked: list[str]
+    """
+    Devices whose contingency check ran and passed, sorted.
+    """
+
+
+class SessionDevice(TypedDict):
+    """
+    A device of the held test bed.
+    """
+
+    name: str
+    """
+    Device name.
+    """
+    type: str
+    """
+    Device type.
+    """
+    role: Role
+    """
+    Role of its type.
+    """
+    plugin: str
+    """
+    Name of the plugin that owns it.
+    """
+    config: Any
+    """
+    Its merged config.
+    """
+    state: DeviceState
+    """
+    Whether it can be used.
+    """
+
+
+class SessionDevices(TypedDict):
+    """
+    `session/devices` result.
+    """
+
+    devices: list[SessionDevice]
+    """
+    Every registered device, sorted by name.
+    """
