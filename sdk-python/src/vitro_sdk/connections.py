@@ -74,14 +74,12 @@ class Connection:
         prompt: Sequence[str],
         linesep: str = "\n",
         log: ConsoleLog | None = None,
-        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.child = child
         self.prompt = [re.compile(p, re.MULTILINE) for p in prompt]
         self.linesep = linesep
         self.log = log
-        self._on_close = on_close
         self._lock = threading.RLock()
         self._listeners: list[Callable[[bytes | None], None]] = []
         self._pump: threading.Thread | None = None
@@ -300,8 +298,6 @@ class Connection:
                 self.child.close()  # type: ignore[attr-defined]
             except (OSError, pexpect.ExceptionPexpect):
                 pass
-            if self._on_close is not None:
-                self._on_close()
             if self.log is not None:
                 self.log.close()
                 self.log = None
@@ -350,8 +346,9 @@ def connect(
             except OSError as e:
                 raise ConsoleError(f"{device}: cannot connect to {host}:{port}: {e}") from e
             sock.setblocking(True)
-            fd_child = pexpect.fdpexpect.fdspawn(sock.fileno(), **spawn_options)
-            return Connection(name, fd_child, prompt, str(config.get("linesep", "\n")), log, sock.close)
+            # The console owns the descriptor from here on and closes it.
+            fd_child = pexpect.fdpexpect.fdspawn(sock.detach(), **spawn_options)
+            return Connection(name, fd_child, prompt, str(config.get("linesep", "\n")), log)
         if kind == "telnet":
             host, port = str(config.get("ipaddr", "127.0.0.1")), _port(config, device, kind)
             child = _spawn(["telnet", host, str(port)], spawn_options)

@@ -1,0 +1,32 @@
+"""Console logs: cleaned, timestamped lines; rotation keeping two backups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vitro_sdk.console_log import ConsoleLog, clean_text, log_path
+
+
+def test_escapes_backspaces_and_carriage_returns_are_cleaned_across_chunks(tmp_path: Path) -> None:
+    log = ConsoleLog(log_path(tmp_path, "board", "console"))
+    log.write(b"\x1b[?2004hroot@b:~# lss\x08 -l\r\n\x1b[0")
+    log.write(b"1;32mok\x1b[0m\r\n\x1b]0;title\x07done")
+    log.close()
+    lines = (tmp_path / "board_console.txt").read_text().splitlines()
+    assert [line.split("] ", 1)[1] for line in lines] == ["root@b:~# ls -l", "ok", "done"]
+    assert clean_text("a\x1b[1mb\r\nc") == ["ab", "c"]
+
+
+def test_the_log_rotates_keeping_two_backups(tmp_path: Path) -> None:
+    path = tmp_path / "x_console.txt"
+    log = ConsoleLog(path, rotate_at=200)
+    for i in range(40):
+        log.write(f"line {i:02}\r\n".encode())
+    log.close()
+    files = [Path(f"{path}.2"), Path(f"{path}.1"), path]
+    numbers = [[int(line.rsplit(" ", 1)[1]) for line in f.read_text().splitlines()] for f in files]
+    assert numbers[2][-1] == 39
+    assert max(numbers[0]) < min(numbers[1]) and max(numbers[1]) < min(numbers[2])
+    assert sum(map(len, numbers)) + min(numbers[0]) == 40, "every line after the oldest kept is there"
+    assert not Path(f"{path}.3").exists()
+    assert all(f.stat().st_size <= 200 for f in files)
