@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from rig import SSH_PASSWORD, SSH_USER, Sshd, serial_board, tcp_board
 from vitro_sdk import ConsoleError
-from vitro_sdk.connections import Connection, connect
+from vitro_sdk.connections import Connection, command_output, connect
 
 BASH = {
     "name": "host",
@@ -165,3 +165,10 @@ def test_ssh_wrong_password_and_refused_port_fail_clearly(sshd: Sshd) -> None:
 def test_an_unknown_connection_type_lists_the_supported_ones() -> None:
     with pytest.raises(ConsoleError, match="unknown connection_type 'pigeon'; supported: local_cmd, serial"):
         connect({"name": "x", "connection_type": "pigeon"})
+
+
+def test_command_output_drops_a_wrapped_or_scrolled_echo() -> None:
+    assert command_output("\x1b[?2004luname -s\r\nLinux\r\nsecond\r\n", "uname -s") == "Linux\nsecond"
+    long = "cat /tmp/a/very/long/path/that/does/not/fit/on/one/line/of/the/terminal/applied"
+    scrolled = "<ong/path/that/does/not/fit/on/one/line/of/the/terminal/applied\r\nconfigured\r\n"
+    assert command_output(scrolled, long) == "configured"

@@ -73,7 +73,12 @@ fn remote_kind(result: Result<impl std::fmt::Debug, CallError>) -> ErrorKind {
 #[tokio::test]
 async fn requests_before_initialize_are_refused_and_initialize_only_once() {
     let (host, _served) = connect();
-    let create = DeviceCreateParams { name: "l".into(), type_name: "lamp".into(), config: json!({}) };
+    let create = DeviceCreateParams {
+        name: "l".into(),
+        type_name: "lamp".into(),
+        config: json!({}),
+        console_log_dir: None,
+    };
     assert_eq!(remote_kind(host.request::<DeviceCreate>(&create, T).await), ErrorKind::InvalidState);
     let info = host.request::<Initialize>(&init_params(), T).await.unwrap();
     assert_eq!(info.plugin.name, "lamp");
@@ -85,9 +90,19 @@ async fn requests_before_initialize_are_refused_and_initialize_only_once() {
 async fn hooks_and_methods_reach_the_device_and_errors_keep_their_kind_and_causes() {
     let (host, served) = connect();
     host.request::<Initialize>(&init_params(), T).await.unwrap();
-    let unknown = DeviceCreateParams { name: "x".into(), type_name: "toaster".into(), config: json!({}) };
+    let unknown = DeviceCreateParams {
+        name: "x".into(),
+        type_name: "toaster".into(),
+        config: json!({}),
+        console_log_dir: None,
+    };
     assert_eq!(remote_kind(host.request::<DeviceCreate>(&unknown, T).await), ErrorKind::UnknownDeviceType);
-    let create = DeviceCreateParams { name: "l".into(), type_name: "lamp".into(), config: json!({}) };
+    let create = DeviceCreateParams {
+        name: "l".into(),
+        type_name: "lamp".into(),
+        config: json!({}),
+        console_log_dir: None,
+    };
     host.request::<DeviceCreate>(&create, T).await.unwrap();
     assert_eq!(remote_kind(host.request::<DeviceCreate>(&create, T).await), ErrorKind::InvalidState);
     let boot = DeviceHookParams { device: "l".into(), hook: Hook::Boot, env_req: None };

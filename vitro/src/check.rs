@@ -71,7 +71,12 @@ async fn raw(command: &PluginCommand) -> Result<(tokio::process::Child, PeerHand
 
 async fn early_request_refused(command: &PluginCommand) -> Result<(), String> {
     let (mut child, peer) = raw(command).await?;
-    let params = DeviceCreateParams { name: "x".into(), type_name: "x".into(), config: json!({}), console_log_dir: None };
+    let params = DeviceCreateParams {
+        name: "x".into(),
+        type_name: "x".into(),
+        config: json!({}),
+        console_log_dir: None,
+    };
     let result =
         expect_kind(peer.request::<DeviceCreate>(&params, Some(WAIT)).await, ErrorKind::InvalidState);
     let _ = child.kill().await;

@@ -193,7 +193,7 @@ class Runtime:
         except asyncio.CancelledError:
             self.respond(request_id, error=_error("cancelled", "the request was cancelled"))
         except DeviceError as e:
-            self.respond(request_id, error=_error(e.kind, str(e), e.causes))
+            self.respond(request_id, error=_error(e.kind, e.message, e.causes))
         except Exception as e:
             lines = traceback.format_exception(type(e), e, e.__traceback__)
             causes = [line.rstrip() for line in "".join(lines).splitlines()[-6:]]

@@ -42,6 +42,8 @@ from .errors import ConsoleError
 #: The ``connection_type`` values :func:`connect` supports.
 SUPPORTED = ("local_cmd", "serial", "ser2net", "telnet", "ssh_connection", "authenticated_ssh")
 DEFAULT_PROMPT = r"[#$>] ?$"
+#: Characters of unread output kept for the next ``expect`` while nobody expects.
+KEEP = 1 << 20
 #: Ctrl-], which ends :meth:`Connection.interact`.
 DETACH = b"\x1d"
 
@@ -175,10 +177,7 @@ class Connection:
         with self._lock:
             self.sendline(command)
             self.expect_prompt(timeout)
-            lines = clean_text(self.before)
-            if lines and lines[0].rstrip().endswith(command.strip()):
-                lines.pop(0)
-            return "\n".join(lines).strip("\n")
+            return command_output(self.before, command)
 
     def check_output(self, command: str, timeout: float = 30) -> str:
         """Like :meth:`execute_command`; when the prompt does not come back in time it sends Ctrl-C,
@@ -210,7 +209,8 @@ class Connection:
 
     # -- people and viewers --
     def interact(self, stdin_fd: int | None = None, stdout_fd: int | None = None) -> None:
-        """Passes keys from the terminal to the console and its output back until Ctrl-]."""
+        """Passes keys from the terminal to the console and its output back until Ctrl-], first
+        the output no ``expect`` has consumed."""
         in_fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
         out_fd = sys.stdout.fileno() if stdout_fd is None else stdout_fd
         shown: list[bytes] = []
@@ -218,6 +218,7 @@ class Connection:
         saved = termios.tcgetattr(in_fd) if os.isatty(in_fd) else None
         with self._lock:
             self.add_listener(listener)
+            shown.append(self.child.buffer.encode())
             try:
                 if saved is not None:
                     tty.setraw(in_fd, termios.TCSANOW)
@@ -234,6 +235,7 @@ class Connection:
                         os.write(out_fd, shown.pop(0))
             finally:
                 self.remove_listener(listener)
+                self.child.buffer = ""
                 if saved is not None:
                     termios.tcsetattr(in_fd, termios.TCSANOW, saved)
 
@@ -268,12 +270,16 @@ class Connection:
                 time.sleep(0.01)
 
     def _read_some(self, timeout: float) -> None:
+        """Reads what is there into the buffer the next ``expect`` searches (keeping its last
+        ``KEEP`` characters), so output read between two verbs is not lost to the driver."""
         try:
-            self.child.read_nonblocking(65536, timeout)
+            data = self.child.read_nonblocking(65536, timeout)
         except pexpect.TIMEOUT:
-            pass
+            return
         except (pexpect.EOF, OSError, ValueError):
             self._gone()
+            return
+        self.child.buffer = (self.child.buffer + data)[-KEEP:]
 
     def _output(self, data: bytes) -> None:
         if self.log is not None:
@@ -312,6 +318,20 @@ class Connection:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def command_output(before: str, command: str) -> str:
+    """The output of ``command`` in ``before`` (what came before the prompt): cleaned, without the
+    echoed command. A terminal may wrap or scroll a long echo over several lines, so the echo ends
+    at the first of its lines that ends like the command."""
+    lines = clean_text(before)
+    tail = command.strip()[-8:]
+    echo_lines = len(command) // 40 + 2
+    for i, line in enumerate(lines[:echo_lines]):
+        if line.rstrip().endswith(tail):
+            lines = lines[i + 1 :]
+            break
+    return "\n".join(lines).strip("\n")
 
 
 def connect(

@@ -31,8 +31,12 @@ class DeviceError(Exception):
         self, message: str, kind: ErrorKind = "device-error", causes: list[str] | None = None
     ) -> None:
         super().__init__(message)
+        self.message = message
         self.kind: ErrorKind = kind
         self.causes = causes or []
+
+    def __str__(self) -> str:
+        return ": ".join([self.message, *self.causes])
 
 
 class ConsoleError(DeviceError):

@@ -248,7 +248,10 @@ class RemoteDevice:
             if args and kwargs:
                 raise TypeError(f"{self.name}.{method}: pass positional or keyword arguments, not both")
             params: Any = list(args) if args else (kwargs or None)
-            return self._session.call(self.name, method, params)
+            try:
+                return self._session.call(self.name, method, params)
+            except DeviceError as e:
+                raise DeviceError(f"{self.name}.{method}: {e.message}", e.kind, e.causes) from None
 
         call.__name__ = method
         return call

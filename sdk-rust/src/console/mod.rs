@@ -425,8 +425,13 @@ fn command_output(before: &str, command: &str) -> String {
     if !line.is_empty() {
         lines.push(String::from_utf8_lossy(&line).into_owned());
     }
-    if lines.first().is_some_and(|first| first.trim_end().ends_with(command.trim())) {
-        lines.remove(0);
+    // A terminal may wrap or scroll a long echo over several lines: the echo ends at the first of
+    // its lines that ends like the command.
+    let command = command.trim();
+    let tail = &command[command.char_indices().rev().nth(7).map_or(0, |(i, _)| i)..];
+    let echo_lines = command.len() / 40 + 2;
+    if let Some(end) = lines.iter().take(echo_lines).position(|line| line.trim_end().ends_with(tail)) {
+        lines.drain(..=end);
     }
     lines.join("\n")
 }
@@ -452,6 +457,10 @@ mod tests {
     fn command_output_drops_the_echo_and_cleans_the_rest() {
         let before = "\x1b[?2004luname -s\r\nLinux\r\nsecond\r\n";
         assert_eq!(command_output(before, "uname -s"), "Linux\nsecond");
+        // readline's horizontal scrolling of a long echo (TERM=dumb, 80 columns)
+        let long = "cat /tmp/a/very/long/path/that/does/not/fit/on/one/line/of/the/terminal/applied";
+        let before = "<ong/path/that/does/not/fit/on/one/line/of/the/terminal/applied\r\nconfigured\r\n";
+        assert_eq!(command_output(before, long), "configured");
     }
 
     #[test]

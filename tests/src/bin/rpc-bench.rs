@@ -107,7 +107,12 @@ fn main() {
             spawn_and_handshake("Python plugin", command, 50).await;
         }
         let plugin = start().await;
-        let create = DeviceCreateParams { name: "d".into(), type_name: "fixture".into(), config: json!({}), console_log_dir: None };
+        let create = DeviceCreateParams {
+            name: "d".into(),
+            type_name: "fixture".into(),
+            config: json!({}),
+            console_log_dir: None,
+        };
         plugin.request::<DeviceCreate>(&create, None).await.expect("create");
         round_trips(&plugin, 1000).await;
         round_trips(&plugin, 20_000).await;

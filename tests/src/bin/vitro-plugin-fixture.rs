@@ -211,9 +211,8 @@ const ALL_HOOKS: [Hook; 6] =
     [Hook::Validate, Hook::Boot, Hook::Configure, Hook::SkipBoot, Hook::ContingencyCheck, Hook::Shutdown];
 
 fn fixture_type(name: &str, role: Role) -> DeviceType {
-    DeviceType::new(name, role, |spec| {
-        Ok(Fixture { config: spec.config, log_dir: spec.console_log_dir })
-    }).hooks(&ALL_HOOKS)
+    DeviceType::new(name, role, |spec| Ok(Fixture { config: spec.config, log_dir: spec.console_log_dir }))
+        .hooks(&ALL_HOOKS)
 }
 
 fn main() -> ExitCode {

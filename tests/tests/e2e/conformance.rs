@@ -60,8 +60,12 @@ async fn start(subject: &Subject, events: Option<mpsc::UnboundedSender<PluginEve
     });
     let plugin =
         PluginProcess::start(subject.command.clone(), registry, events, options()).await.expect("starts");
-    let params =
-        DeviceCreateParams { name: "board".into(), type_name: subject.device_type.into(), config: json!({}) };
+    let params = DeviceCreateParams {
+        name: "board".into(),
+        type_name: subject.device_type.into(),
+        config: json!({}),
+        console_log_dir: None,
+    };
     plugin.request::<DeviceCreate>(&params, Some(Duration::from_secs(10))).await.expect("device/create");
     plugin
 }

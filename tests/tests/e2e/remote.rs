@@ -32,8 +32,12 @@ async fn a_plugin_behind_ssh_handshakes_answers_calls_and_leaves_nothing_behind(
             .await
             .expect("the remote plugin starts");
     assert_eq!(plugin.info().plugin.name, "fixture");
-    let create =
-        DeviceCreateParams { name: "board".into(), type_name: "fixture".into(), config: json!({"x": 1}) };
+    let create = DeviceCreateParams {
+        name: "board".into(),
+        type_name: "fixture".into(),
+        config: json!({"x": 1}),
+        console_log_dir: None,
+    };
     plugin.request::<DeviceCreate>(&create, Some(Duration::from_secs(10))).await.unwrap();
     let call = DeviceCallParams { device: "board".into(), method: "config".into(), params: json!({}) };
     let config = plugin.request::<DeviceCall>(&call, Some(Duration::from_secs(10))).await.unwrap();
@@ -51,7 +55,12 @@ async fn a_remote_plugin_that_crashes_fails_its_call_and_the_remote_side_is_clea
     let plugin = PluginProcess::start(command, Arc::new(Registry::default()), None, PluginOptions::default())
         .await
         .expect("the remote plugin starts");
-    let create = DeviceCreateParams { name: "board".into(), type_name: "fixture".into(), config: json!({}) };
+    let create = DeviceCreateParams {
+        name: "board".into(),
+        type_name: "fixture".into(),
+        config: json!({}),
+        console_log_dir: None,
+    };
     plugin.request::<DeviceCreate>(&create, Some(Duration::from_secs(10))).await.unwrap();
     let call = DeviceCallParams { device: "board".into(), method: "exit".into(), params: json!({"code": 3}) };
     match plugin.request::<DeviceCall>(&call, Some(Duration::from_secs(10))).await {
