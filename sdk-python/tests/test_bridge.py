@@ -1,6 +1,7 @@
 """The pytest bridge against the real ``vitro`` binary and real plugin processes: a Python driver
 for a board behind a real serial line (a socat pseudo-terminal pair with a login shell) beside
-the Python fixture plugin, deployed by pytest itself or attached to through ``vitro run``."""
+the Python fixture plugin and the Rust one (a bed that mixes both SDKs), deployed by pytest itself
+or attached to through ``vitro run``."""
 
 from __future__ import annotations
 
@@ -36,6 +37,13 @@ def test_device_methods_run_in_the_driver(devices):
 def test_configure_applied_the_environment_commands(devices, vitro_config):
     applied = vitro_config.get_device_config("board")["config_commands"][0].split("> ")[1]
     assert devices.board.execute_command(f"cat {applied}") == "configured"
+
+
+def test_a_bed_mixes_rust_and_python_plugins(devices):
+    assert devices.wan.plugin == "fixture" and devices.helper.plugin == "pyhello"
+    assert devices.wan.echo(value=[1, "two"]) == {"value": [1, "two"]}
+    found = devices.helper.lookup(role="server")
+    assert [(d["name"], d["plugin"]) for d in found] == [("wan", "fixture")]
 
 
 def test_device_manager_finds_devices_by_name_type_and_role(device_manager):
@@ -78,6 +86,7 @@ def bed(workdir: Path) -> Iterator[dict[str, str]]:
     """A serial board, inventory and environment files, and the plugins, under ``workdir``."""
     for name, source in PLUGINS.items():
         shutil.copy(source, workdir / f"vitro-plugin-{name}")
+    shutil.copy(built("vitro-plugin-fixture"), workdir / "vitro-plugin-fixture")
     with serial_board(workdir) as tty:
         board = {
             "name": "board",
@@ -88,12 +97,14 @@ def bed(workdir: Path) -> Iterator[dict[str, str]]:
             "prompt": r"board# $",
             "boot_timeout": 20,
         }
-        inventory = {"bench": {"devices": [board, {"name": "helper", "type": "pyfixture"}]}}
+        helper = {"name": "helper", "type": "pyfixture"}
+        inventory = {"bench": {"devices": [board, helper, {"name": "wan", "type": "fixture_server"}]}}
         commands = [f"echo configured > {workdir / 'applied'}"]
         environment = {"environment_def": {"board": {"model": "virt", "config_commands": commands}}}
         (workdir / "inventory.json").write_text(json.dumps(inventory))
         (workdir / "environment.json").write_text(json.dumps(environment))
         plugins = " ".join(f"--plugin '{sys.executable} {workdir / f'vitro-plugin-{n}'}'" for n in PLUGINS)
+        plugins += f" --plugin {workdir / 'vitro-plugin-fixture'}"
         yield {
             "inventory": str(workdir / "inventory.json"),
             "env": str(workdir / "environment.json"),
@@ -130,7 +141,7 @@ def test_pytest_deploys_the_bed_runs_tests_and_releases_it(
         f"--vitro-args={bed['plugins']}",
         timeout=180,
     )
-    result.assert_outcomes(passed=8, skipped=1)
+    result.assert_outcomes(passed=9, skipped=1)
     result.stdout.fnmatch_lines(["*test bed up in*"])
     result.stdout.fnmatch_lines(
         ["*CRASH: helper.exit: plugin pyhello exited with status 7*exits with 7 on purpose"]
@@ -151,7 +162,7 @@ def test_test_names_select_as_pytest_vitro_does(pytester: pytest.Pytester, bed: 
         "--test-names=selected-by-name a-matching-env-req-runs",
         timeout=180,
     )
-    result.assert_outcomes(passed=3, deselected=6)
+    result.assert_outcomes(passed=3, deselected=7)
 
 
 def test_pytest_attaches_to_a_bed_vitro_holds_and_releases_nothing(
@@ -178,7 +189,7 @@ def test_pytest_attaches_to_a_bed_vitro_holds_and_releases_nothing(
     ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=pytester.path)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "6 passed, 1 skipped, 2 deselected" in run.stdout, run.stdout
+    assert "7 passed, 1 skipped, 2 deselected" in run.stdout, run.stdout
     assert leftovers(workdir) == []
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
-from vitro_sdk import Device, DeviceError, Plugin, method
+from vitro_sdk import Device, DeviceError, Plugin, PluginHooks, method
+from vitro_sdk.connections import connect
+from vitro_sdk.messages.protocol import CliArg, DeploymentStatus, PatchOperation
 
 
 class Lamp(Device):
@@ -51,9 +55,9 @@ class Host:
                 return message
 
 
-def run_session(script: Any) -> tuple[int, list[dict[str, Any]]]:  # noqa: ANN401
+def run_session(script: Any, plugin: Plugin | None = None) -> tuple[int, list[dict[str, Any]]]:  # noqa: ANN401
     host = Host()
-    plugin = Plugin("lamp", "1.2.3").device_type("lamp", Lamp)
+    plugin = plugin or Plugin("lamp", "1.2.3").device_type("lamp", Lamp)
 
     async def main() -> int:
         return await plugin.serve(host.to_plugin_r, host.from_plugin_w)
@@ -115,3 +119,91 @@ def test_a_host_without_a_common_version_is_told_what_to_upgrade() -> None:
     assert error["data"]["kind"] == "version-mismatch"
     assert "the host speaks 7.0, the plugin speaks 1.0; upgrade the plugin" in error["message"]
     assert code == 1, "no shutdown came first"
+
+
+class Hooks(PluginHooks):
+    cli_args: ClassVar[list[CliArg]] = [{"name": "lamp-color", "help": "colour", "takes_value": True}]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def reserve(self, board_name: str, options: dict[str, Any]) -> Any:  # noqa: ANN401
+        return {"devices": [{"name": "l", "type": "lamp", "color": options["lamp-color"]}]}
+
+    async def parse_config(self, devices: list[Any], options: dict[str, Any]) -> list[PatchOperation]:
+        return [{"op": "add", "path": "/0/watts", "value": len(devices) * 40}]
+
+    def setup_env(self, options: dict[str, Any], console_log_dir: str | None) -> None:
+        self.seen.append(f"setup {console_log_dir}")
+
+    def release(self, status: DeploymentStatus, error: str | None) -> None:
+        self.seen.append(f"release {status} {error}")
+
+
+def test_plugin_hooks_are_declared_and_answered() -> None:
+    hooks = Hooks()
+    plugin = Plugin("lamp", "1.2.3").device_type("lamp", Lamp).hooks(hooks)
+
+    def script(host: Host) -> list[dict[str, Any]]:
+        answers = [host.call("initialize", INIT)]
+        answers.append(host.call("plugin/reserve", {"board_name": "b", "options": {"lamp-color": "red"}}))
+        answers.append(host.call("plugin/parseConfig", {"devices": [{}, {}], "options": {}}))
+        answers.append(host.call("plugin/setupEnv", {"options": {}, "console_log_dir": "/logs"}))
+        answers.append(host.call("plugin/postSetup", {"options": {}}))
+        answers.append(host.call("plugin/release", {"status": "failed", "error": "boom"}))
+        os.close(host.to_plugin_w)
+        return answers
+
+    _, (init, reserve, parse, setup, post, release) = run_session(script, plugin)
+    assert sorted(init["result"]["capabilities"]) == [
+        "cli-args",
+        "config-parsing",
+        "env-setup",
+        "release",
+        "reservation",
+    ]
+    assert init["result"]["cli_args"] == Hooks.cli_args
+    assert reserve["result"] == {"inventory": {"devices": [{"name": "l", "type": "lamp", "color": "red"}]}}
+    assert parse["result"] == {"patch": [{"op": "add", "path": "/0/watts", "value": 80}]}
+    assert setup["result"] == {} and release["result"] == {}
+    assert post["error"]["data"]["kind"] == "method-not-found", "post_setup is not implemented"
+    assert hooks.seen == ["setup /logs", "release failed boom"]
+
+
+class Shell(Device):
+    def boot(self) -> None:
+        bash = {"name": self.name, "connection_type": "local_cmd", "prompt": r"sh\$ $"}
+        bash["conn_cmd"] = "env PS1='sh$ ' bash --norc --noprofile -i"
+        self.add_console("shell", connect(bash, log_dir=self.console_log_dir, console="shell"))
+
+
+def test_consoles_stream_take_input_and_take_markers(tmp_path: Path) -> None:
+    plugin = Plugin("shell", "1").device_type("shell", Shell)
+
+    def script(host: Host) -> list[dict[str, Any]]:
+        host.call("initialize", INIT)
+        create = {"name": "s", "type": "shell", "config": {}, "console_log_dir": str(tmp_path)}
+        answers = [
+            host.call("device/create", create),
+            host.call("device/hook", {"device": "s", "hook": "boot"}),
+        ]
+        answers.append(host.call("device/consoles", {"device": "s"}))
+        answers.append(host.call("console/open", {"device": "s", "console": "shell"}))
+        typed = base64.b64encode(b"echo $((40 + 2))\n").decode()
+        answers.append(host.call("console/write", {"device": "s", "console": "shell", "data": typed}))
+        seen = b""
+        while b"42\r\n" not in seen:
+            message = host.read()
+            if message.get("method") == "$/console/output":
+                seen += base64.b64decode(message["params"]["data"])
+        answers.append(host.call("console/marker", {"text": "checkpoint"}))
+        answers.append(host.call("shutdown", {}))
+        host.send({"method": "exit", "params": {}})
+        return answers
+
+    code, answers = run_session(script, plugin)
+    assert [a.get("result") for a in answers] == [{}, {}, {"consoles": ["shell"]}, {}, {}, {}, {}]
+    log = (tmp_path / "s_shell.txt").read_text()
+    assert "] 42\n" in log and "] ##### checkpoint\n" in log
+    assert code == 0

@@ -80,6 +80,16 @@ pub fn live_group_members(pgid: i32) -> Vec<i32> {
     pids
 }
 
+/// The Python interpreter of the virtualenv `scripts/test` makes (with `sdk-python` installed),
+/// or `VITRO_TEST_PYTHON`.
+pub fn test_python() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let interpreter = std::env::var_os("VITRO_TEST_PYTHON")
+        .map_or_else(|| root.join("target/py/bin/python"), PathBuf::from);
+    assert!(interpreter.exists(), "{} is missing: run scripts/test, which creates it", interpreter.display());
+    interpreter
+}
+
 /// Path of a binary built into the same target directory as the running test.
 pub fn target_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");

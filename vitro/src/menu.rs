@@ -1,7 +1,7 @@
 //! The interactive menu on a terminal, as Python Vitro ends its setup: devices sorted by name
 //! with their console counts; a number attaches to a console in raw mode (Ctrl-] detaches);
 //! `m` writes a marker into every console log; `e` runs a command against the live session;
-//! `q` releases and quits.
+//! `p` opens a Python shell on it (the Python SDK's `vitro_sdk.shell`); `q` releases and quits.
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -16,30 +16,47 @@ use crate::session::SessionState;
 
 const DETACH: u8 = 0x1d;
 
-/// Keystrokes from the terminal, read by one thread for the whole session.
-struct Keys(mpsc::UnboundedReceiver<Vec<u8>>);
+/// Keystrokes from the terminal, read by one thread for the whole session, one read per request:
+/// while the menu asks for nothing (a command or the Python shell runs), the terminal is theirs.
+struct Keys {
+    want: std::sync::mpsc::Sender<()>,
+    got: mpsc::UnboundedReceiver<Vec<u8>>,
+    asked: bool,
+}
 
 impl Keys {
     fn start() -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (want, wanted) = std::sync::mpsc::channel::<()>();
+        let (tx, got) = mpsc::unbounded_channel();
         std::thread::spawn(move || {
             let mut stdin = std::io::stdin();
             let mut buf = [0u8; 1024];
-            while let Ok(n) = stdin.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
+            while wanted.recv().is_ok() {
+                match stdin.read(&mut buf) {
+                    Ok(n) if n > 0 && tx.send(buf[..n].to_vec()).is_ok() => {}
+                    _ => break,
                 }
             }
         });
-        Self(rx)
+        Self { want, got, asked: false }
+    }
+
+    /// The next keystrokes; `None` at end of input.
+    async fn chunk(&mut self) -> Option<Vec<u8>> {
+        if !self.asked {
+            self.want.send(()).ok()?;
+            self.asked = true;
+        }
+        let chunk = self.got.recv().await;
+        self.asked = false;
+        chunk
     }
 
     /// One line, without its newline; `None` at end of input.
     async fn line(&mut self) -> Option<String> {
         let mut line = Vec::new();
         loop {
-            let chunk = self.0.recv().await?;
-            line.extend_from_slice(&chunk);
+            line.extend_from_slice(&self.chunk().await?);
             if let Some(end) = line.iter().position(|&b| b == b'\n') {
                 line.truncate(end);
                 return Some(String::from_utf8_lossy(&line).trim().to_owned());
@@ -69,7 +86,10 @@ pub async fn run(state: Arc<SessionState>, session_path: &std::path::Path) {
             let gone = if peer.closed_reason().is_some() { "  (its plugin is gone)" } else { "" };
             menu.push_str(&format!("{:>3}  {name:<16}  {type_name:<16}  {}{gone}\n", i + 1, consoles.len()));
         }
-        menu.push_str("\nnumber: attach to a console (Ctrl-] detaches)   m: marker   e: run a command   q: release and quit\n> ");
+        menu.push_str(
+            "\nnumber: attach to a console (Ctrl-] detaches)   m: marker   e: run a command   \
+             p: Python shell   q: release and quit\n> ",
+        );
         say(&menu);
         let line = tokio::select! {
             line = keys.line() => line,
@@ -90,18 +110,12 @@ pub async fn run(state: Arc<SessionState>, session_path: &std::path::Path) {
                 say(&format!("command (runs with {}): ", vitro_protocol::session::SESSION_ENV));
                 let command = keys.line().await.unwrap_or_default();
                 if !command.is_empty() {
-                    let argv = ["sh".to_owned(), "-c".to_owned(), command];
-                    match crate::plugin::spawn::spawn_user_command(&argv, session_path) {
-                        Ok(mut child) => {
-                            let status = child.wait().await;
-                            say(&format!(
-                                "command ended: {}\n",
-                                status.map_or_else(|e| e.to_string(), |s| s.to_string())
-                            ));
-                        }
-                        Err(e) => say(&format!("cannot run it: {e}\n")),
-                    }
+                    run_child(&["sh".to_owned(), "-c".to_owned(), command], session_path).await;
                 }
+            }
+            "p" => {
+                let python = std::env::var("VITRO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+                run_child(&[python, "-m".to_owned(), "vitro_sdk.shell".to_owned()], session_path).await;
             }
             number => {
                 let Some((name, _, peer, consoles)) =
@@ -134,6 +148,21 @@ pub async fn run(state: Arc<SessionState>, session_path: &std::path::Path) {
     }
 }
 
+/// Runs a command on the terminal against the live session and says how it ended.
+async fn run_child(argv: &[String], session_path: &std::path::Path) {
+    match crate::plugin::spawn::spawn_user_command(argv, session_path) {
+        Ok(mut child) => {
+            let status = child.wait().await;
+            say(&format!(
+                "{} ended: {}\n",
+                argv[0],
+                status.map_or_else(|e| e.to_string(), |s| s.to_string())
+            ));
+        }
+        Err(e) => say(&format!("cannot run {}: {e}\n", argv[0])),
+    }
+}
+
 async fn attach(state: &SessionState, peer: &PeerHandle, target: &ConsoleRef, keys: &mut Keys) {
     let mut output = match state.consoles.open(peer, target).await {
         Ok(output) => output,
@@ -149,7 +178,7 @@ async fn attach(state: &SessionState, peer: &PeerHandle, target: &ConsoleRef, ke
                 Some(data) => say(&String::from_utf8_lossy(&decode(&data))),
                 None => break "the console closed".to_owned(),
             },
-            typed = keys.0.recv() => {
+            typed = keys.chunk() => {
                 let Some(typed) = typed else { break "the terminal closed".to_owned() };
                 let end = typed.iter().position(|&b| b == DETACH);
                 let send = &typed[..end.unwrap_or(typed.len())];

@@ -175,7 +175,9 @@ class PluginHooks:
         """``plugin/reserve``: the inventory entry of ``board_name``."""
         raise DeviceError("this plugin does not reserve boards", "method-not-found")
 
-    def parse_config(self, devices: list[Any], options: dict[str, Any]) -> list[PatchOperation] | None:
+    def parse_config(
+        self, devices: list[Any], options: dict[str, Any]
+    ) -> list[PatchOperation] | Awaitable[list[PatchOperation] | None] | None:
         """``plugin/parseConfig``: an RFC 6902 patch against the merged device list."""
         return None
 

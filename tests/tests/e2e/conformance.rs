@@ -31,9 +31,7 @@ fn rust() -> Subject {
 /// The virtualenv `scripts/test` makes, with `sdk-python` installed.
 fn python() -> Subject {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let interpreter = std::env::var_os("VITRO_TEST_PYTHON")
-        .map_or_else(|| root.join("target/py/bin/python"), PathBuf::from);
-    assert!(interpreter.exists(), "{} is missing: run scripts/test, which creates it", interpreter.display());
+    let interpreter = vitro_e2e::test_python();
     let script = root.join("examples/python-hello/vitro-plugin-pyhello");
     Subject {
         command: PluginCommand {

@@ -64,8 +64,9 @@ fn a_person_attaches_to_a_console_types_detaches_marks_and_quits() {
         .unwrap();
     std::fs::write(dir.path().join("environment.json"), json!({"environment_def": {}}).to_string()).unwrap();
     let command = format!(
-        "{} --no-path --plugin '{FIXTURE} --tag {tag}' --board-name bench --env-config {d}/environment.json \
+        "VITRO_PYTHON={} {} --no-path --plugin '{FIXTURE} --tag {tag}' --board-name bench --env-config {d}/environment.json \
          --inventory-config {d}/inventory.json --save-console-logs {d}/logs; echo VITRO-EXIT=$?; sleep 60",
+        vitro_e2e::test_python().display(),
         target_bin("vitro").display(),
         d = dir.path().display()
     );
@@ -88,6 +89,12 @@ fn a_person_attaches_to_a_console_types_detaches_marks_and_quits() {
     tmux.wait_for("marker text:");
     tmux.keys(&["test two", "Enter"]);
     tmux.wait_for("marker written");
+    tmux.keys(&["p", "Enter"]);
+    tmux.wait_for("Vitro test bed: devices.<name> for board, wan");
+    tmux.keys(&["print('rust says', devices.wan.echo(value=6 * 7))", "Enter"]);
+    tmux.wait_for("rust says {'value': 42}");
+    tmux.keys(&["C-d"]);
+    tmux.wait_for("ended: exit status: 0");
     tmux.keys(&["q", "Enter"]);
     tmux.wait_for("VITRO-EXIT=0");
     // The tmux shell's command line names the tag too; look for the plugin itself.
