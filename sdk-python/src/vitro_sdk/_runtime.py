@@ -17,29 +17,31 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import CODES, DeviceError
-from .messages.protocol import (
-    Capability,
-    ConsoleData,
-    ConsoleRef,
-    DeviceCallParams,
-    DeviceCreateParams,
-    DeviceHookParams,
-    DeviceTypeInfo,
-    ErrorKind,
-    InitializeParams,
-    InitializeResult,
-    LogLevel,
-    MarkerParams,
-    ParseConfigParams,
-    ParseConfigResult,
-    ReleaseParams,
-    ReserveParams,
-    SetupParams,
-)
 from .plugin import CAPABILITIES, HOOKS, SDK, Device, Host, Plugin
+
+if TYPE_CHECKING:
+    from .messages.protocol import (
+        Capability,
+        ConsoleData,
+        ConsoleRef,
+        DeviceCallParams,
+        DeviceCreateParams,
+        DeviceHookParams,
+        DeviceTypeInfo,
+        ErrorKind,
+        InitializeParams,
+        InitializeResult,
+        LogLevel,
+        MarkerParams,
+        ParseConfigParams,
+        ParseConfigResult,
+        ReleaseParams,
+        ReserveParams,
+        SetupParams,
+    )
 
 LEVELS: dict[LogLevel, int] = {
     "trace": 5,
@@ -213,19 +215,19 @@ class Runtime:
         if self.state == "shutdown":
             raise DeviceError(f"`{name}` after `shutdown`", "invalid-state")
         if name == "initialize":
-            return self.initialize(cast(InitializeParams, params))
+            return self.initialize(cast("InitializeParams", params))
         if name == "shutdown":
             self.state = "shutdown"
             for device in self.devices.values():
                 await asyncio.to_thread(device.close_consoles)
             return {}
         if name == "device/create":
-            return self.create(cast(DeviceCreateParams, params))
+            return self.create(cast("DeviceCreateParams", params))
         if name == "device/hook":
             async with self.limit:
-                return await self.hook(cast(DeviceHookParams, params))
+                return await self.hook(cast("DeviceHookParams", params))
         if name == "device/call":
-            return await self.call(cast(DeviceCallParams, params))
+            return await self.call(cast("DeviceCallParams", params))
         if name.startswith("plugin/"):
             async with self.limit:
                 return await self.plugin_hook(name, params)
@@ -347,17 +349,17 @@ class Runtime:
         fn = getattr(hooks, CAPABILITIES[capability])
         options = params.get("options") or {}
         if name == "plugin/reserve":
-            reserve = cast(ReserveParams, params)
+            reserve = cast("ReserveParams", params)
             return {"inventory": await _invoke(fn, reserve["board_name"], options)}
         if name == "plugin/parseConfig":
-            parse = cast(ParseConfigParams, params)
+            parse = cast("ParseConfigParams", params)
             result: ParseConfigResult = {"patch": await _invoke(fn, parse["devices"], options) or []}
             return result
         if name == "plugin/release":
-            release = cast(ReleaseParams, params)
+            release = cast("ReleaseParams", params)
             await _invoke(fn, release["status"], release.get("error"))
             return {}
-        setup = cast(SetupParams, params)
+        setup = cast("SetupParams", params)
         await _invoke(fn, options, setup.get("console_log_dir"))
         return {}
 
@@ -366,12 +368,12 @@ class Runtime:
         if name == "device/consoles":
             return {"consoles": sorted(self.device(params.get("device")).consoles)}
         if name == "console/marker":
-            text = cast(MarkerParams, params)["text"]
+            text = cast("MarkerParams", params)["text"]
             for device in self.devices.values():
                 for each in device.consoles.values():
                     each.mark(text)
             return {}
-        ref = cast(ConsoleRef, params)
+        ref = cast("ConsoleRef", params)
         device = self.device(ref.get("device"))
         connection = device.consoles.get(ref.get("console", ""))
         if connection is None:
@@ -391,7 +393,7 @@ class Runtime:
                 connection.remove_listener(listener)
             return {}
         if name == "console/write":
-            connection.write(base64.b64decode(cast(ConsoleData, params)["data"]))
+            connection.write(base64.b64decode(cast("ConsoleData", params)["data"]))
             return {}
         raise DeviceError(f"no method `{name}`", "method-not-found")
 

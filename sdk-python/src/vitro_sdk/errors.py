@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from .messages.protocol import ErrorKind
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .messages.protocol import ErrorKind
+
 
 #: Error kind -> JSON-RPC code (protocol/README.md).
 CODES: dict[ErrorKind, int] = {

@@ -16,20 +16,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import DeviceError
-from .messages.protocol import (
-    Capability,
-    CliArg,
-    ClientKind,
-    DeploymentStatus,
-    DeviceDescription,
-    Hook,
-    PatchOperation,
-    Role,
-)
 
 if TYPE_CHECKING:
     from ._runtime import Runtime
     from .connections import Connection
+    from .messages.protocol import (
+        Capability,
+        CliArg,
+        ClientKind,
+        DeploymentStatus,
+        DeviceDescription,
+        Hook,
+        PatchOperation,
+        Role,
+    )
 
 PROTOCOL_VERSION = (1, 0)
 SDK = "vitro-sdk-python 0.1.0"

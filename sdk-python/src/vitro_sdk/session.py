@@ -17,18 +17,20 @@ import queue
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import DeviceError
-from .messages.session import (
-    ContingencyResult,
-    DeviceState,
-    EnvReqMatch,
-    Role,
-    SessionConfig,
-    SessionDevice,
-    SessionDevices,
-)
+
+if TYPE_CHECKING:
+    from .messages.session import (
+        ContingencyResult,
+        DeviceState,
+        EnvReqMatch,
+        Role,
+        SessionConfig,
+        SessionDevice,
+        SessionDevices,
+    )
 
 SESSION_ENV = "VITRO_SESSION"
 
@@ -176,11 +178,11 @@ class Session:
     # -- the methods --
     def devices(self) -> list[SessionDevice]:
         """Every device: name, type, role, plugin, merged config, and its state."""
-        return cast(SessionDevices, self.request("session/devices"))["devices"]
+        return cast("SessionDevices", self.request("session/devices"))["devices"]
 
     def config(self) -> SessionConfig:
         """The merged device list and the raw environment and inventory."""
-        return cast(SessionConfig, self.request("session/config"))
+        return cast("SessionConfig", self.request("session/config"))
 
     def call(self, device: str, method: str, params: Any = None, timeout: float | None = None) -> Any:  # noqa: ANN401
         """Runs ``method`` of ``device`` in its plugin; returns its result unchanged."""
@@ -215,11 +217,11 @@ class Session:
 
     def env_req_matches(self, env_req: Any) -> bool:  # noqa: ANN401
         """Whether the environment satisfies ``env_req`` (pytest-vitro 0.5's rules, decided by ``vitro``)."""
-        return cast(EnvReqMatch, self.request("session/envReq", {"env_req": env_req}))["matches"]
+        return cast("EnvReqMatch", self.request("session/envReq", {"env_req": env_req}))["matches"]
 
     def contingency_check(self, env_req: Any) -> list[str]:  # noqa: ANN401
         """Runs every device's contingency check for ``env_req``; returns the devices checked."""
-        result = cast(ContingencyResult, self.request("session/contingencyCheck", {"env_req": env_req}))
+        result = cast("ContingencyResult", self.request("session/contingencyCheck", {"env_req": env_req}))
         return result["checked"]
 
     def release(self) -> None:
