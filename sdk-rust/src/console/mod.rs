@@ -317,6 +317,11 @@ impl Console {
         self.expect(&patterns, timeout).await
     }
 
+    /// Waits for the shell prompt (e.g. the first one after connecting, before the first command).
+    pub async fn expect_prompt(&self, timeout: Duration) -> Result<Match, ConsoleError> {
+        self.expect(&self.options.prompt, timeout).await
+    }
+
     /// Runs `command` at the prompt and returns its output, without the echoed command, the
     /// prompt, escape sequences and carriage returns.
     pub async fn execute_command(&self, command: &str, timeout: Duration) -> Result<String, ConsoleError> {
