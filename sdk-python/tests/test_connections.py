@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,14 @@ def test_listeners_see_the_same_bytes_as_the_driver() -> None:
         console.write(b"echo typed-by-a-viewer\n")
         assert console.expect("typed-by-a-viewer\\r?\\n", 10) == 0
         console.remove_listener(listen)
+
+
+def test_a_prompt_typed_by_someone_else_does_not_end_the_next_command() -> None:
+    with bash() as console:
+        console.write(b"true\n")
+        time.sleep(0.3)
+        console._read_some(0.2)  # what the viewers' pump does while nobody expects
+        assert console.execute_command("echo fresh", 10) == "fresh"
 
 
 def test_a_board_behind_a_real_serial_line_logs_in(workdir: Path) -> None:

@@ -31,6 +31,15 @@ async fn bash(log_dir: Option<PathBuf>) -> Console {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_prompt_typed_by_someone_else_does_not_end_the_next_command() {
+    let console = bash(None).await;
+    console.send(b"true\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(console.execute_command("echo fresh", T).await.unwrap(), "fresh");
+    console.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn execute_command_returns_the_output_without_echo_or_prompt() {
     let console = bash(None).await;
     assert_eq!(console.execute_command("echo hi; uname -s", T).await.unwrap(), "hi\nLinux");

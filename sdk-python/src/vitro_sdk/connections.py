@@ -159,6 +159,13 @@ class Connection:
             except pexpect.EOF:
                 raise ConsoleError(f"{self.name}: the console closed while waiting for {given!r}") from None
 
+    def discard_unread(self) -> None:
+        """Drops the output read so far (and waiting to be read) that no ``expect`` consumed."""
+        with self._lock:
+            while self._read_some(0):
+                pass
+            self.child.buffer = ""
+
     def expect_prompt(self, timeout: float = -1) -> int:
         """Waits for the shell prompt."""
         return self.expect(self.prompt, timeout)
@@ -173,8 +180,11 @@ class Connection:
     # -- commands --
     def execute_command(self, command: str, timeout: float = -1) -> str:
         """Runs ``command`` at the prompt; returns its output without the echoed command, the
-        prompt, escape sequences and carriage returns."""
+        prompt, escape sequences and carriage returns. Output that came while no ``expect`` ran (a
+        person typing at an attached console, a late prompt) is discarded first, so an old prompt
+        cannot end the command early; the console log has it."""
         with self._lock:
+            self.discard_unread()
             self.sendline(command)
             self.expect_prompt(timeout)
             return command_output(self.before, command)
@@ -269,17 +279,19 @@ class Connection:
             else:
                 time.sleep(0.01)
 
-    def _read_some(self, timeout: float) -> None:
+    def _read_some(self, timeout: float) -> bool:
         """Reads what is there into the buffer the next ``expect`` searches (keeping its last
-        ``KEEP`` characters), so output read between two verbs is not lost to the driver."""
+        ``KEEP`` characters), so output read between two verbs is not lost to the driver.
+        Returns whether anything was read."""
         try:
             data = self.child.read_nonblocking(65536, timeout)
         except pexpect.TIMEOUT:
-            return
+            return False
         except (pexpect.EOF, OSError, ValueError):
             self._gone()
-            return
+            return False
         self.child.buffer = (self.child.buffer + data)[-KEEP:]
+        return True
 
     def _output(self, data: bytes) -> None:
         if self.log is not None:

@@ -265,6 +265,16 @@ impl Console {
         self.send([(key.to_ascii_lowercase() as u8) & 0x1f]).await
     }
 
+    /// Drops the output read so far that no `expect` has consumed.
+    pub async fn discard_unread(&self) {
+        let mut r = self.reader.lock().await;
+        while let Ok(chunk) = r.rx.try_recv() {
+            drop(chunk);
+        }
+        r.buffer.clear();
+        r.search_from = 0;
+    }
+
     /// Waits until one of `patterns` appears, at most `timeout`; consumes the output up to the
     /// end of the match.
     pub async fn expect(&self, patterns: &[Pattern], timeout: Duration) -> Result<Match, ConsoleError> {
@@ -324,7 +334,11 @@ impl Console {
 
     /// Runs `command` at the prompt and returns its output, without the echoed command, the
     /// prompt, escape sequences and carriage returns.
+    /// Output that came while no `expect` ran (a person typing at an attached console, a late
+    /// prompt) is discarded first, so an old prompt cannot end the command early; the console
+    /// log has it.
     pub async fn execute_command(&self, command: &str, timeout: Duration) -> Result<String, ConsoleError> {
+        self.discard_unread().await;
         self.sendline(command).await?;
         let found = self.expect(&self.options.prompt, timeout).await?;
         Ok(command_output(&found.before, command))
