@@ -161,17 +161,23 @@ impl Plugin {
         let link = Arc::new(LogLink::default());
         install_log_forwarding(link.clone());
         runtime.block_on(async move {
-            let stdio = match crate::stdio::take() {
-                Ok(stdio) => stdio,
-                Err(e) => {
-                    eprintln!("vitro-plugin-{}: cannot take stdin/stdout: {e}", self.info.name);
-                    return ExitCode::FAILURE;
-                }
-            };
             let io = match io_runtime() {
                 Ok(io) => io,
                 Err(e) => {
                     eprintln!("vitro-plugin-{}: cannot start the I/O thread: {e}", self.info.name);
+                    return ExitCode::FAILURE;
+                }
+            };
+            // stdin/stdout register with the I/O thread's reactor, not the workers': a worker
+            // blocked by a driver must not keep the protocol's readiness events from arriving.
+            let taken = {
+                let _reactor = io.enter();
+                crate::stdio::take()
+            };
+            let stdio = match taken {
+                Ok(stdio) => stdio,
+                Err(e) => {
+                    eprintln!("vitro-plugin-{}: cannot take stdin/stdout: {e}", self.info.name);
                     return ExitCode::FAILURE;
                 }
             };

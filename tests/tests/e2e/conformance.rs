@@ -129,15 +129,20 @@ async fn cancel(subject: Subject) {
 
 async fn ping_under_load(subject: Subject) {
     let plugin = Arc::new(start(&subject, None).await);
-    let busy = {
-        let plugin = plugin.clone();
-        tokio::spawn(async move { call(&plugin, "block", json!({"ms": 1500}), 10_000).await })
-    };
+    // More blocking calls than the Rust SDK has worker threads: every worker is stuck.
+    let busy: Vec<_> = (0..4)
+        .map(|_| {
+            let plugin = plugin.clone();
+            tokio::spawn(async move { call(&plugin, "block", json!({"ms": 1500}), 10_000).await })
+        })
+        .collect();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
     plugin.peer().ping(Duration::from_secs(5)).await.expect("ping");
     assert!(started.elapsed() < Duration::from_millis(500), "ping took {:?}", started.elapsed());
-    assert_eq!(busy.await.unwrap().unwrap(), json!("blocked"));
+    for call in busy {
+        assert_eq!(call.await.unwrap().unwrap(), json!("blocked"));
+    }
     stop(Arc::into_inner(plugin).unwrap()).await;
 }
 
