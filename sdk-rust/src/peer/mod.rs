@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -150,15 +150,42 @@ enum Outgoing {
     Close,
 }
 
+/// The output stream, shared by the writer task and replies written in place (`None` once closed).
+type SharedWriter = tokio::sync::Mutex<Option<BufWriter<Box<dyn AsyncWrite + Unpin + Send>>>>;
+
 struct Shared {
     name: std::sync::RwLock<String>,
     out: mpsc::Sender<Outgoing>,
+    writer: SharedWriter,
+    /// Lines handed to the writer task and not yet written.
+    queued: AtomicUsize,
+    close_on_disconnect: bool,
     next_id: AtomicI64,
     pending: Mutex<HashMap<RequestId, oneshot::Sender<Reply>>>,
     incoming: Mutex<HashMap<RequestId, CancellationToken>>,
     closed: watch::Sender<Option<RpcError>>,
     disconnected: CancellationToken,
     output_done: CancellationToken,
+}
+
+impl Shared {
+    /// Queues a line for the writer task, waiting for room.
+    async fn enqueue(&self, line: Vec<u8>) -> Result<(), ()> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        self.out.send(Outgoing::Line(line)).await.map_err(|_| {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+        })
+    }
+
+    /// Queues a line if there is room; whether it was queued.
+    fn try_enqueue(&self, line: Vec<u8>) -> bool {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let queued = self.out.try_send(Outgoing::Line(line)).is_ok();
+        if !queued {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+        queued
+    }
 }
 
 /// A cheap, cloneable handle to a running connection.
@@ -178,6 +205,9 @@ where
         shared: Arc::new(Shared {
             name: std::sync::RwLock::new(config.name.clone()),
             out,
+            writer: tokio::sync::Mutex::new(Some(BufWriter::with_capacity(64 * 1024, Box::new(writer)))),
+            queued: AtomicUsize::new(0),
+            close_on_disconnect: config.close_on_disconnect,
             next_id: AtomicI64::new(1),
             pending: Mutex::new(HashMap::new()),
             incoming: Mutex::new(HashMap::new()),
@@ -188,7 +218,7 @@ where
     };
     let handlers = tokio::runtime::Handle::current();
     let io = config.io_runtime.clone().unwrap_or_else(|| handlers.clone());
-    io.spawn(write_loop(writer, rx, handle.clone(), config.close_on_disconnect));
+    io.spawn(write_loop(rx, handle.clone()));
     io.spawn(read_loop(reader, handler, handle.clone(), config, handlers));
     handle
 }
@@ -236,7 +266,7 @@ impl PeerHandle {
         }
         lock(&self.shared.pending).insert(id.clone(), tx);
         let guard = PendingGuard { peer: self, id: Some(id) };
-        if self.shared.out.send(Outgoing::Line(line)).await.is_err() {
+        if self.shared.enqueue(line).await.is_err() {
             return Err(CallError::Local(self.close_reason()));
         }
         let answer = async {
@@ -266,14 +296,12 @@ impl PeerHandle {
     pub async fn notify<M: NotificationMethod>(&self, params: &M::Params) -> Result<(), CallError> {
         let line = encode_notification(M::METHOD, params)
             .map_err(|e| CallError::Local(RpcError::new(ErrorKind::Internal, e.to_string())))?;
-        self.shared.out.send(Outgoing::Line(line)).await.map_err(|_| CallError::Local(self.close_reason()))
+        self.shared.enqueue(line).await.map_err(|_| CallError::Local(self.close_reason()))
     }
 
     /// Sends notification `M` without waiting; returns `false` when the queue is full or closed.
     pub fn try_notify<M: NotificationMethod>(&self, params: &M::Params) -> bool {
-        encode_notification(M::METHOD, params)
-            .ok()
-            .is_some_and(|line| self.shared.out.try_send(Outgoing::Line(line)).is_ok())
+        encode_notification(M::METHOD, params).ok().is_some_and(|line| self.shared.try_enqueue(line))
     }
 
     /// Sends `$/ping` and waits for the answer.
@@ -343,12 +371,38 @@ impl PeerHandle {
     }
 
     async fn send_line(&self, line: Vec<u8>) {
-        let _ = self.shared.out.send(Outgoing::Line(line)).await;
+        let _ = self.shared.enqueue(line).await;
     }
 
+    /// Sends an answer. The last answer owed is written in place when the output is free: no
+    /// hop to the writer task, which matters when handlers run on other threads than the
+    /// protocol. While more requests are in flight or lines wait in the queue, answers queue too,
+    /// so the writer task batches them into few writes.
     async fn respond(&self, id: Option<&RequestId>, reply: Result<&RawValue, &RpcError>) {
-        if let Ok(line) = encode_response(id, reply) {
-            self.send_line(line).await;
+        let Ok(line) = encode_response(id, reply) else { return };
+        if let Ok(mut writer) = self.shared.writer.try_lock() {
+            // Checked while holding the output, so nothing queued earlier can be overtaken.
+            let idle =
+                self.shared.queued.load(Ordering::SeqCst) == 0 && lock(&self.shared.incoming).is_empty();
+            if let Some(out) = writer.as_mut().filter(|_| idle) {
+                let written = async {
+                    out.write_all(&line).await?;
+                    out.flush().await
+                };
+                if let Err(e) = written.await {
+                    drop(writer);
+                    self.output_failed(&e);
+                }
+                return;
+            }
+        }
+        self.send_line(line).await;
+    }
+
+    fn output_failed(&self, e: &std::io::Error) {
+        self.shared.disconnected.cancel();
+        if self.shared.close_on_disconnect {
+            self.close(gone(&self.name(), &format!("writing failed: {e}")));
         }
     }
 }
@@ -370,7 +424,7 @@ impl Drop for PendingGuard<'_> {
         let Some(id) = self.id.take() else { return };
         if lock(&self.peer.shared.pending).remove(&id).is_some() {
             if let Ok(line) = encode_notification(CancelRequest::METHOD, &CancelParams { id }) {
-                let _ = self.peer.shared.out.try_send(Outgoing::Line(line));
+                self.peer.shared.try_enqueue(line);
             }
         }
     }
@@ -393,19 +447,17 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(
-    writer: W,
-    mut rx: mpsc::Receiver<Outgoing>,
-    peer: PeerHandle,
-    close_on_disconnect: bool,
-) {
-    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
+async fn write_loop(mut rx: mpsc::Receiver<Outgoing>, peer: PeerHandle) {
     let failed = 'outer: loop {
         let Some(first) = rx.recv().await else { break None };
+        let mut guard = peer.shared.writer.lock().await;
+        let Some(writer) = guard.as_mut() else { break None };
         let mut next = Some(first);
+        let mut lines = 0;
         while let Some(item) = next {
             match item {
                 Outgoing::Line(line) => {
+                    lines += 1;
                     if let Err(e) = writer.write_all(&line).await {
                         break 'outer Some(e);
                     }
@@ -414,18 +466,19 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             }
             next = rx.try_recv().ok();
         }
-        if let Err(e) = writer.flush().await {
+        let flushed = writer.flush().await;
+        peer.shared.queued.fetch_sub(lines, Ordering::SeqCst);
+        if let Err(e) = flushed {
             break Some(e);
         }
     };
     if let Some(e) = failed {
-        peer.shared.disconnected.cancel();
-        if close_on_disconnect {
-            peer.close(gone(&peer.name(), &format!("writing failed: {e}")));
-        }
+        peer.output_failed(&e);
     }
-    let _ = writer.flush().await;
-    let _ = writer.shutdown().await;
+    if let Some(mut writer) = peer.shared.writer.lock().await.take() {
+        let _ = writer.flush().await;
+        let _ = writer.shutdown().await;
+    }
     peer.shared.output_done.cancel();
 }
 
