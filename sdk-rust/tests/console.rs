@@ -39,6 +39,34 @@ async fn a_prompt_typed_by_someone_else_does_not_end_the_next_command() {
     console.close().await;
 }
 
+#[test]
+fn a_console_dropped_without_close_ends_its_local_process() {
+    // Its own runtime on a thread the test does not wait for, so a reader stuck in the blocking
+    // pool cannot hang the test.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let console = bash(None).await;
+            let pid: i32 = console.execute_command("echo $$", T).await.unwrap().trim().parse().unwrap();
+            assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+            drop(console);
+            tx.send(pid).unwrap();
+        });
+    });
+    let pid = rx.recv_timeout(Duration::from_secs(20)).expect("the console started");
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+            stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !gone() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(gone(), "bash {pid} outlived its console");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn execute_command_returns_the_output_without_echo_or_prompt() {
     let console = bash(None).await;

@@ -431,6 +431,16 @@ impl Console {
     }
 }
 
+impl Drop for Console {
+    /// A console dropped without [`Console::close`] still ends what runs behind it (a local
+    /// process), so its blocking reader returns and the runtime can shut down.
+    fn drop(&mut self) {
+        if let Some(close) = self.on_close.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+            close();
+        }
+    }
+}
+
 fn tail(buffer: &[u8]) -> String {
     String::from_utf8_lossy(&buffer[buffer.len().saturating_sub(500)..]).into_owned()
 }
