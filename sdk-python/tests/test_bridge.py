@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -114,6 +115,17 @@ def bed(workdir: Path) -> Iterator[dict[str, str]]:
         }
 
 
+def deploy_flags(bed: dict[str, str], board: str = "bench") -> list[str]:
+    """The bridge's flags that make pytest deploy ``board`` of ``bed`` through vitro."""
+    return [
+        f"--board-name={board}",
+        f"--env-config={bed['env']}",
+        f"--inventory-config={bed['inventory']}",
+        f"--vitro-bin={bed['vitro']}",
+        f"--vitro-args={bed['plugins']}",
+    ]
+
+
 def leftovers(workdir: Path) -> list[str]:
     """Processes whose command line names ``workdir`` (vitro and the plugins copied there)."""
     found = []
@@ -132,14 +144,7 @@ def test_pytest_deploys_the_bed_runs_tests_and_releases_it(
 ) -> None:
     pytester.makepyfile(test_bed=BED_TESTS)
     result = pytester.runpytest_subprocess(
-        "-s",
-        "--board-name=bench",
-        f"--env-config={bed['env']}",
-        f"--inventory-config={bed['inventory']}",
-        f"--save-console-logs={bed['logs']}",
-        f"--vitro-bin={bed['vitro']}",
-        f"--vitro-args={bed['plugins']}",
-        timeout=180,
+        "-s", *deploy_flags(bed), f"--save-console-logs={bed['logs']}", timeout=180
     )
     result.assert_outcomes(passed=9, skipped=1)
     result.stdout.fnmatch_lines(["*test bed up in*"])
@@ -154,13 +159,7 @@ def test_pytest_deploys_the_bed_runs_tests_and_releases_it(
 def test_test_names_select_as_pytest_vitro_does(pytester: pytest.Pytester, bed: dict[str, str]) -> None:
     pytester.makepyfile(test_bed=BED_TESTS)
     result = pytester.runpytest_subprocess(
-        "--board-name=bench",
-        f"--env-config={bed['env']}",
-        f"--inventory-config={bed['inventory']}",
-        f"--vitro-bin={bed['vitro']}",
-        f"--vitro-args={bed['plugins']}",
-        "--test-names=selected-by-name a-matching-env-req-runs",
-        timeout=180,
+        *deploy_flags(bed), "--test-names=selected-by-name a-matching-env-req-runs", timeout=180
     )
     result.assert_outcomes(passed=3, deselected=7)
 
@@ -175,7 +174,7 @@ def test_pytest_attaches_to_a_bed_vitro_holds_and_releases_nothing(
         "--board-name=bench",
         f"--env-config={bed['env']}",
         f"--inventory-config={bed['inventory']}",
-        *_split(bed["plugins"]),
+        *shlex.split(bed["plugins"]),
         "--",
         sys.executable,
         "-m",
@@ -197,19 +196,6 @@ def test_a_bed_that_fails_to_deploy_is_a_usage_error_with_vitro_s_words(
     pytester: pytest.Pytester, bed: dict[str, str]
 ) -> None:
     pytester.makepyfile(test_bed=BED_TESTS)
-    result = pytester.runpytest_subprocess(
-        "--board-name=no-such-board",
-        f"--env-config={bed['env']}",
-        f"--inventory-config={bed['inventory']}",
-        f"--vitro-bin={bed['vitro']}",
-        f"--vitro-args={bed['plugins']}",
-        timeout=120,
-    )
+    result = pytester.runpytest_subprocess(*deploy_flags(bed, "no-such-board"), timeout=120)
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*vitro did not set up the test bed*", "*no-such-board*"])
-
-
-def _split(args: str) -> list[str]:
-    import shlex
-
-    return shlex.split(args)

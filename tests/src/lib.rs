@@ -90,6 +90,21 @@ pub fn test_python() -> PathBuf {
     interpreter
 }
 
+/// A registry holding one server, `wan` (type `linux_server`, plugin `other`), with `config`:
+/// what a plugin finds when it looks up other devices through the host.
+pub fn registry_with_wan(config: serde_json::Value) -> std::sync::Arc<vitro::registry::Registry> {
+    use vitro_protocol::types::{DeviceDescription, Role};
+    let registry = std::sync::Arc::new(vitro::registry::Registry::default());
+    registry.insert(DeviceDescription {
+        name: "wan".into(),
+        type_name: "linux_server".into(),
+        role: Role::Server,
+        plugin: "other".into(),
+        config,
+    });
+    registry
+}
+
 /// Path of a binary built into the same target directory as the running test.
 pub fn target_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");

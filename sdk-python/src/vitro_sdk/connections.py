@@ -140,20 +140,18 @@ class Connection:
         get their index instead of an error); returns the index of the one that matched."""
         given: list[Pattern] = [patterns] if isinstance(patterns, str | re.Pattern | type) else list(patterns)
         compiled: list[Any] = [re.compile(p, re.MULTILINE) if isinstance(p, str) else p for p in given]
-        with self._lock:
-            try:
-                return int(self.child.expect(compiled, timeout=timeout))
-            except pexpect.TIMEOUT:
-                raise self._timeout(given, timeout) from None
-            except pexpect.EOF:
-                raise ConsoleError(f"{self.name}: the console closed while waiting for {given!r}") from None
+        return self._wait(given, timeout, lambda: self.child.expect(compiled, timeout=timeout))
 
     def expect_exact(self, texts: str | Sequence[str], timeout: float = -1) -> int:
         """Like :meth:`expect` for literal strings."""
         given = [texts] if isinstance(texts, str) else list(texts)
+        return self._wait(given, timeout, lambda: self.child.expect_exact(given, timeout=timeout))
+
+    def _wait(self, given: Sequence[Any], timeout: float, search: Callable[[], int]) -> int:
+        """Runs one pexpect search, turning its TIMEOUT and EOF into ``ConsoleError``s."""
         with self._lock:
             try:
-                return int(self.child.expect_exact(given, timeout=timeout))
+                return int(search())
             except pexpect.TIMEOUT:
                 raise self._timeout(given, timeout) from None
             except pexpect.EOF:

@@ -11,7 +11,7 @@ use vitro::plugin::{PluginCommand, PluginEvent, PluginOptions, PluginProcess};
 use vitro::registry::Registry;
 use vitro_e2e::{eventually, live_group_members};
 use vitro_protocol::methods::DeviceCreate;
-use vitro_protocol::types::{DeviceCreateParams, DeviceDescription, LogLevel, Role};
+use vitro_protocol::types::{DeviceCreateParams, LogLevel, Role};
 use vitro_protocol::{ErrorKind, ProtocolVersion};
 use vitro_sdk::peer::CallError;
 
@@ -48,14 +48,7 @@ fn options() -> PluginOptions {
 }
 
 async fn start(subject: &Subject, events: Option<mpsc::UnboundedSender<PluginEvent>>) -> PluginProcess {
-    let registry = Arc::new(Registry::default());
-    registry.insert(DeviceDescription {
-        name: "wan".into(),
-        type_name: "linux_server".into(),
-        role: Role::Server,
-        plugin: "other".into(),
-        config: json!({"name": "wan"}),
-    });
+    let registry = vitro_e2e::registry_with_wan(json!({"name": "wan"}));
     let plugin =
         PluginProcess::start(subject.command.clone(), registry, events, options()).await.expect("starts");
     let params = DeviceCreateParams {

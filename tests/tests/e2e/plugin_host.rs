@@ -11,7 +11,7 @@ use vitro::plugin::{PluginCommand, PluginEvent, PluginOptions, PluginProcess};
 use vitro::registry::Registry;
 use vitro_e2e::{eventually, live_group_members};
 use vitro_protocol::methods::DeviceCreate;
-use vitro_protocol::types::{DeviceCreateParams, DeviceDescription, Hook, LogLevel, Role};
+use vitro_protocol::types::{DeviceCreateParams, Hook, LogLevel, Role};
 use vitro_protocol::{ErrorKind, ProtocolVersion};
 use vitro_sdk::peer::CallError;
 
@@ -122,14 +122,7 @@ async fn minor_skew_settles_on_the_smaller_minor() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_calls_the_host_while_the_host_calls_it() {
-    let registry = Arc::new(Registry::default());
-    registry.insert(DeviceDescription {
-        name: "wan".into(),
-        type_name: "linux_server".into(),
-        role: Role::Server,
-        plugin: "other".into(),
-        config: json!({ "name": "wan", "ipaddr": "127.0.0.1" }),
-    });
+    let registry = vitro_e2e::registry_with_wan(json!({ "name": "wan", "ipaddr": "127.0.0.1" }));
     let plugin = PluginProcess::start(fixture(&[]), registry, None, options()).await.unwrap();
     create(&plugin, "board", json!({ "name": "board" })).await;
     let found = call(&plugin, "lookup", json!({ "role": "server" }), 5000).await.unwrap();
