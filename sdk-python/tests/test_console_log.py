@@ -30,3 +30,13 @@ def test_the_log_rotates_keeping_two_backups(tmp_path: Path) -> None:
     assert sum(map(len, numbers)) + min(numbers[0]) == 40, "every line after the oldest kept is there"
     assert not Path(f"{path}.3").exists()
     assert all(f.stat().st_size <= 200 for f in files)
+
+
+def test_log_paths_stay_in_their_directory_whatever_the_names_hold(tmp_path: Path) -> None:
+    assert log_path(tmp_path, "board", "console") == tmp_path / "board_console.txt"
+    for device, console in [("../../x", "c"), ("/abs/evil", "c"), ("b", "../../../y"), ("", "")]:
+        path = log_path(tmp_path, device, console)
+        assert path.parent == tmp_path, path
+    # The same names as the Rust SDK gives them (vitro_protocol::names::file_name_component).
+    assert log_path(tmp_path, "../../x", "c").name == "%2E.%2F..%2Fx_c.txt"
+    assert log_path(tmp_path, "/abs/evil", "c").name == "%2Fabs%2Fevil_c.txt"

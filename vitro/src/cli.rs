@@ -74,8 +74,8 @@ pub struct PluginSource {
     #[arg(long)]
     pub no_path: bool,
     /// Seconds a plugin may take to answer `initialize`.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-    pub handshake_timeout: f64,
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub handshake_timeout: Duration,
 }
 
 /// Flags of a deployment.
@@ -170,9 +170,16 @@ fn wants_plugins(argv: &[String]) -> bool {
     !is_subcommand && !version
 }
 
+/// A number of seconds from the command line, within `vitro_protocol::seconds`' limits.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let number: f64 = text.trim().parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    vitro_protocol::seconds::seconds(number)
+}
+
 /// `--plugin` values and `--no-path` / `--handshake-timeout` from a raw argv.
-fn plugin_source(argv: &[String]) -> PluginSource {
-    let mut source = PluginSource { plugins: Vec::new(), no_path: false, handshake_timeout: 10.0 };
+fn plugin_source(argv: &[String]) -> Result<PluginSource, String> {
+    let mut source =
+        PluginSource { plugins: Vec::new(), no_path: false, handshake_timeout: Duration::from_secs(10) };
     let mut words = argv.iter().skip(1);
     while let Some(word) = words.next() {
         let (flag, inline) = match word.split_once('=') {
@@ -182,14 +189,15 @@ fn plugin_source(argv: &[String]) -> PluginSource {
         match flag {
             "--plugin" => source.plugins.extend(inline.or_else(|| words.next().cloned())),
             "--handshake-timeout" => {
-                let value = inline.or_else(|| words.next().cloned());
-                source.handshake_timeout = value.and_then(|v| v.parse().ok()).unwrap_or(10.0);
+                let value = inline.or_else(|| words.next().cloned()).unwrap_or_default();
+                source.handshake_timeout = parse_seconds(&value)
+                    .map_err(|e| format!("invalid value for --handshake-timeout: {e}"))?;
             }
             "--no-path" => source.no_path = true,
             _ => {}
         }
     }
-    source
+    Ok(source)
 }
 
 fn plugin_commands(source: &PluginSource) -> Result<Vec<PluginCommand>, String> {
@@ -214,10 +222,7 @@ async fn start_plugins(
     events: Option<mpsc::UnboundedSender<PluginEvent>>,
     source: &PluginSource,
 ) -> Vec<Result<PluginProcess, RpcError>> {
-    let options = PluginOptions {
-        handshake_timeout: Duration::from_secs_f64(source.handshake_timeout.max(0.001)),
-        ..PluginOptions::default()
-    };
+    let options = PluginOptions { handshake_timeout: source.handshake_timeout, ..PluginOptions::default() };
     let starts = commands.iter().map(|command| {
         PluginProcess::start(command.clone(), registry.clone(), events.clone(), options.clone())
     });
@@ -400,14 +405,14 @@ fn flag_values(matches: &ArgMatches, added: &[(String, bool)]) -> BTreeMap<Strin
 }
 
 async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
-    let source = plugin_source(&argv);
-    let commands = match plugin_commands(&source) {
-        Ok(commands) => commands,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
+    let (commands, source) =
+        match plugin_source(&argv).and_then(|source| Ok((plugin_commands(&source)?, source))) {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        };
     let registry = Arc::new(Registry::default());
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let progress = Progress::new();

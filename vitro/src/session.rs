@@ -160,10 +160,12 @@ impl Handler for SessionHandler {
                             ),
                         ));
                     };
-                    let timeout = params
-                        .timeout
-                        .filter(|t| t.is_finite() && *t > 0.0)
-                        .map_or(CALL_TIMEOUT, Duration::from_secs_f64);
+                    let timeout = match params.timeout {
+                        None => CALL_TIMEOUT,
+                        Some(t) => vitro_protocol::seconds::seconds(t).map_err(|why| {
+                            RpcError::new(ErrorKind::InvalidParams, format!("`timeout`: {why}"))
+                        })?,
+                    };
                     let call = DeviceCallParams {
                         device: params.device,
                         method: params.method,

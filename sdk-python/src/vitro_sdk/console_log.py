@@ -12,9 +12,21 @@ ROTATE_AT = 25_000_000
 BACKUPS = 2
 
 
+def file_name_component(text: str) -> str:
+    """``text`` as one safe file-name component, as the Rust SDK makes it: every byte outside
+    ``[A-Za-z0-9_.-]`` becomes ``%XX``, and a leading ``.`` too."""
+    out = []
+    for index, byte in enumerate(text.encode()):
+        char = chr(byte)
+        safe = (char.isascii() and char.isalnum()) or char in "_-" or (char == "." and index > 0)
+        out.append(char if safe else f"%{byte:02X}")
+    return "".join(out) or "%"
+
+
 def log_path(directory: str | Path, device: str, console: str) -> Path:
-    """Where the log of ``device``'s ``console`` goes in ``directory``."""
-    return Path(directory) / f"{device}_{console}.txt"
+    """Where the log of ``device``'s ``console`` goes in ``directory``: always inside it, whatever
+    the names hold."""
+    return Path(directory) / f"{file_name_component(device)}_{file_name_component(console)}.txt"
 
 
 class Cleaner:

@@ -16,9 +16,12 @@ pub const ROTATE_BYTES: u64 = 25 * 1000 * 1000;
 /// Backups kept beside the current log.
 pub const BACKUPS: usize = 2;
 
-/// The log file of `console` of `device` under `dir`: `<dir>/<device>_<console>.txt`.
+/// The log file of `console` of `device` under `dir`: `<dir>/<device>_<console>.txt`. Both names
+/// are made safe file-name text first (`/`, a leading `.` and other bytes become `%XX`), so the
+/// log stays in `dir` whatever the names hold.
 pub fn log_path(dir: &Path, device: &str, console: &str) -> PathBuf {
-    dir.join(format!("{device}_{console}.txt"))
+    use vitro_protocol::names::file_name_component as safe;
+    dir.join(format!("{}_{}.txt", safe(device), safe(console)))
 }
 
 /// Handle to a running log writer; dropping every sender ends it after it wrote everything.
@@ -126,6 +129,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("vitro-log-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = log_path(&dir, "board", "console");
+        assert_eq!(path, dir.join("board_console.txt"));
+        for (device, console) in [("../../x", "c"), ("/abs/evil", "c"), ("b", "../../../y")] {
+            let unsafe_path = log_path(&dir, device, console);
+            assert_eq!(unsafe_path.parent(), Some(dir.as_path()), "{}", unsafe_path.display());
+        }
         let tx = spawn_writer(path.clone(), 200);
         for i in 0..40 {
             tx.send(Bytes::from(format!("line {i:02}\r\n"))).unwrap();

@@ -2,7 +2,8 @@
 //! `session-client call DEVICE METHOD [JSON]`, `session-client config`, `session-client release`,
 //! `session-client consoles DEVICE`, `session-client marker TEXT`,
 //! `session-client console DEVICE CONSOLE INPUT UNTIL` (types INPUT, prints the output up to UNTIL),
-//! `session-client console-watch DEVICE CONSOLE` (prints why the stream ended).
+//! `session-client console-watch DEVICE CONSOLE` (prints why the stream ended),
+//! `session-client raw LINE` (sends LINE as it is, prints the first line answered).
 //! Prints results as JSON; on an error prints `error <kind>: <message>` and exits 3.
 
 use std::time::Duration;
@@ -12,6 +13,9 @@ use vitro_sdk::session::{ConsoleEvent, Session};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let ["raw", line] = args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        return raw(line).await;
+    }
     let session = match Session::from_env().await {
         Ok(session) => session,
         Err(e) => {
@@ -84,6 +88,38 @@ async fn main() -> std::process::ExitCode {
         }
         Err(e) => {
             println!("error {}: {e}", e.kind());
+            std::process::ExitCode::from(3)
+        }
+    }
+}
+
+/// Sends one line to the session socket and prints the first line that comes back.
+async fn raw(line: &str) -> std::process::ExitCode {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let path = std::env::var_os(vitro_protocol::session::SESSION_ENV).unwrap_or_default();
+    let exchange = async {
+        let stream = tokio::net::UnixStream::connect(path).await?;
+        let (read, mut write) = stream.into_split();
+        write.write_all(format!("{line}\n").as_bytes()).await?;
+        let mut answer = String::new();
+        BufReader::new(read).read_line(&mut answer).await?;
+        std::io::Result::Ok(answer)
+    };
+    match tokio::time::timeout(Duration::from_secs(10), exchange).await {
+        Ok(Ok(answer)) if !answer.is_empty() => {
+            print!("{answer}");
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(Ok(_)) => {
+            println!("no answer: the session closed the connection");
+            std::process::ExitCode::from(3)
+        }
+        Ok(Err(e)) => {
+            println!("error: {e}");
+            std::process::ExitCode::from(3)
+        }
+        Err(_) => {
+            println!("no answer within 10 s");
             std::process::ExitCode::from(3)
         }
     }

@@ -9,7 +9,7 @@
 //!
 //! Device types `PREFIX` (device), `PREFIX_server`, `PREFIX_attached` and `PREFIX_lan` (attached,
 //! a LAN client) implement every hook. A device's config steers its hooks: `hook_ms` (each hook
-//! sleeps that long), `sleep_ms` (`{"boot": 500}`: only that hook sleeps), `fail` (the hook of that name fails), `crash` (the process exits with 3 in
+//! sleeps that long), `sleep_ms` (`{"boot": 500}`: only that hook sleeps), `fail` (the hook of that name fails; `create`: the device is refused), `crash` (the process exits with 3 in
 //! that hook), `trace` (a file each hook appends `<device> <hook>` to). Its methods echo, sleep,
 //! block, panic, exit, kill themselves, flood notifications, send huge answers, print to stdout,
 //! look up other devices through the host and spawn a grandchild process.
@@ -211,8 +211,13 @@ const ALL_HOOKS: [Hook; 6] =
     [Hook::Validate, Hook::Boot, Hook::Configure, Hook::SkipBoot, Hook::ContingencyCheck, Hook::Shutdown];
 
 fn fixture_type(name: &str, role: Role) -> DeviceType {
-    DeviceType::new(name, role, |spec| Ok(Fixture { config: spec.config, log_dir: spec.console_log_dir }))
-        .hooks(&ALL_HOOKS)
+    DeviceType::new(name, role, |spec| {
+        if spec.config["fail"] == "create" {
+            return Err(DriverError::device(format!("{} refuses to be created", spec.name)));
+        }
+        Ok(Fixture { config: spec.config, log_dir: spec.console_log_dir })
+    })
+    .hooks(&ALL_HOOKS)
 }
 
 fn main() -> ExitCode {

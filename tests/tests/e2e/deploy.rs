@@ -10,13 +10,13 @@ use vitro_e2e::{eventually, processes_with, target_bin, TempDir};
 const FIXTURE: &str = env!("CARGO_BIN_EXE_vitro-plugin-fixture");
 
 /// A test bed on disk: inventory, environment, a trace file, and a unique tag for its plugins.
-struct Bed {
-    dir: TempDir,
-    tag: String,
+pub(crate) struct Bed {
+    pub(crate) dir: TempDir,
+    pub(crate) tag: String,
 }
 
 impl Bed {
-    fn new(name: &str, devices: Value, env: Value) -> Self {
+    pub(crate) fn new(name: &str, devices: Value, env: Value) -> Self {
         let dir = TempDir::new(name);
         let tag = format!("bed-{name}-{}", std::process::id());
         let trace = dir.path().join("trace.txt");
@@ -41,15 +41,15 @@ impl Bed {
         Self { dir, tag }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn plugin(&self, extra: &str) -> String {
+    pub(crate) fn plugin(&self, extra: &str) -> String {
         format!("{FIXTURE} --tag {} --trace {} {extra}", self.tag, self.path("trace.txt").display())
     }
 
-    fn command(&self, plugins: &[String], extra: &[&str]) -> Command {
+    pub(crate) fn command(&self, plugins: &[String], extra: &[&str]) -> Command {
         let mut cmd = Command::new(target_bin("vitro"));
         cmd.env_remove("RUST_LOG").arg("--no-path");
         for plugin in plugins {
@@ -65,13 +65,13 @@ impl Bed {
         cmd
     }
 
-    fn run(&self, plugins: &[String], extra: &[&str]) -> Output {
+    pub(crate) fn run(&self, plugins: &[String], extra: &[&str]) -> Output {
         let out = self.command(plugins, extra).stdin(Stdio::null()).output().unwrap();
         self.assert_nothing_left();
         out
     }
 
-    fn trace(&self) -> Vec<String> {
+    pub(crate) fn trace(&self) -> Vec<String> {
         std::fs::read_to_string(self.path("trace.txt"))
             .unwrap_or_default()
             .lines()
@@ -79,11 +79,11 @@ impl Bed {
             .collect()
     }
 
-    fn report(&self) -> Value {
+    pub(crate) fn report(&self) -> Value {
         serde_json::from_str(&std::fs::read_to_string(self.path("report.json")).unwrap()).unwrap()
     }
 
-    fn assert_nothing_left(&self) {
+    pub(crate) fn assert_nothing_left(&self) {
         assert!(
             eventually(5.0, || processes_with(&self.tag).is_empty()),
             "left behind: {:?}",
@@ -92,11 +92,11 @@ impl Bed {
     }
 }
 
-fn env() -> Value {
+pub(crate) fn env() -> Value {
     json!({ "environment_def": { "board": { "model": "test" } } })
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -318,12 +318,13 @@ fn a_plugin_crashing_mid_phase_fails_the_run_and_the_other_plugins_devices_are_r
 fn a_failure_during_registration_still_releases_what_was_registered() {
     let bed = Bed::new(
         "register",
-        json!([{"name": "board", "type": "fixture"}, {"name": "board", "type": "fixture"}]),
+        json!([{"name": "board", "type": "fixture"}, {"name": "board2", "type": "fixture", "fail": "create"}]),
         env(),
     );
     let out = bed.run(&[bed.plugin("")], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("deployment failed in registration"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("board2 refuses to be created"), "{}", stderr(&out));
     assert_eq!(bed.trace().iter().filter(|l| *l == "board shutdown").count(), 1, "{:#?}", bed.trace());
     assert!(bed.trace().contains(&"plugin release \"failed\"".to_owned()));
 }

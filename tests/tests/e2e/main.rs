@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod conformance;
 mod deploy;
+mod hardening;
 mod menu;
 mod plugin_host;
 mod remote;

@@ -233,3 +233,17 @@ fn env_req_is_matched_by_vitro_and_contingency_checks_run_on_the_devices() {
     assert_eq!(lines[4], r#"["board","wan"]"#);
     assert!(bed.trace().contains("board contingency-check") && bed.trace().contains("wan contingency-check"));
 }
+
+#[test]
+fn a_call_with_an_endless_timeout_is_refused_and_the_session_goes_on() {
+    let bed = Bed::new("endless");
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"session/call","params":{"device":"board","method":"echo","params":1,"timeout":1e300}}"#;
+    let out = bed.run(&format!("$CLIENT raw '{call}' && $CLIENT call board echo 2"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = stdout_lines(&out);
+    let answer: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(answer["id"], 1);
+    assert_eq!(answer["error"]["data"]["kind"], "invalid-params", "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("`timeout`: 1e300 is not"), "{answer}");
+    assert_eq!(lines[1], "2");
+}

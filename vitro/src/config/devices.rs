@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::checks::{check_device, duplicate_name};
 use super::merge::merge;
 use super::source::{escape_token, ConfigError, JsonFile};
 
@@ -87,6 +88,20 @@ pub fn board_inventory(inventory: &JsonFile, board: &str) -> Result<BoardInvento
     Ok(BoardInventory { board: board.to_owned(), devices, origins })
 }
 
+/// Fails when two devices of the board (with its location's) share a name. Python Vitro's config
+/// parsing keeps both (so `vitro config` does too); a deployment cannot register them.
+pub fn check_unique_names(inventory: &BoardInventory, file: &JsonFile) -> Result<(), ConfigError> {
+    let Some((name, first, second)) = duplicate_name(&inventory.devices) else { return Ok(()) };
+    let origins = &inventory.origins;
+    let place = file.error_at(&origins[first], "", "").position;
+    let first = place.map_or(origins[first].clone(), |(l, c)| format!("line {l}, column {c}"));
+    Err(file.error_at(
+        &origins[second],
+        format!("device name {name:?} is used twice (first at {first})"),
+        "give every device of the board and its location a name of its own",
+    ))
+}
+
 fn device_list<'a>(
     file: &JsonFile,
     owner: &'a Map<String, Value>,
@@ -107,6 +122,13 @@ fn device_list<'a>(
                 &format!("{at}/devices/{index}"),
                 "a device needs a string `name` and a string `type`",
                 "add them to this device",
+            ));
+        }
+        if let Err(problem) = check_device(device, true) {
+            return Err(file.error_at(
+                &format!("{at}/devices/{index}{}", problem.pointer),
+                problem.message,
+                problem.fix,
             ));
         }
     }
@@ -159,7 +181,15 @@ pub fn merge_devices(
             continue;
         }
         let name = device["name"].as_str().unwrap_or_default();
-        match environment_def.get(name) {
+        let entry = environment_def.get(name);
+        if let Some(timeouts) = entry.and_then(|e| e.get("vitro_timeouts")) {
+            let own = serde_json::json!({ "name": name, "vitro_timeouts": timeouts });
+            if let Err(problem) = check_device(&own, false) {
+                let at = format!("/environment_def/{}{}", escape_token(name), problem.pointer);
+                return Err(env.error_at(&at, problem.message, problem.fix));
+            }
+        }
+        match entry {
             None => merged.push(device.clone()),
             Some(entry) => merged.push(merge(device, entry).map_err(|e| {
                 let env_at = format!("/environment_def/{}{}", escape_token(name), e.pointer);

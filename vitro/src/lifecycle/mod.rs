@@ -23,7 +23,9 @@ use vitro_protocol::types::{
 use vitro_protocol::ErrorKind;
 use vitro_sdk::peer::CallError;
 
-use crate::config::{board_inventory, merge_devices, BoardInventory, ClientTypes, ConfigError, JsonFile};
+use crate::config::{
+    board_inventory, check_unique_names, merge_devices, BoardInventory, ClientTypes, ConfigError, JsonFile,
+};
 use crate::plugin::PluginProcess;
 use crate::registry::Registry;
 use crate::session::SessionState;
@@ -93,10 +95,17 @@ impl Progress {
     pub fn line(&self, device: &str, phase: &str, message: &str) {
         use std::io::Write;
         // One write per line: `eprintln!` would make one system call per formatted piece.
-        let line =
-            format!("[{:>8.2}s] {device:<16} {phase:<18} {message}\n", self.start.elapsed().as_secs_f64());
+        let line = format_line(self.start.elapsed(), device, phase, message);
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
+}
+
+/// One progress line. Plugins choose device names and messages, so control characters in them
+/// are escaped: no line can be forged and no escape sequence reaches the terminal.
+fn format_line(elapsed: Duration, device: &str, phase: &str, message: &str) -> String {
+    use vitro_protocol::names::printable;
+    let (device, message) = (printable(device), printable(message));
+    format!("[{:>8.2}s] {device:<16} {phase:<18} {message}\n", elapsed.as_secs_f64())
 }
 
 impl Default for Progress {
@@ -226,9 +235,11 @@ impl<'a> Deployment<'a> {
         let types = self.type_map()?;
         let env = JsonFile::load(&self.options.env_config)?;
         let (inventory, inventory_file) = self.inventory().await?;
+        check_unique_names(&inventory, &inventory_file)?;
         let client_types = self.client_types(&types);
         let merged = merge_devices(&inventory, &inventory_file, &env, &client_types)?;
         let merged = self.parse_config(merged).await?;
+        check_patched(&merged)?;
         self.env = env.value;
         self.inventory = inventory_file.value.get(&inventory.board).cloned().unwrap_or_default();
         self.merged = merged.clone();
@@ -513,6 +524,25 @@ impl<'a> Deployment<'a> {
     }
 }
 
+/// Checks the device list that config-parsing plugins left: names, deadlines, no name twice.
+fn check_patched(devices: &[Value]) -> Result<(), Failure> {
+    for device in devices {
+        if let Err(problem) = crate::config::checks::check_device(device, true) {
+            let message = format!("after config parsing: {} (at {})", problem.message, problem.pointer);
+            return Err(Failure::new("config parsing", format!("{message}; {}", problem.fix)));
+        }
+    }
+    match crate::config::checks::duplicate_name(devices) {
+        Some((name, _, _)) => Err(Failure::new(
+            "config parsing",
+            format!(
+                "after config parsing, two devices are named {name:?}; every device needs a name of its own"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn describe_hook_error(phase: &Phase, timeout: Duration, error: &CallError) -> String {
     match error {
         CallError::Local(e) if e.kind() == ErrorKind::Timeout => {
@@ -563,5 +593,19 @@ pub fn role_name(role: Role) -> &'static str {
         Role::Device => "device",
         Role::Attached => "attached",
         _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_lines_escape_what_plugins_send() {
+        let line =
+            format_line(Duration::from_millis(1500), "x\n[    0.00s] forged", "boot", "\u{1b}]0;pwned\u{7}");
+        assert_eq!(line.matches('\n').count(), 1, "{line}");
+        assert!(!line.contains('\u{1b}'), "{line}");
+        assert!(line.starts_with("[    1.50s] x\\n[    0.00s] forged boot"), "{line}");
     }
 }

@@ -74,12 +74,13 @@ pub const SHUTDOWN: Phase = Phase { name: "shutdown", hook: Hook::Shutdown, role
 pub const PLUGIN_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The deadline of `hook` for a device: `vitro_timeouts.<hook>` (seconds) in its config, else the
-/// phase's default.
+/// phase's default. Configs are checked before any phase runs (`config::checks`); a value that
+/// slipped through still cannot overflow: it falls back to the default.
 pub fn timeout_for(phase: &Phase, config: &serde_json::Value) -> Duration {
     let key =
         serde_json::to_value(phase.hook).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     config["vitro_timeouts"][key.as_str()]
         .as_f64()
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map_or(phase.timeout, Duration::from_secs_f64)
+        .and_then(|s| vitro_protocol::seconds::seconds(s).ok())
+        .unwrap_or(phase.timeout)
 }
