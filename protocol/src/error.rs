@@ -5,147 +5,104 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// Every error code this protocol uses: JSON-RPC's own, then Vitro's (`-32000..=-32099` and
-/// LSP's `-32800` for cancellation). The table in `protocol/README.md` is generated from [`ErrorKind::ALL`].
-pub mod codes {
-    /// Invalid JSON was received.
-    pub const PARSE_ERROR: i64 = -32700;
-    /// The JSON is not a valid request object.
-    pub const INVALID_REQUEST: i64 = -32600;
-    /// The method does not exist or is not offered.
-    pub const METHOD_NOT_FOUND: i64 = -32601;
-    /// Invalid method parameters.
-    pub const INVALID_PARAMS: i64 = -32602;
-    /// Internal error of the answering peer.
-    pub const INTERNAL_ERROR: i64 = -32603;
-    /// A driver hook or device method failed (the plugin said no).
-    pub const DEVICE_ERROR: i64 = -32000;
-    /// The request was not answered within its deadline.
-    pub const TIMEOUT: i64 = -32001;
-    /// The peer went away (exited, was killed, closed its stream, missed a ping).
-    pub const PEER_GONE: i64 = -32002;
-    /// A request arrived before `initialize` (or after `shutdown`).
-    pub const INVALID_STATE: i64 = -32003;
-    /// The peers share no protocol version.
-    pub const VERSION_MISMATCH: i64 = -32004;
-    /// A message exceeded the negotiated size limit.
-    pub const MESSAGE_TOO_LARGE: i64 = -32005;
-    /// The named device does not exist.
-    pub const UNKNOWN_DEVICE: i64 = -32006;
-    /// The device type is not provided by the plugin.
-    pub const UNKNOWN_DEVICE_TYPE: i64 = -32007;
-    /// The handler panicked or raised an unexpected exception.
-    pub const PANIC: i64 = -32008;
-    /// The request was cancelled with `$/cancelRequest`.
-    pub const CANCELLED: i64 = -32800;
+/// Declares every error kind once: its variant, wire name, code constant, code and meaning. The
+/// enum, [`codes`], [`ErrorKind::ALL`], the code and name mappings and the README's table all come
+/// from this one list.
+macro_rules! error_kinds {
+    ($($(#[doc = $doc:literal])* $kind:ident = $name:literal, $const:ident = $code:literal, $meaning:literal;)*) => {
+        /// Every error code this protocol uses: JSON-RPC's own, then Vitro's (`-32000..=-32099`
+        /// and LSP's `-32800` for cancellation).
+        pub mod codes {
+            $($(#[doc = $doc])* pub const $const: i64 = $code;)*
+        }
+
+        /// What went wrong, for machines: callers match on this, never on message text.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+        #[non_exhaustive]
+        pub enum ErrorKind {
+            $($(#[doc = $doc])* #[serde(rename = $name)] $kind,)*
+            /// A kind this version does not know (sent by a newer peer).
+            #[serde(other, rename = "unknown")]
+            Unknown,
+        }
+
+        impl ErrorKind {
+            /// Every known kind, in table order.
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$kind),*];
+
+            /// The JSON-RPC code that goes with this kind.
+            pub fn code(self) -> i64 {
+                match self {
+                    $(ErrorKind::$kind => codes::$const,)*
+                    ErrorKind::Unknown => codes::INTERNAL_ERROR,
+                }
+            }
+
+            /// The kebab-case wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$kind => $name,)*
+                    ErrorKind::Unknown => "unknown",
+                }
+            }
+
+            /// One line for the protocol page's table: when a peer answers with this kind.
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$kind => $meaning,)*
+                    ErrorKind::Unknown => "a kind this version does not know",
+                }
+            }
+        }
+    };
 }
 
-/// What went wrong, for machines: callers match on this, never on message text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum ErrorKind {
+error_kinds! {
     /// Invalid JSON was received.
-    ParseError,
+    ParseError = "parse-error", PARSE_ERROR = -32700, "invalid JSON was received";
     /// The JSON is not a valid JSON-RPC message.
-    InvalidRequest,
+    InvalidRequest = "invalid-request", INVALID_REQUEST = -32600,
+        "JSON, but not a valid JSON-RPC message (or an answer that does not match its schema)";
     /// The method is not offered by the peer.
-    MethodNotFound,
+    MethodNotFound = "method-not-found", METHOD_NOT_FOUND = -32601,
+        "the method, hook or device method is not offered";
     /// The parameters do not match the method's schema.
-    InvalidParams,
+    InvalidParams = "invalid-params", INVALID_PARAMS = -32602, "the params do not match the method's schema";
     /// Internal error of the answering peer.
-    Internal,
-    /// A driver hook or device method failed.
-    DeviceError,
+    Internal = "internal", INTERNAL_ERROR = -32603, "an internal error of the answering side";
+    /// A driver hook or device method failed (the plugin said no).
+    DeviceError = "device-error", DEVICE_ERROR = -32000,
+        "a driver hook or device method failed: the plugin said no";
     /// The request was not answered within its deadline.
-    Timeout,
-    /// The peer went away before answering.
-    PeerGone,
-    /// The request came too early, too late or twice.
-    InvalidState,
-    /// No common protocol version.
-    VersionMismatch,
-    /// A message exceeded the size limit.
-    MessageTooLarge,
+    Timeout = "timeout", TIMEOUT = -32001, "no answer within the deadline (the request was cancelled)";
+    /// The peer went away (exited, was killed, closed its stream, missed a ping).
+    PeerGone = "peer-gone", PEER_GONE = -32002,
+        "the other side exited, was killed, closed its stream or missed a ping";
+    /// The request came too early (before `initialize`), twice, or after `shutdown`.
+    InvalidState = "invalid-state", INVALID_STATE = -32003,
+        "too early (before `initialize`), twice, or after `shutdown`";
+    /// The peers share no protocol version.
+    VersionMismatch = "version-mismatch", VERSION_MISMATCH = -32004, "no common protocol version";
+    /// A message exceeded the negotiated size limit.
+    MessageTooLarge = "message-too-large", MESSAGE_TOO_LARGE = -32005, "a message exceeded `max_message_size`";
     /// No device of that name.
-    UnknownDevice,
+    UnknownDevice = "unknown-device", UNKNOWN_DEVICE = -32006, "no device of that name";
     /// No device type of that name.
-    UnknownDeviceType,
-    /// The handler panicked.
-    Panic,
-    /// The request was cancelled.
-    Cancelled,
-    /// A kind this version does not know (sent by a newer peer).
-    #[serde(other)]
-    Unknown,
+    UnknownDeviceType = "unknown-device-type", UNKNOWN_DEVICE_TYPE = -32007,
+        "the plugin does not provide that type";
+    /// The handler panicked or raised an unexpected exception.
+    Panic = "panic", PANIC = -32008, "the handler panicked or raised an unexpected exception";
+    /// The live session stopped serving: the test bed is being released.
+    Released = "released", RELEASED = -32009,
+        "the live session's test bed is being released: no more calls are served";
+    /// The request was cancelled with `$/cancelRequest`.
+    Cancelled = "cancelled", CANCELLED = -32800, "cancelled by `$/cancelRequest`";
 }
 
 impl ErrorKind {
-    /// Every known kind, in table order.
-    pub const ALL: [ErrorKind; 15] = [
-        ErrorKind::ParseError,
-        ErrorKind::InvalidRequest,
-        ErrorKind::MethodNotFound,
-        ErrorKind::InvalidParams,
-        ErrorKind::Internal,
-        ErrorKind::DeviceError,
-        ErrorKind::Timeout,
-        ErrorKind::PeerGone,
-        ErrorKind::InvalidState,
-        ErrorKind::VersionMismatch,
-        ErrorKind::MessageTooLarge,
-        ErrorKind::UnknownDevice,
-        ErrorKind::UnknownDeviceType,
-        ErrorKind::Panic,
-        ErrorKind::Cancelled,
-    ];
-
-    /// The JSON-RPC code that goes with this kind.
-    pub fn code(self) -> i64 {
-        match self {
-            ErrorKind::ParseError => codes::PARSE_ERROR,
-            ErrorKind::InvalidRequest => codes::INVALID_REQUEST,
-            ErrorKind::MethodNotFound => codes::METHOD_NOT_FOUND,
-            ErrorKind::InvalidParams => codes::INVALID_PARAMS,
-            ErrorKind::Internal | ErrorKind::Unknown => codes::INTERNAL_ERROR,
-            ErrorKind::DeviceError => codes::DEVICE_ERROR,
-            ErrorKind::Timeout => codes::TIMEOUT,
-            ErrorKind::PeerGone => codes::PEER_GONE,
-            ErrorKind::InvalidState => codes::INVALID_STATE,
-            ErrorKind::VersionMismatch => codes::VERSION_MISMATCH,
-            ErrorKind::MessageTooLarge => codes::MESSAGE_TOO_LARGE,
-            ErrorKind::UnknownDevice => codes::UNKNOWN_DEVICE,
-            ErrorKind::UnknownDeviceType => codes::UNKNOWN_DEVICE_TYPE,
-            ErrorKind::Panic => codes::PANIC,
-            ErrorKind::Cancelled => codes::CANCELLED,
-        }
-    }
-
     /// The kind a bare code stands for, when a foreign peer sent no `data.kind`.
     pub fn from_code(code: i64) -> ErrorKind {
-        ErrorKind::ALL.into_iter().find(|k| k.code() == code).unwrap_or(ErrorKind::Unknown)
-    }
-
-    /// The kebab-case wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::ParseError => "parse-error",
-            ErrorKind::InvalidRequest => "invalid-request",
-            ErrorKind::MethodNotFound => "method-not-found",
-            ErrorKind::InvalidParams => "invalid-params",
-            ErrorKind::Internal => "internal",
-            ErrorKind::DeviceError => "device-error",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::PeerGone => "peer-gone",
-            ErrorKind::InvalidState => "invalid-state",
-            ErrorKind::VersionMismatch => "version-mismatch",
-            ErrorKind::MessageTooLarge => "message-too-large",
-            ErrorKind::UnknownDevice => "unknown-device",
-            ErrorKind::UnknownDeviceType => "unknown-device-type",
-            ErrorKind::Panic => "panic",
-            ErrorKind::Cancelled => "cancelled",
-            ErrorKind::Unknown => "unknown",
-        }
+        ErrorKind::ALL.iter().copied().find(|k| k.code() == code).unwrap_or(ErrorKind::Unknown)
     }
 }
 
@@ -272,7 +229,7 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_distinct_code() {
-        for kind in ErrorKind::ALL {
+        for &kind in ErrorKind::ALL {
             assert_eq!(ErrorKind::from_code(kind.code()), kind);
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }

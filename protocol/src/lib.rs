@@ -5,6 +5,7 @@
 //! `protocol/schema/` are generated from these types by `cargo test -p vitro-protocol` with
 //! `VITRO_UPDATE_SCHEMAS=1`.
 
+pub mod docs;
 pub mod error;
 pub mod files;
 pub mod message;

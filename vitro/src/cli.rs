@@ -561,7 +561,7 @@ async fn hold_bed(
                     }
                     () = state.release.cancelled() => {
                         eprintln!("vitro: a session client released the test bed; stopping {}", argv[0]);
-                        let _ = child.kill().await;
+                        drop(child);
                         *status = Some(EXIT_FAILURE);
                     }
                 }

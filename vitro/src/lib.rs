@@ -12,3 +12,4 @@ pub mod menu;
 pub mod plugin;
 pub mod registry;
 pub mod session;
+pub mod session_dir;

@@ -26,6 +26,12 @@ fn verbosity(argv: &[String]) -> &'static str {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(vitro::plugin::reaper::REAPER_ARG) {
+        return vitro::plugin::reaper::run();
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        vitro::plugin::reaper::enable(exe);
+    }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(verbosity(&argv)));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -23,6 +23,7 @@ use vitro_protocol::types::{
 };
 
 use crate::consoles::ConsoleHub;
+use crate::plugin::reaper::Held;
 use vitro_protocol::{ErrorKind, RpcError};
 use vitro_sdk::peer::{self, to_raw, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
 
@@ -62,27 +63,29 @@ impl SessionState {
     }
 }
 
-/// A running session server; [`SessionServer::stop`] closes every client and removes the socket.
+/// A running session server. [`SessionServer::stop`] (or dropping it) stops serving at once:
+/// the socket and its directory are removed, calls still running are answered `released`, and
+/// every client is disconnected.
 pub struct SessionServer {
     dir: PathBuf,
     path: PathBuf,
     stop: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl SessionServer {
-    /// Listens on `<tmp>/vitro-session-<pid>/session.sock`.
+    /// Listens on `session.sock` in a fresh private directory (see [`crate::session_dir`]).
     pub fn start(state: Arc<SessionState>) -> std::io::Result<Self> {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        let dir = std::env::temp_dir().join(format!("vitro-session-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = crate::session_dir::create()?;
+        crate::plugin::reaper::hold(&Held::Dir(dir.clone()));
         let path = dir.join("session.sock");
-        let listener = UnixListener::bind(&path)?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
         let stop = CancellationToken::new();
-        let task = tokio::spawn(serve(listener, state, stop.clone()));
-        Ok(Self { dir, path, stop, task })
+        let mut server = Self { dir, path, stop: stop.clone(), task: None };
+        let listener = UnixListener::bind(&server.path)?;
+        std::fs::set_permissions(&server.path, std::fs::Permissions::from_mode(0o600))?;
+        server.task = Some(tokio::spawn(serve(listener, state, stop)));
+        Ok(server)
     }
 
     /// The socket's path (exported as `VITRO_SESSION`).
@@ -90,13 +93,32 @@ impl SessionServer {
         &self.path
     }
 
-    /// Closes every client connection and removes the socket and its directory.
-    pub async fn stop(self) {
+    /// Stops serving and waits until every client has its answer and is disconnected.
+    pub async fn stop(mut self) {
         self.stop.cancel();
-        let _ = self.task.await;
+        self.remove_dir();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    fn remove_dir(&self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        crate::plugin::reaper::release(&Held::Dir(self.dir.clone()));
     }
 }
+
+impl Drop for SessionServer {
+    fn drop(&mut self) {
+        if !self.stop.is_cancelled() {
+            self.stop.cancel();
+            self.remove_dir();
+        }
+    }
+}
+
+/// How long a stopping session waits for calls in flight to be answered `released`.
+const DRAIN: Duration = Duration::from_secs(2);
 
 async fn serve(listener: UnixListener, state: Arc<SessionState>, stop: CancellationToken) {
     let mut clients: Vec<PeerHandle> = Vec::new();
@@ -106,164 +128,186 @@ async fn serve(listener: UnixListener, state: Arc<SessionState>, stop: Cancellat
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let (read, write) = stream.into_split();
-                let handler = Arc::new(SessionHandler { state: state.clone() });
+                let handler = Arc::new(SessionHandler { state: state.clone(), stop: stop.clone() });
                 clients.retain(|c| c.closed_reason().is_none());
                 clients.push(peer::start(read, write, handler, PeerConfig::new("session client")));
             }
         }
     }
-    for client in clients {
-        client.close(RpcError::new(ErrorKind::PeerGone, "the session ended"));
+    drop(listener);
+    // Calls in flight see `stop` and answer `released`; give their answers time to go out.
+    let deadline = tokio::time::Instant::now() + DRAIN;
+    while clients.iter().any(|c| c.handling_count() > 0) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    for client in clients {
+        client.close(released());
+    }
+}
+
+fn released() -> RpcError {
+    RpcError::new(ErrorKind::Released, "the test bed is being released; the session serves no more calls")
 }
 
 struct SessionHandler {
     state: Arc<SessionState>,
+    /// Fired when the session stops serving: calls in flight and new ones answer `released`.
+    stop: CancellationToken,
 }
 
 impl Handler for SessionHandler {
     fn request(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
-        let state = self.state.clone();
+        let stop = self.stop.clone();
+        let work = handle(self.state.clone(), request);
         Box::pin(async move {
-            match request.method.as_str() {
-                SessionDevicesMethod::METHOD => {
-                    let mut devices: Vec<SessionDevice> = state
-                        .devices
-                        .iter()
-                        .map(|(device, peer)| SessionDevice {
-                            device: device.clone(),
-                            state: if peer.closed_reason().is_some() {
-                                DeviceState::Failed
-                            } else {
-                                DeviceState::Ready
-                            },
-                        })
-                        .collect();
-                    devices.sort_by(|a, b| a.device.name.cmp(&b.device.name));
-                    to_raw(&SessionDevices { devices })
-                }
-                SessionConfigMethod::METHOD => to_raw(&SessionConfig {
-                    devices: state.merged.clone(),
-                    env: state.env.clone(),
-                    inventory: state.inventory.clone(),
-                }),
-                SessionCall::METHOD => {
-                    let params = request.params::<SessionCall>()?;
-                    let Some((_, peer)) = state.devices.iter().find(|(d, _)| d.name == params.device) else {
-                        let names: Vec<&str> = state.devices.iter().map(|(d, _)| d.name.as_str()).collect();
-                        return Err(RpcError::new(
-                            ErrorKind::UnknownDevice,
-                            format!(
-                                "no device {:?} in this test bed (it has: {})",
-                                params.device,
-                                names.join(", ")
-                            ),
-                        ));
-                    };
-                    let timeout = match params.timeout {
-                        None => CALL_TIMEOUT,
-                        Some(t) => vitro_protocol::seconds::seconds(t).map_err(|why| {
-                            RpcError::new(ErrorKind::InvalidParams, format!("`timeout`: {why}"))
-                        })?,
-                    };
-                    let call = DeviceCallParams {
-                        device: params.device,
-                        method: params.method,
-                        params: params.params,
-                    };
-                    let forwarded = tokio::select! {
-                        result = peer.request_raw(DeviceCall::METHOD, &call, Some(timeout)) => result,
-                        () = request.cancel.cancelled() => return Err(RpcError::new(ErrorKind::Cancelled, "the client went away")),
-                    };
-                    forwarded.map_err(CallError::into_rpc)
-                }
-                SessionRelease::METHOD => {
-                    state.release.cancel();
-                    to_raw(&Empty {})
-                }
-                SessionConsoles::METHOD => {
-                    let device = request.params::<SessionConsoles>()?.device;
-                    let (_, peer) = state.device(&device)?;
-                    let consoles = ConsoleHub::names(peer, &device).await.map_err(CallError::into_rpc)?;
-                    to_raw(&ConsoleList { consoles })
-                }
-                SessionConsoleOpen::METHOD => {
-                    let target = request.params::<SessionConsoleOpen>()?;
-                    let (_, peer) = state.device(&target.device)?;
-                    let mut output = state.consoles.open(peer, &target).await.map_err(CallError::into_rpc)?;
-                    let client = request.peer.clone();
-                    let plugin = peer.clone();
-                    tokio::spawn(async move {
-                        let reason = loop {
-                            tokio::select! {
-                                data = output.next() => match data {
-                                    Some(data) => {
-                                        if client.notify::<ConsoleOutput>(&data).await.is_err() {
-                                            return;
-                                        }
-                                    }
-                                    None => break "the session ended".to_owned(),
-                                },
-                                gone = plugin.closed() => break format!("its plugin is gone: {}", gone.chain()),
-                                _ = client.closed() => return,
-                            }
-                        };
-                        let closed = ConsoleClosed { device: target.device, console: target.console, reason };
-                        let _ = client.notify::<ConsoleClosedNotice>(&closed).await;
-                    });
-                    to_raw(&Empty {})
-                }
-                SessionConsoleWrite::METHOD => {
-                    let data = request.params::<SessionConsoleWrite>()?;
-                    let (_, peer) = state.device(&data.device)?;
-                    let forwarded =
-                        peer.request_raw(ConsoleWrite::METHOD, &data, Some(Duration::from_secs(30))).await;
-                    forwarded.map_err(CallError::into_rpc)
-                }
-                SessionEnvReq::METHOD => {
-                    let env_req = request.params::<SessionEnvReq>()?.env_req;
-                    let matches = crate::env_req::is_env_matching(&env_req, &state.env)
-                        .map_err(|e| RpcError::new(ErrorKind::InvalidParams, e))?;
-                    to_raw(&EnvReqMatch { matches })
-                }
-                SessionContingencyCheck::METHOD => {
-                    let env_req = request.params::<SessionContingencyCheck>()?.env_req;
-                    let checks = state.contingency.iter().map(|name| {
-                        let env_req = env_req.clone();
-                        let state = &state;
-                        async move {
-                            let (_, peer) = state.device(name)?;
-                            let params = DeviceHookParams {
-                                device: name.clone(),
-                                hook: Hook::ContingencyCheck,
-                                env_req: Some(env_req),
-                            };
-                            peer.request::<DeviceHook>(&params, Some(CALL_TIMEOUT)).await.map_err(|e| {
-                                let mut e = e.into_rpc();
-                                e.message = format!("contingency check of {name} failed: {}", e.message);
-                                e
-                            })
-                        }
-                    });
-                    for result in futures_util::future::join_all(checks).await {
-                        result?;
-                    }
-                    let mut checked = state.contingency.clone();
-                    checked.sort();
-                    to_raw(&ContingencyResult { checked })
-                }
-                SessionMarker::METHOD => {
-                    let text = request.params::<SessionMarker>()?.text;
-                    ConsoleHub::marker(&state.plugins, &text).await.map_err(CallError::into_rpc)?;
-                    to_raw(&Empty {})
-                }
-                other => Err(RpcError::new(
-                    ErrorKind::MethodNotFound,
-                    format!("the session has no method `{other}`"),
-                )),
+            if stop.is_cancelled() {
+                return Err(released());
+            }
+            tokio::select! {
+                result = work => result,
+                () = stop.cancelled() => Err(released()),
             }
         })
     }
 
     fn notification(&self, _peer: &PeerHandle, _method: &str, _params: Box<RawValue>) {}
+}
+
+/// Answers one session request.
+fn handle(state: Arc<SessionState>, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
+    Box::pin(async move {
+        match request.method.as_str() {
+            SessionDevicesMethod::METHOD => {
+                let mut devices: Vec<SessionDevice> = state
+                    .devices
+                    .iter()
+                    .map(|(device, peer)| SessionDevice {
+                        device: device.clone(),
+                        state: if peer.closed_reason().is_some() {
+                            DeviceState::Failed
+                        } else {
+                            DeviceState::Ready
+                        },
+                    })
+                    .collect();
+                devices.sort_by(|a, b| a.device.name.cmp(&b.device.name));
+                to_raw(&SessionDevices { devices })
+            }
+            SessionConfigMethod::METHOD => to_raw(&SessionConfig {
+                devices: state.merged.clone(),
+                env: state.env.clone(),
+                inventory: state.inventory.clone(),
+            }),
+            SessionCall::METHOD => {
+                let params = request.params::<SessionCall>()?;
+                let Some((_, peer)) = state.devices.iter().find(|(d, _)| d.name == params.device) else {
+                    let names: Vec<&str> = state.devices.iter().map(|(d, _)| d.name.as_str()).collect();
+                    return Err(RpcError::new(
+                        ErrorKind::UnknownDevice,
+                        format!(
+                            "no device {:?} in this test bed (it has: {})",
+                            params.device,
+                            names.join(", ")
+                        ),
+                    ));
+                };
+                let timeout = match params.timeout {
+                    None => CALL_TIMEOUT,
+                    Some(t) => vitro_protocol::seconds::seconds(t).map_err(|why| {
+                        RpcError::new(ErrorKind::InvalidParams, format!("`timeout`: {why}"))
+                    })?,
+                };
+                let call =
+                    DeviceCallParams { device: params.device, method: params.method, params: params.params };
+                let forwarded = tokio::select! {
+                    result = peer.request_raw(DeviceCall::METHOD, &call, Some(timeout)) => result,
+                    () = request.cancel.cancelled() => return Err(RpcError::new(ErrorKind::Cancelled, "the client went away")),
+                };
+                forwarded.map_err(CallError::into_rpc)
+            }
+            SessionRelease::METHOD => {
+                state.release.cancel();
+                to_raw(&Empty {})
+            }
+            SessionConsoles::METHOD => {
+                let device = request.params::<SessionConsoles>()?.device;
+                let (_, peer) = state.device(&device)?;
+                let consoles = ConsoleHub::names(peer, &device).await.map_err(CallError::into_rpc)?;
+                to_raw(&ConsoleList { consoles })
+            }
+            SessionConsoleOpen::METHOD => {
+                let target = request.params::<SessionConsoleOpen>()?;
+                let (_, peer) = state.device(&target.device)?;
+                let mut output = state.consoles.open(peer, &target).await.map_err(CallError::into_rpc)?;
+                let client = request.peer.clone();
+                let plugin = peer.clone();
+                tokio::spawn(async move {
+                    let reason = loop {
+                        tokio::select! {
+                            data = output.next() => match data {
+                                Some(data) => {
+                                    if client.notify::<ConsoleOutput>(&data).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                None => break "the session ended".to_owned(),
+                            },
+                            gone = plugin.closed() => break format!("its plugin is gone: {}", gone.chain()),
+                            _ = client.closed() => return,
+                        }
+                    };
+                    let closed = ConsoleClosed { device: target.device, console: target.console, reason };
+                    let _ = client.notify::<ConsoleClosedNotice>(&closed).await;
+                });
+                to_raw(&Empty {})
+            }
+            SessionConsoleWrite::METHOD => {
+                let data = request.params::<SessionConsoleWrite>()?;
+                let (_, peer) = state.device(&data.device)?;
+                let forwarded =
+                    peer.request_raw(ConsoleWrite::METHOD, &data, Some(Duration::from_secs(30))).await;
+                forwarded.map_err(CallError::into_rpc)
+            }
+            SessionEnvReq::METHOD => {
+                let env_req = request.params::<SessionEnvReq>()?.env_req;
+                let matches = crate::env_req::is_env_matching(&env_req, &state.env)
+                    .map_err(|e| RpcError::new(ErrorKind::InvalidParams, e))?;
+                to_raw(&EnvReqMatch { matches })
+            }
+            SessionContingencyCheck::METHOD => {
+                let env_req = request.params::<SessionContingencyCheck>()?.env_req;
+                let checks = state.contingency.iter().map(|name| {
+                    let env_req = env_req.clone();
+                    let state = &state;
+                    async move {
+                        let (_, peer) = state.device(name)?;
+                        let params = DeviceHookParams {
+                            device: name.clone(),
+                            hook: Hook::ContingencyCheck,
+                            env_req: Some(env_req),
+                        };
+                        peer.request::<DeviceHook>(&params, Some(CALL_TIMEOUT)).await.map_err(|e| {
+                            let mut e = e.into_rpc();
+                            e.message = format!("contingency check of {name} failed: {}", e.message);
+                            e
+                        })
+                    }
+                });
+                for result in futures_util::future::join_all(checks).await {
+                    result?;
+                }
+                let mut checked = state.contingency.clone();
+                checked.sort();
+                to_raw(&ContingencyResult { checked })
+            }
+            SessionMarker::METHOD => {
+                let text = request.params::<SessionMarker>()?.text;
+                ConsoleHub::marker(&state.plugins, &text).await.map_err(CallError::into_rpc)?;
+                to_raw(&Empty {})
+            }
+            other => {
+                Err(RpcError::new(ErrorKind::MethodNotFound, format!("the session has no method `{other}`")))
+            }
+        }
+    })
 }

@@ -24,6 +24,7 @@ CODES: dict[ErrorKind, int] = {
     "unknown-device": -32006,
     "unknown-device-type": -32007,
     "panic": -32008,
+    "released": -32009,
     "cancelled": -32800,
 }
 

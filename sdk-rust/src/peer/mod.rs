@@ -366,6 +366,11 @@ impl PeerHandle {
         lock(&self.shared.pending).len()
     }
 
+    /// How many of the other side's requests are being handled (not yet answered).
+    pub fn handling_count(&self) -> usize {
+        lock(&self.shared.incoming).len()
+    }
+
     fn close_reason(&self) -> RpcError {
         self.closed_reason().unwrap_or_else(|| gone(&self.name(), "connection closed"))
     }

@@ -11,7 +11,7 @@
 //! a LAN client) implement every hook. A device's config steers its hooks: `hook_ms` (each hook
 //! sleeps that long), `sleep_ms` (`{"boot": 500}`: only that hook sleeps), `fail` (the hook of that name fails; `create`: the device is refused), `crash` (the process exits with 3 in
 //! that hook), `trace` (a file each hook appends `<device> <hook>` to). Its methods echo, sleep,
-//! block, panic, exit, kill themselves, flood notifications, send huge answers, print to stdout,
+//! block, panic, exit, kill themselves (each call is traced as `<device> call <method>`), flood notifications, send huge answers, print to stdout,
 //! look up other devices through the host and spawn a grandchild process.
 
 use std::path::PathBuf;
@@ -109,6 +109,9 @@ impl Device for Fixture {
     }
 
     async fn call(&self, ctx: &Context, method: &str, params: Value) -> DriverResult<Value> {
+        if let Some(trace) = self.config["trace"].as_str() {
+            append(trace, &format!("{} call {method}", ctx.device));
+        }
         match method {
             "echo" => Ok(params),
             "config" => Ok(self.config.clone()),

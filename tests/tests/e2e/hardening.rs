@@ -1,10 +1,11 @@
 //! Bad input and misuse that once crashed `vitro` or escaped it: each test reproduces one report
 //! of the hardening issue and checks that it is now refused clearly, with nothing left behind.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
 use serde_json::json;
-use vitro_e2e::target_bin;
+use vitro_e2e::{eventually, target_bin};
 
 use crate::deploy::{env, stderr, Bed};
 
@@ -85,4 +86,89 @@ fn two_plugins_deploying_devices_of_the_same_name_is_an_error() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("device name \"board\" is used twice (first at line 1, column"), "{err}");
     assert!(bed.trace().iter().all(|l| l.starts_with("plugin ")), "nothing registered: {:?}", bed.trace());
+}
+
+const CLIENT: &str = env!("CARGO_BIN_EXE_session-client");
+
+fn pid_in(path: &std::path::Path) -> i32 {
+    std::fs::read_to_string(path).unwrap().trim().parse().unwrap()
+}
+
+/// Whether `pid` is a live (not zombie) process.
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+}
+
+#[test]
+fn sigkill_of_vitro_takes_the_plugins_children_the_users_command_and_the_session_with_it() {
+    let bed = Bed::new("sigkill", json!([{"name": "board", "type": "fixture"}]), env());
+    let dir = bed.dir.path().display().to_string();
+    let script = format!(
+        "echo $VITRO_SESSION > {dir}/session.path; $CLIENT call board spawn_child > {dir}/child.pid; \
+         echo $$ > {dir}/cmd.pid; exec sleep 600"
+    );
+    let mut vitro = Command::new(target_bin("vitro"))
+        .env("CLIENT", CLIENT)
+        .args(["run", "--no-path", "--plugin", &bed.plugin(""), "--board-name", "bench", "--env-config"])
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .args(["--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(eventually(30.0, || bed.path("cmd.pid").exists()), "the command never started");
+    let (child, command) = (pid_in(&bed.path("child.pid")), pid_in(&bed.path("cmd.pid")));
+    let session = std::fs::read_to_string(bed.path("session.path")).unwrap().trim().to_owned();
+    assert!(running(child) && running(command) && std::path::Path::new(&session).exists());
+    vitro.kill().unwrap();
+    vitro.wait().unwrap();
+    assert!(eventually(10.0, || !running(child)), "the plugin's child {child} outlived vitro");
+    assert!(eventually(10.0, || !running(command)), "the user's command {command} outlived vitro");
+    let dir = std::path::Path::new(&session).parent().unwrap().to_owned();
+    assert!(eventually(10.0, || !dir.exists()), "the session directory {} is left", dir.display());
+    bed.assert_nothing_left();
+}
+
+#[test]
+fn ctrl_c_on_hold_stops_serving_before_the_release_and_removes_the_socket() {
+    let bed = Bed::new(
+        "holdint",
+        json!([{"name": "board", "type": "fixture", "sleep_ms": {"shutdown": 1500}}]),
+        env(),
+    );
+    let mut vitro = bed.command(&[bed.plugin("")], &["--hold"]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(vitro.stderr.take().unwrap()).lines();
+    let session = loop {
+        let line = lines.next().expect("vitro ended before holding").unwrap();
+        if let Some((_, path)) = line.split_once("VITRO_SESSION=") {
+            break path.to_owned();
+        }
+    };
+    let call = Command::new(CLIENT)
+        .env("VITRO_SESSION", &session)
+        .args(["call", "board", "sleep", r#"{"ms": 60000}"#])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(10.0, || bed.trace().contains(&"board call sleep".to_owned())),
+        "the call never arrived"
+    );
+    // SAFETY: signalling the vitro process we started.
+    unsafe { libc::kill(vitro.id() as i32, libc::SIGINT) };
+    let answer = call.wait_with_output().unwrap();
+    let answer = String::from_utf8_lossy(&answer.stdout);
+    assert!(answer.starts_with("error released: the test bed is being released"), "{answer}");
+    assert!(!std::path::Path::new(&session).exists(), "the socket is gone before the release ends");
+    assert!(!bed.trace().contains(&"board shutdown".to_owned()) || vitro.try_wait().unwrap().is_none());
+    let late = Command::new(CLIENT).env("VITRO_SESSION", &session).arg("devices").output().unwrap();
+    assert_eq!(late.status.code(), Some(2), "no new client can connect during the release");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(vitro.wait().unwrap().code(), Some(130), "{rest:#?}");
+    assert!(bed.trace().contains(&"board shutdown".to_owned()));
+    assert!(!std::path::Path::new(&session).parent().unwrap().exists());
+    bed.assert_nothing_left();
 }

@@ -2,6 +2,7 @@
 
 pub mod discover;
 mod process;
+pub mod reaper;
 pub mod spawn;
 pub mod stderr;
 

@@ -366,6 +366,7 @@ async fn supervise(mut s: Supervised) {
         }
     };
     signal_group(s.pgid, libc::SIGKILL);
+    super::reaper::release(&super::reaper::Held::Group(s.pgid));
     let _ = tokio::time::timeout(Duration::from_millis(500), s.tail.ended()).await;
     let info = describe(&s.peer.name(), status, killed_because, s.tail.lines());
     let mut error =

@@ -13,8 +13,11 @@
 use std::io;
 use std::process::Stdio;
 
+use std::os::unix::process::CommandExt as _;
+
 use tokio::process::{Child, Command};
 
+use super::reaper::Held;
 use super::PluginCommand;
 
 /// Starts `command` with piped stdio in a new process group.
@@ -44,7 +47,25 @@ pub fn spawn(command: &PluginCommand) -> io::Result<Child> {
             Ok(())
         });
     }
-    cmd.spawn()
+    let child = cmd.spawn()?;
+    if let Some(pid) = child.id() {
+        super::reaper::hold(&Held::Group(pid as i32));
+    }
+    Ok(child)
+}
+
+/// Starts the reaper (`vitro` itself, see [`super::reaper`]) in a process group of its own, with
+/// no stdio but the pipe it reads. Returns that pipe.
+#[allow(clippy::disallowed_methods)]
+pub fn spawn_reaper(exe: &std::path::Path) -> io::Result<std::process::ChildStdin> {
+    let mut child = std::process::Command::new(exe)
+        .arg(super::reaper::REAPER_ARG)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()?;
+    child.stdin.take().ok_or_else(|| io::Error::other("the reaper's stdin was not piped"))
 }
 
 /// Sends `signal` to every process of the group `pgid`; `false` when none is left.
@@ -58,15 +79,41 @@ pub fn group_alive(pgid: i32) -> bool {
     signal_group(pgid, 0)
 }
 
+/// The user's command of `vitro run -- CMD`. Dropping it kills it and everything it started
+/// that is still below it; if `vitro` dies first, the reaper does.
+pub struct UserCommand {
+    child: Child,
+    pid: i32,
+}
+
+impl UserCommand {
+    /// Waits for the command to end.
+    pub async fn wait(&mut self) -> io::Result<std::process::ExitStatus> {
+        self.child.wait().await
+    }
+}
+
+impl Drop for UserCommand {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            super::reaper::kill_tree(self.pid, libc::SIGKILL);
+        }
+        super::reaper::release(&Held::Tree(self.pid));
+    }
+}
+
 /// Starts the user's command of `vitro run -- CMD` (not a plugin): it inherits stdio and the
 /// process group, so a terminal's Ctrl-C reaches it, and gets `VITRO_SESSION`.
 #[allow(clippy::disallowed_methods)]
-pub fn spawn_user_command(argv: &[String], session: &std::path::Path) -> io::Result<Child> {
+pub fn spawn_user_command(argv: &[String], session: &std::path::Path) -> io::Result<UserCommand> {
     let (program, args) = argv.split_first().ok_or_else(|| io::Error::other("no command given after --"))?;
-    Command::new(program)
+    let child = Command::new(program)
         .args(args)
         .env(vitro_protocol::session::SESSION_ENV, session)
         .env_remove(vitro_protocol::PLUGIN_ENV_MARKER)
         .kill_on_drop(true)
-        .spawn()
+        .spawn()?;
+    let pid = child.id().map_or(0, |pid| pid as i32);
+    super::reaper::hold(&Held::Tree(pid));
+    Ok(UserCommand { child, pid })
 }

@@ -52,6 +52,7 @@ ErrorKind: TypeAlias = Literal[
     "unknown-device",
     "unknown-device-type",
     "panic",
+    "released",
     "cancelled",
     "unknown",
 ]

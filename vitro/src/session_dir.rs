@@ -1,0 +1,102 @@
+//! Where live sessions put their socket: a fresh private directory per run, made with `mkdtemp`
+//! (mode 0700, a name nobody can guess) under `$XDG_RUNTIME_DIR`, else the temp directory. It
+//! holds `session.sock` and `pid` (the `vitro` that owns it). Directories of runs that died
+//! without cleaning up (their `vitro` is gone) are removed when the next session starts; nothing
+//! else is ever deleted.
+
+use std::ffi::{CString, OsString};
+use std::io;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Prefix of every session directory's name.
+pub const PREFIX: &str = "vitro-session-";
+
+/// The directory session directories go in.
+pub fn base() -> PathBuf {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute() && dir.is_dir())
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Removes dead runs' directories under [`base`], then makes a fresh one for this run.
+pub fn create() -> io::Result<PathBuf> {
+    let base = base();
+    remove_stale(&base);
+    let dir = make_temp_dir(&base)?;
+    std::fs::write(dir.join("pid"), std::process::id().to_string())?;
+    Ok(dir)
+}
+
+fn make_temp_dir(base: &Path) -> io::Result<PathBuf> {
+    let mut template = base.join(format!("{PREFIX}XXXXXX")).into_os_string().into_vec();
+    template.push(0);
+    let template = CString::from_vec_with_nul(template).map_err(io::Error::other)?;
+    let raw = template.into_raw();
+    // SAFETY: `raw` is a writable NUL-terminated buffer that mkdtemp fills in place; it is taken
+    // back into a CString right after.
+    let made = unsafe { libc::mkdtemp(raw) };
+    // SAFETY: `raw` came from `CString::into_raw` above and its length did not change.
+    let path = unsafe { CString::from_raw(raw) };
+    if made.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(PathBuf::from(OsString::from_vec(path.into_bytes())))
+}
+
+/// Removes session directories under `base` that belong to this user and whose `vitro` is gone.
+pub fn remove_stale(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else { return };
+    // SAFETY: getuid cannot fail.
+    let me = unsafe { libc::getuid() };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(suffix) = name.as_bytes().strip_prefix(PREFIX.as_bytes()) else { continue };
+        let Ok(meta) = entry.path().symlink_metadata() else { continue };
+        if !meta.is_dir() || meta.uid() != me {
+            continue;
+        }
+        // Runs before this layout named the directory after their pid and wrote no `pid` file.
+        let pid = std::fs::read_to_string(entry.path().join("pid"))
+            .ok()
+            .or_else(|| std::str::from_utf8(suffix).ok().map(str::to_owned))
+            .and_then(|text| text.trim().parse::<i32>().ok());
+        if pid.is_some_and(|pid| pid > 0 && !alive(pid)) {
+            tracing::debug!("removing the session directory of a dead run: {}", entry.path().display());
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_private_directory_each_time_and_only_dead_runs_are_removed() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!("vitro-session-dir-test-{}", std::process::id()));
+        std::fs::create_dir_all(&base).unwrap();
+        let a = make_temp_dir(&base).unwrap();
+        let b = make_temp_dir(&base).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(std::fs::metadata(&a).unwrap().permissions().mode() & 0o777, 0o700);
+        std::fs::write(a.join("pid"), std::process::id().to_string()).unwrap();
+        // A pid that cannot exist (above the kernel's limit) stands for a dead run.
+        std::fs::write(b.join("pid"), "2147483646").unwrap();
+        let other = base.join("not-a-session");
+        std::fs::create_dir(&other).unwrap();
+        remove_stale(&base);
+        assert!(a.exists(), "a live run's directory is kept");
+        assert!(!b.exists(), "a dead run's directory is removed");
+        assert!(other.exists(), "other directories are never touched");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}
