@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::Value;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vitro_protocol::RpcError;
 
@@ -22,9 +21,12 @@ use crate::config::{board_inventory, merge_devices, ClientTypes, JsonFile};
 use crate::lifecycle::report::{Outcome, PluginReport};
 use crate::lifecycle::{DeployOptions, Deployment, Progress};
 use crate::plugin::discover::discover;
-use crate::plugin::{PluginCommand, PluginEvent, PluginOptions, PluginProcess};
+use crate::plugin::{EventSink, PluginCommand, PluginEvent, PluginOptions, PluginProcess};
 use crate::registry::Registry;
 use crate::session::{SessionServer, SessionState};
+
+/// Progress reports waiting to be printed, at most; more are dropped and counted.
+const EVENT_QUEUE: usize = 4096;
 
 /// Exit status for failures (a plugin or the deployment failed).
 pub const EXIT_FAILURE: u8 = 1;
@@ -219,7 +221,7 @@ fn plugin_commands(source: &PluginSource) -> Result<Vec<PluginCommand>, String> 
 async fn start_plugins(
     commands: &[PluginCommand],
     registry: &Arc<Registry>,
-    events: Option<mpsc::UnboundedSender<PluginEvent>>,
+    events: Option<EventSink>,
     source: &PluginSource,
 ) -> Vec<Result<PluginProcess, RpcError>> {
     let options = PluginOptions { handshake_timeout: source.handshake_timeout, ..PluginOptions::default() };
@@ -241,7 +243,10 @@ pub async fn main(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
             Err(e) => return usage_error(e),
         };
         return match cli.command {
-            Some(Command::Config(args)) => print_config(&args),
+            Some(Command::Config(args)) => tokio::select! {
+                code = print_config(&args) => code,
+                () = cancel.cancelled() => ExitCode::from(EXIT_FAILURE),
+            },
             Some(Command::Plugins(PluginsCommand::List(source))) => list(&source, &cancel).await,
             Some(Command::Plugins(PluginsCommand::Check(args))) => check_plugin(&args).await,
             Some(Command::Run(_)) | None => ExitCode::from(EXIT_USAGE),
@@ -255,12 +260,14 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 })
 }
 
-fn print_config(args: &ConfigArgs) -> ExitCode {
-    let merged = JsonFile::load(&args.inventory_config).and_then(|inventory| {
-        let env = JsonFile::load(&args.env_config)?;
+async fn print_config(args: &ConfigArgs) -> ExitCode {
+    let merged = async {
+        let inventory = JsonFile::load(&args.inventory_config).await?;
+        let env = JsonFile::load(&args.env_config).await?;
         let board = board_inventory(&inventory, &args.board_name)?;
         merge_devices(&board, &inventory, &env, &ClientTypes::default())
-    });
+    }
+    .await;
     match merged {
         Ok(devices) => {
             println!("{}", serde_json::to_string_pretty(&devices).unwrap_or_default());
@@ -414,7 +421,9 @@ async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
             }
         };
     let registry = Arc::new(Registry::default());
-    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let (events_tx, mut events) = EventSink::channel(EVENT_QUEUE);
+    let events_tx = events_tx.without_logs();
+    let dropped = events_tx.clone();
     let progress = Progress::new();
     let printer = tokio::spawn(async move {
         while let Some(event) = events.recv().await {
@@ -446,6 +455,12 @@ async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
     stop_all(&mut plugins).await;
     drop(plugins);
     printer.abort();
+    if dropped.dropped() > 0 {
+        eprintln!(
+            "warning: {} progress reports of plugins were not shown: they came faster than they could be printed",
+            dropped.dropped()
+        );
+    }
     code
 }
 

@@ -11,7 +11,7 @@
 //! a LAN client) implement every hook. A device's config steers its hooks: `hook_ms` (each hook
 //! sleeps that long), `sleep_ms` (`{"boot": 500}`: only that hook sleeps), `fail` (the hook of that name fails; `create`: the device is refused), `crash` (the process exits with 3 in
 //! that hook), `trace` (a file each hook appends `<device> <hook>` to). Its methods echo, sleep,
-//! block, panic, exit, kill themselves (each call is traced as `<device> call <method>`), flood notifications, send huge answers, print to stdout,
+//! block, panic, exit, kill themselves (each call is traced as `<device> call <method>`), flood notifications (`flood`: progress, `log_flood`: logs), send huge answers, print to stdout,
 //! look up other devices through the host and spawn a grandchild process.
 
 use std::path::PathBuf;
@@ -140,6 +140,13 @@ impl Device for Fixture {
                 let n = params["n"].as_u64().unwrap_or(0);
                 for i in 0..n {
                     ctx.host.progress(&ctx.device, format!("step {i}"), None).await;
+                }
+                Ok(json!(n))
+            }
+            "log_flood" => {
+                let n = params["n"].as_u64().unwrap_or(0);
+                for i in 0..n {
+                    tracing::info!(device = %ctx.device, "flood line {i} of the fixture's log flood");
                 }
                 Ok(json!(n))
             }

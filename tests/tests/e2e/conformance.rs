@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
-use vitro::plugin::{PluginCommand, PluginEvent, PluginOptions, PluginProcess};
+use vitro::plugin::{EventSink, PluginCommand, PluginEvent, PluginOptions, PluginProcess};
 use vitro::registry::Registry;
 use vitro_e2e::{eventually, live_group_members};
 use vitro_protocol::methods::DeviceCreate;
@@ -47,7 +46,7 @@ fn options() -> PluginOptions {
     PluginOptions { grace: Duration::from_millis(500), log_level: LogLevel::Info, ..PluginOptions::default() }
 }
 
-async fn start(subject: &Subject, events: Option<mpsc::UnboundedSender<PluginEvent>>) -> PluginProcess {
+async fn start(subject: &Subject, events: Option<EventSink>) -> PluginProcess {
     let registry = vitro_e2e::registry_with_wan(json!({"name": "wan"}));
     let plugin =
         PluginProcess::start(subject.command.clone(), registry, events, options()).await.expect("starts");
@@ -140,7 +139,7 @@ async fn ping_under_load(subject: Subject) {
 }
 
 async fn logging(subject: Subject) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = EventSink::channel(65_536);
     let plugin = start(&subject, Some(tx)).await;
     call(&plugin, "log", json!({}), 10_000).await.unwrap();
     echo(&plugin, json!(1)).await;

@@ -172,3 +172,69 @@ fn ctrl_c_on_hold_stops_serving_before_the_release_and_removes_the_socket() {
     assert!(!std::path::Path::new(&session).parent().unwrap().exists());
     bed.assert_nothing_left();
 }
+
+#[test]
+fn ctrl_c_while_a_config_url_never_answers_stops_at_once() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/environment.json", silent.local_addr().unwrap());
+    let bed = Bed::new("silenturl", json!([{"name": "board", "type": "fixture"}]), env());
+    let deploy = {
+        let mut cmd = Command::new(target_bin("vitro"));
+        cmd.args(["--no-path", "--plugin", &bed.plugin(""), "--board-name", "bench", "--env-config", &url])
+            .arg("--inventory-config")
+            .arg(bed.path("inventory.json"));
+        cmd
+    };
+    let config = {
+        let mut cmd = Command::new(target_bin("vitro"));
+        cmd.args(["config", "--board-name", "bench", "--env-config", &url, "--inventory-config"])
+            .arg(bed.path("inventory.json"));
+        cmd
+    };
+    for mut cmd in [deploy, config] {
+        let vitro = cmd.stdin(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        // The fetch has started once vitro's connection arrives; the server never answers it.
+        let (_connection, _) = silent.accept().unwrap();
+        let asked = std::time::Instant::now();
+        // SAFETY: signalling the vitro process we started.
+        unsafe { libc::kill(vitro.id() as i32, libc::SIGINT) };
+        let out = vitro.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+        assert!(
+            asked.elapsed() < std::time::Duration::from_secs(10),
+            "vitro waited {:?} for the URL (its fetch timeout is 30 s)",
+            asked.elapsed()
+        );
+    }
+    bed.assert_nothing_left();
+}
+
+#[test]
+fn a_log_flood_from_a_plugin_keeps_vitros_memory_flat() {
+    let bed = Bed::new("logflood", json!([{"name": "board", "type": "fixture"}]), env());
+    let dir = bed.dir.path().display().to_string();
+    // $PPID of the command is vitro.
+    let script = format!(
+        "$CLIENT call board log_flood '{{\"n\": 1000}}' > /dev/null && cat /proc/$PPID/status > {dir}/before && \
+         $CLIENT call board log_flood '{{\"n\": 300000}}' && cat /proc/$PPID/status > {dir}/after"
+    );
+    let out = Command::new(target_bin("vitro"))
+        .env("CLIENT", CLIENT)
+        .args(["run", "--no-path", "--plugin", &bed.plugin(""), "--board-name", "bench", "--env-config"])
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .args(["--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let peak = |file: &str| {
+        let status = std::fs::read_to_string(bed.path(file)).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap().to_owned();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()
+    };
+    let (before, after) = (peak("before"), peak("after"));
+    // Before the event queue was bounded, 300,000 records grew vitro by about 40 MiB.
+    assert!(after < before + 16 * 1024, "300,000 log records grew vitro from {before} KiB to {after} KiB");
+}

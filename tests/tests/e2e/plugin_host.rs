@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
-use vitro::plugin::{PluginCommand, PluginEvent, PluginOptions, PluginProcess};
+use vitro::plugin::{EventSink, PluginCommand, PluginEvent, PluginOptions, PluginProcess};
 use vitro::registry::Registry;
 use vitro_e2e::{eventually, live_group_members};
 use vitro_protocol::methods::DeviceCreate;
@@ -135,7 +134,7 @@ async fn a_plugin_calls_the_host_while_the_host_calls_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_notification_flood_arrives_whole_and_in_order_before_the_answer() {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = EventSink::channel(65_536);
     let plugin =
         PluginProcess::start(fixture(&[]), Arc::new(Registry::default()), Some(tx), options()).await.unwrap();
     create(&plugin, "board", json!({})).await;
@@ -154,7 +153,7 @@ async fn a_notification_flood_arrives_whole_and_in_order_before_the_answer() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn log_records_arrive_structured_and_filtered_by_the_asked_level() {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = EventSink::channel(65_536);
     let mut opts = options();
     opts.log_level = LogLevel::Info;
     let plugin =

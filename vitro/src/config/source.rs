@@ -49,8 +49,10 @@ pub struct JsonFile {
 }
 
 impl JsonFile {
-    /// Reads and parses `location`: a file path, or an `http://` / `https://` URL.
-    pub fn load(location: &str) -> Result<Self, ConfigError> {
+    /// Reads and parses `location`: a file path, or an `http://` / `https://` URL. A URL is
+    /// fetched on a thread of its own, so the runtime goes on answering plugins and signals
+    /// meanwhile, and dropping the future gives up on it at once.
+    pub async fn load(location: &str) -> Result<Self, ConfigError> {
         let error = |message: String, fix: &str| ConfigError {
             file: location.to_owned(),
             position: None,
@@ -58,8 +60,20 @@ impl JsonFile {
             fix: fix.to_owned(),
         };
         let text = if location.starts_with("http://") || location.starts_with("https://") {
-            fetch(location).map_err(|e| {
-                error(format!("cannot fetch it: {e}"), "check the URL and that the server answers")
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let url = location.to_owned();
+            std::thread::Builder::new()
+                .name("config-fetch".into())
+                .spawn(move || {
+                    let _ = tx.send(fetch(&url));
+                })
+                .map_err(|e| error(format!("cannot start fetching it: {e}"), "try again"))?;
+            let fetched = rx.await.unwrap_or_else(|_| Err("the fetching thread ended".into()));
+            fetched.map_err(|e| {
+                error(
+                    format!("cannot fetch it within {} s: {e}", URL_TIMEOUT.as_secs()),
+                    "check the URL and that the server answers",
+                )
             })?
         } else {
             std::fs::read_to_string(location)

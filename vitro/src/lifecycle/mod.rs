@@ -233,7 +233,7 @@ impl<'a> Deployment<'a> {
 
     async fn setup(&mut self) -> Result<(), Failure> {
         let types = self.type_map()?;
-        let env = JsonFile::load(&self.options.env_config)?;
+        let env = JsonFile::load(&self.options.env_config).await?;
         let (inventory, inventory_file) = self.inventory().await?;
         check_unique_names(&inventory, &inventory_file)?;
         let client_types = self.client_types(&types);
@@ -321,7 +321,7 @@ impl<'a> Deployment<'a> {
                 "no plugin reserves boards, so --inventory-config and --board-name are needed; give both",
             ));
         };
-        let file = JsonFile::load(path)?;
+        let file = JsonFile::load(path).await?;
         Ok((board_inventory(&file, board)?, file))
     }
 

@@ -8,7 +8,7 @@ pub mod stderr;
 
 use std::path::Path;
 
-pub use process::{ExitInfo, PluginEvent, PluginOptions, PluginProcess};
+pub use process::{EventSink, ExitInfo, PluginEvent, PluginOptions, PluginProcess};
 
 /// How to start one plugin: any command line (so `ssh HOST VITRO_PLUGIN=1 vitro-plugin-x` runs
 /// one on another machine).

@@ -2,6 +2,7 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,6 +79,44 @@ pub enum PluginEvent {
     },
 }
 
+/// Where plugins' events go: a bounded queue that never blocks a protocol reader. An event that
+/// finds the queue full is dropped and counted, so no flood can grow `vitro`'s memory.
+/// Log records always go to `tracing` as well (filtered by its level at no cost).
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    tx: mpsc::Sender<PluginEvent>,
+    dropped: Arc<AtomicU64>,
+    logs: bool,
+}
+
+impl EventSink {
+    /// A sink holding at most `capacity` undelivered events, and the receiving end.
+    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<PluginEvent>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (Self { tx, dropped: Arc::new(AtomicU64::new(0)), logs: true }, rx)
+    }
+
+    /// Leaves log records out of the queue (for a receiver that reads them through `tracing`).
+    pub fn without_logs(mut self) -> Self {
+        self.logs = false;
+        self
+    }
+
+    fn send(&self, event: PluginEvent) {
+        if matches!(event, PluginEvent::Log { .. }) && !self.logs {
+            return;
+        }
+        if self.tx.try_send(event).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How many events were dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
 /// How a plugin process ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExitInfo {
@@ -110,7 +149,7 @@ impl PluginProcess {
     pub async fn start(
         command: PluginCommand,
         registry: Arc<Registry>,
-        events: Option<mpsc::UnboundedSender<PluginEvent>>,
+        events: Option<EventSink>,
         options: PluginOptions,
     ) -> Result<Self, RpcError> {
         let label = format!("plugin {}", command.name);
@@ -419,7 +458,7 @@ fn signal_name(signal: i32) -> &'static str {
 struct HostHandler {
     plugin: String,
     registry: Arc<Registry>,
-    events: Option<mpsc::UnboundedSender<PluginEvent>>,
+    events: Option<EventSink>,
 }
 
 impl Handler for HostHandler {
@@ -462,7 +501,7 @@ impl Handler for HostHandler {
             other => return tracing::debug!(plugin = %plugin, "ignored notification `{other}`"),
         };
         if let Some(events) = &self.events {
-            let _ = events.send(event);
+            events.send(event);
         }
     }
 }
