@@ -13,6 +13,7 @@ pub mod methods;
 pub mod names;
 pub mod schema;
 pub mod seconds;
+pub mod secrets;
 pub mod session;
 pub mod types;
 pub mod version;

@@ -142,6 +142,10 @@ pub struct ConfigArgs {
     /// Inventory JSON (path or http(s) URL).
     #[arg(long, value_name = "FILE")]
     pub inventory_config: String,
+    /// Print values whose keys look secret (`password`, `passphrase`, `token`, `key`...) instead
+    /// of `********`.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// `vitro plugins ...`
@@ -270,7 +274,9 @@ async fn print_config(args: &ConfigArgs) -> ExitCode {
     .await;
     match merged {
         Ok(devices) => {
-            println!("{}", serde_json::to_string_pretty(&devices).unwrap_or_default());
+            let devices = Value::Array(devices);
+            let shown = if args.show_secrets { devices } else { vitro_protocol::secrets::masked(&devices) };
+            println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Err(e) => {

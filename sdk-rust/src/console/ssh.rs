@@ -13,8 +13,8 @@ use russh::keys::{PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 
 use super::{Console, ConsoleError, ConsoleOptions};
 
-/// How to reach and log in to an SSH server.
-#[derive(Debug, Clone)]
+/// How to reach and log in to an SSH server. Its `Debug` does not show the password.
+#[derive(Clone)]
 pub struct SshTarget {
     /// Host name or address.
     pub host: String,
@@ -30,6 +30,20 @@ pub struct SshTarget {
     pub known_hosts: Option<PathBuf>,
     /// How long connecting and logging in may take.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for SshTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshTarget")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| vitro_protocol::secrets::MASK))
+            .field("key", &self.key)
+            .field("known_hosts", &self.known_hosts)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 struct HostKeys {
@@ -111,4 +125,24 @@ async fn open_inner(target: &SshTarget, options: ConsoleOptions) -> Result<Conso
     let (read, write) = tokio::io::split(channel.into_stream());
     let close = Box::new(move || drop(session));
     Ok(Console::start(read, write, options, Some(close)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let target = SshTarget {
+            host: "127.0.0.1".into(),
+            port: 22,
+            user: "root".into(),
+            password: Some("hunter2".into()),
+            key: None,
+            known_hosts: None,
+            timeout: Duration::from_secs(1),
+        };
+        let shown = format!("{target:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("********"), "{shown}");
+    }
 }

@@ -188,3 +188,48 @@ fn config_files_can_come_from_an_http_url() {
     assert!(err.contains("nope.json: cannot fetch it") && err.contains("404"), "{err}");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
 }
+
+/// Runs `vitro config` on an inventory and environment given inline.
+fn vitro_config_of(inventory: serde_json::Value, env: serde_json::Value, extra: &[&str]) -> Output {
+    let dir = vitro_e2e::TempDir::new("secrets");
+    std::fs::write(dir.path().join("inventory.json"), inventory.to_string()).unwrap();
+    std::fs::write(dir.path().join("environment.json"), env.to_string()).unwrap();
+    Command::new(target_bin("vitro"))
+        .args(["config", "--board-name", "lab"])
+        .arg("--env-config")
+        .arg(dir.path().join("environment.json"))
+        .arg("--inventory-config")
+        .arg(dir.path().join("inventory.json"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn config_errors_and_output_never_show_secret_values() {
+    use serde_json::json;
+    let out = vitro_config_of(
+        json!({"lab": {"devices": [{"name": "wan", "type": "x", "password": "hunter2"}]}}),
+        json!({"environment_def": {"wan": {"password": {"nested": 1}}}}),
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Base is not an object") && !err.contains("hunter2"), "{err}");
+    let out = vitro_config_of(
+        json!({"lab": {"devices": [{"name": "wifi", "type": "debian_wifi", "band": "2.4"}]}}),
+        json!({"environment_def": {"wifi_clients": [{"band": "5", "passphrase": "open-sesame"}]}}),
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no Wi-Fi device of band \"5\"") && !err.contains("open-sesame"), "{err}");
+    let bed = json!({"lab": {"devices": [{"name": "wan", "type": "x", "password": "hunter2", "api_token": "t0k"}]}});
+    let env = json!({"environment_def": {}});
+    let out = vitro_config_of(bed.clone(), env.clone(), &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains(r#""password": "********""#), "{text}");
+    assert!(!text.contains("hunter2") && !text.contains("t0k"), "{text}");
+    let out = vitro_config_of(bed, env, &["--show-secrets"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("hunter2") && text.contains("t0k"), "{text}");
+}

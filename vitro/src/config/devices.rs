@@ -200,7 +200,7 @@ pub fn merge_devices(
                     format!(
                         "device {name:?}: the environment gives an object at {} but the inventory ({inv_place}) has {}; \
                          Python Vitro fails here too (jsonmerge: \"Base is not an object: #{}\")",
-                        e.pointer, describe(&e.base), e.pointer
+                        e.pointer, describe(&e.base, &e.pointer), e.pointer
                     ),
                     "make both an object, or give a non-object value in the environment",
                 )
@@ -212,7 +212,11 @@ pub fn merge_devices(
     Ok(merged)
 }
 
-fn describe(value: &Value) -> String {
+/// What the inventory holds at `pointer`, for an error; a secret-looking value is not shown.
+fn describe(value: &Value, pointer: &str) -> String {
+    if vitro_protocol::secrets::pointer_is_secret(pointer) && !value.is_null() {
+        return "a value (not shown: its key looks secret)".into();
+    }
     match value {
         Value::String(s) => format!("the string {s:?}"),
         Value::Array(_) => "an array".into(),
@@ -320,7 +324,8 @@ fn match_wifi(devices: &[&Value], env: &JsonFile, types: &[String]) -> Result<Ve
                 &at,
                 format!(
                     "no Wi-Fi device of band {} (or \"dual\") is left in the inventory for the client {client}",
-                    wanted.map_or("(none)".to_owned(), Value::to_string)
+                    wanted.map_or("(none)".to_owned(), Value::to_string),
+                    client = vitro_protocol::secrets::masked(client)
                 ),
                 "add a Wi-Fi device of that band to the inventory",
             ));

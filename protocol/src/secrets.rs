@@ -1,0 +1,113 @@
+//! Which config values are secret, and how they are hidden wherever `vitro` prints a config:
+//! errors, progress lines, reports, `-v` logs and `vitro config` (unless `--show-secrets`).
+
+use serde_json::Value;
+
+/// What a hidden value is replaced with.
+pub const MASK: &str = "********";
+
+/// Words that make a key secret, matched against the key's words (`ssh_password`, `wifiPassphrase`,
+/// `api-key`, `AUTH_TOKEN`), case-insensitively.
+const SECRET_WORDS: [&str; 12] = [
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "key",
+    "psk",
+    "credential",
+    "credentials",
+    "apikey",
+    "auth",
+];
+
+/// Whether values under `key` look secret.
+pub fn is_secret_key(key: &str) -> bool {
+    words(key).iter().any(|word| SECRET_WORDS.contains(&word.as_str()))
+        || SECRET_WORDS[..4].iter().any(|word| key.to_ascii_lowercase().contains(word))
+}
+
+/// Splits `key` into lower-case words at non-alphanumerics and lower-to-upper case changes.
+fn words(key: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut previous_lower = false;
+    for c in key.chars() {
+        if !c.is_alphanumeric() {
+            words.push(std::mem::take(&mut word));
+            previous_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && previous_lower {
+            words.push(std::mem::take(&mut word));
+        }
+        previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        word.extend(c.to_lowercase());
+    }
+    words.push(word);
+    words.retain(|w| !w.is_empty());
+    words
+}
+
+/// `value` with every value under a secret-looking key (at any depth) replaced by [`MASK`].
+pub fn masked(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, child)| {
+                    let shown = if is_secret_key(key) && !child.is_null() {
+                        Value::String(MASK.into())
+                    } else {
+                        masked(child)
+                    };
+                    (key.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(masked).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Whether a JSON Pointer ends at (or passes through) a secret-looking key.
+pub fn pointer_is_secret(pointer: &str) -> bool {
+    pointer.split('/').any(|token| is_secret_key(&token.replace("~1", "/").replace("~0", "~")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_looking_keys_are_found_in_any_spelling() {
+        for key in [
+            "password",
+            "ssh_password",
+            "wifiPassphrase",
+            "api-key",
+            "AUTH_TOKEN",
+            "psk",
+            "Secret",
+            "passwd1",
+        ] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in ["name", "username", "keyboard_layout", "monkey", "ipaddr", "conn_cmd", "authority"] {
+            assert!(!is_secret_key(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn masking_hides_secrets_at_any_depth_and_keeps_the_rest() {
+        let config = json!({"name": "lan", "password": "hunter2", "wifi": [{"passphrase": "p", "band": "5"}], "token": null});
+        assert_eq!(
+            masked(&config),
+            json!({"name": "lan", "password": MASK, "wifi": [{"passphrase": MASK, "band": "5"}], "token": null})
+        );
+        assert!(pointer_is_secret("/environment_def/wan/password"));
+        assert!(!pointer_is_secret("/environment_def/wan/model"));
+    }
+}
