@@ -41,7 +41,7 @@ pub const EXIT_SIGTERM: u8 = 143;
 ///
 /// Without a subcommand, deploys the board: reserve, register, boot, configure, then release.
 #[derive(Debug, Parser)]
-#[command(name = "vitro", version, about, args_conflicts_with_subcommands = true)]
+#[command(name = "vitro", version, about)]
 pub struct Cli {
     /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, action = ArgAction::Count, global = true)]
@@ -242,8 +242,8 @@ async fn stop_all(plugins: &mut [PluginProcess]) {
 /// Runs `vitro` with `argv`; `cancel` fires on SIGINT/SIGTERM.
 pub async fn main(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
     if !wants_plugins(&argv) {
-        let cli = match Cli::try_parse_from(&argv) {
-            Ok(cli) => cli,
+        let cli = match parse(Cli::command(), &argv) {
+            Ok((cli, _)) => cli,
             Err(e) => return usage_error(e),
         };
         return match cli.command {
@@ -257,6 +257,24 @@ pub async fn main(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
         };
     }
     deploy(argv, cancel).await
+}
+
+/// Parses `argv` with `command` (the CLI, perhaps with plugin flags). Global flags (`-v`) may
+/// stand anywhere; deployment flags before a subcommand are refused, as they would be ignored.
+fn parse(mut command: clap::Command, argv: &[String]) -> Result<(Cli, ArgMatches), clap::Error> {
+    let matches = command.try_get_matches_from_mut(argv)?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    if let Some((name, _)) = matches.subcommand() {
+        let run_flags = RunArgs::augment_args(clap::Command::new("run"));
+        let misplaced = run_flags.get_arguments().find(|arg| {
+            matches.value_source(arg.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine)
+        });
+        if let Some(flag) = misplaced.and_then(|arg| arg.get_long()) {
+            let message = format!("--{flag} belongs after the subcommand: vitro {name} --{flag} ...");
+            return Err(command.error(clap::error::ErrorKind::ArgumentConflict, message));
+        }
+    }
+    Ok((cli, matches))
 }
 
 fn usage_error(e: clap::Error) -> ExitCode {
@@ -276,7 +294,7 @@ async fn print_config(args: &ConfigArgs) -> ExitCode {
         Ok(devices) => {
             let devices = Value::Array(devices);
             let shown = if args.show_secrets { devices } else { vitro_protocol::secrets::masked(&devices) };
-            println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+            out(&serde_json::to_string_pretty(&shown).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -351,12 +369,26 @@ async fn check_plugin(args: &CheckArgs) -> ExitCode {
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     for outcome in &outcomes {
         match &outcome.result {
-            Ok(()) => println!("passed  {}", outcome.case),
-            Err(reason) => println!("FAILED  {}: {reason}", outcome.case),
+            Ok(()) => out(&format!("passed  {}", outcome.case)),
+            Err(reason) => out(&format!("FAILED  {}: {reason}", outcome.case)),
         }
     }
-    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    out(&format!("{} passed, {failed} failed", outcomes.len() - failed));
     ExitCode::from(if failed == 0 { 0 } else { EXIT_FAILURE })
+}
+
+/// Prints one line on stdout. A reader that went away (`vitro config | head`) is no error: the
+/// output is no longer wanted, so `vitro` exits quietly, with status 0, at the first failed write.
+fn out(line: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write the output: {e}");
+            std::process::exit(EXIT_FAILURE.into());
+        }
+        std::process::exit(0);
+    }
 }
 
 fn print_table(rows: &[[String; 6]]) {
@@ -364,7 +396,7 @@ fn print_table(rows: &[[String; 6]]) {
         (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     for row in rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-        println!("{}", cells.join("  ").trim_end());
+        out(cells.join("  ").trim_end());
     }
 }
 
@@ -478,12 +510,8 @@ async fn deploy_with(
     cancel: &CancellationToken,
 ) -> ExitCode {
     let (command, added) = with_plugin_flags(Cli::command(), plugins);
-    let matches = match command.try_get_matches_from(argv) {
-        Ok(matches) => matches,
-        Err(e) => return usage_error(e),
-    };
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
+    let (cli, matches) = match parse(command, argv) {
+        Ok(parsed) => parsed,
         Err(e) => return usage_error(e),
     };
     let (args, user_command, matches) = match (cli.command, matches.subcommand()) {
@@ -516,10 +544,6 @@ async fn deploy_with(
     let mut report = Deployment::new(plugins, registry, options, progress)
         .run(cancel, move |state: Arc<SessionState>| hold_bed(state, command, hold, interactive, status))
         .await;
-    if report.result == Outcome::Success && user_command.is_none() && !hold && std::io::stdin().is_terminal()
-    {
-        eprintln!("vitro: the interactive menu is not built yet; releasing the test bed (use --hold or `vitro run -- CMD`)");
-    }
     stop_all(plugins).await;
     // The processes have ended now: report how.
     report.plugins = PluginReport::of_all(plugins);

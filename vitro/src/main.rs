@@ -8,14 +8,15 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 use vitro::cli;
 
+/// The log level `-v`s ask for; arguments after `--` belong to the user's command.
 fn verbosity(argv: &[String]) -> &'static str {
-    let count: usize = argv
-        .iter()
-        .skip(1)
-        .filter(|a| a.starts_with('-') && !a.starts_with("--"))
-        .map(|a| a.chars().filter(|c| *c == 'v').count())
+    let own = argv.iter().skip(1).take_while(|a| *a != "--");
+    let count: usize = own
+        .clone()
+        .filter(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].chars().all(|c| c == 'v'))
+        .map(|a| a.len() - 1)
         .sum::<usize>()
-        + argv.iter().filter(|a| *a == "--verbose").count();
+        + own.filter(|a| *a == "--verbose").count();
     match count {
         0 => "warn",
         1 => "info",

@@ -103,3 +103,68 @@ fn plugins_check_passes_the_rust_and_python_plugins_and_names_what_a_sloppy_one_
     assert!(text.contains("FAILED  unknown method"), "{text}");
     assert!(text.contains("passed  orderly shutdown"), "{text}");
 }
+
+#[test]
+fn global_flags_work_before_a_subcommand_and_deployment_flags_there_are_refused() {
+    let out = vitro().args(["-v", "plugins", "list", "--no-path"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vitro().args(["--board-name", "b", "plugins", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--board-name belongs after the subcommand"), "{stderr}");
+}
+
+#[test]
+fn verbosity_flags_after_the_double_dash_belong_to_the_users_command() {
+    // `vitro run -- CMD -vvv` must not turn on vitro's own trace logs: the failed setup here
+    // would then print debug lines about the plugin's connection.
+    let run = |before: &[&str], after: &[&str]| {
+        vitro()
+            .args(before)
+            .args([
+                "run",
+                "--no-path",
+                "--plugin",
+                FIXTURE,
+                "--board-name",
+                "b",
+                "--env-config",
+                "/nonexistent.json",
+            ])
+            .arg("--")
+            .args(after)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[], &["true", "-vvv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("DEBUG") && !stderr.contains("TRACE"), "{stderr}");
+    let loud = run(&["-vvv"], &["true"]);
+    assert!(String::from_utf8_lossy(&loud.stderr).contains("DEBUG"), "-vvv before -- is vitro's");
+}
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    let dir = TempDir::new("pipe");
+    let devices: Vec<String> = (0..2000)
+        .map(|i| format!(r#"{{"name": "d{i}", "type": "t", "note": "{}"}}"#, "x".repeat(100)))
+        .collect();
+    std::fs::write(
+        dir.path().join("inv.json"),
+        format!(r#"{{"b": {{"devices": [{}]}}}}"#, devices.join(",")),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("env.json"), r#"{"environment_def": {}}"#).unwrap();
+    let script = format!(
+        "{} config --board-name b --env-config {} --inventory-config {} | head -1; echo \"status ${{PIPESTATUS[0]}}\"",
+        target_bin("vitro").display(),
+        dir.path().join("env.json").display(),
+        dir.path().join("inv.json").display()
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.ends_with("status 0\n"), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -233,3 +233,26 @@ fn config_errors_and_output_never_show_secret_values() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("hunter2") && text.contains("t0k"), "{text}");
 }
+
+#[test]
+fn numbers_are_printed_as_written_big_integers_and_negative_zero_included() {
+    let dir = vitro_e2e::TempDir::new("numbers");
+    std::fs::write(
+        dir.path().join("inventory.json"),
+        r#"{"lab": {"devices": [{"name": "board", "type": "x", "serial": 12345678901234567890123, "offset": -0, "gain": 1.50}]}}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("environment.json"), r#"{"environment_def": {}}"#).unwrap();
+    let out = Command::new(target_bin("vitro"))
+        .args(["config", "--board-name", "lab", "--env-config"])
+        .arg(dir.path().join("environment.json"))
+        .arg("--inventory-config")
+        .arg(dir.path().join("inventory.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for written in [r#""serial": 12345678901234567890123"#, r#""offset": -0"#, r#""gain": 1.50"#] {
+        assert!(text.contains(written), "{written} is not in {text}");
+    }
+}

@@ -414,11 +414,21 @@ async fn supervise(mut s: Supervised) {
             "signal": info.signal,
             "stderr": info.stderr,
         }));
-    if let Some(last) = info.stderr.iter().rev().find(|l| !l.trim().is_empty()) {
+    if let Some(last) = telling_line(&info.stderr) {
         error = error.with_causes(vec![format!("last stderr line: {last}")]);
     }
     s.peer.close(error);
     let _ = s.exit.send(Some(info));
+}
+
+/// The last stderr line that says something: not blank, and not the Rust runtime's hint about
+/// `RUST_BACKTRACE` that follows a panic's message.
+fn telling_line(lines: &[String]) -> Option<&str> {
+    lines.iter().rev().map(|line| line.trim()).find(|line| {
+        !line.is_empty()
+            && !line.starts_with("note: run with `RUST_BACKTRACE=")
+            && !line.starts_with("stack backtrace:")
+    })
 }
 
 fn describe(
@@ -524,5 +534,24 @@ fn emit_log(plugin: &str, record: &LogParams) {
             tracing::trace!(target: "vitro::plugin", plugin, device, source = target, "{message}")
         }
         _ => tracing::info!(target: "vitro::plugin", plugin, device, source = target, "{message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_telling_stderr_line_of_a_rust_panic_is_its_message() {
+        let lines: Vec<String> = [
+            "thread 'main' panicked at src/main.rs:3:5:",
+            "the board caught fire",
+            "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+            "",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(telling_line(&lines), Some("the board caught fire"));
+        assert_eq!(telling_line(&[]), None);
     }
 }
