@@ -470,6 +470,7 @@ async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
             }
         }
     });
+    let starting = std::time::Instant::now();
     let started = tokio::select! {
         started = start_plugins(&commands, &registry, Some(events_tx), &source) => started,
         () = cancel.cancelled() => return ExitCode::from(EXIT_FAILURE),
@@ -483,7 +484,8 @@ async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
         }
     }
     let code = if failures.is_empty() {
-        deploy_with(&argv, &mut plugins, registry, progress, &cancel).await
+        let plugin_start = starting.elapsed();
+        deploy_with(&argv, &mut plugins, registry, progress, plugin_start, &cancel).await
     } else {
         for failure in &failures {
             eprintln!("error: {failure}");
@@ -507,6 +509,7 @@ async fn deploy_with(
     plugins: &mut [PluginProcess],
     registry: Arc<Registry>,
     progress: Progress,
+    plugin_start: Duration,
     cancel: &CancellationToken,
 ) -> ExitCode {
     let (command, added) = with_plugin_flags(Cli::command(), plugins);
@@ -547,6 +550,7 @@ async fn deploy_with(
     stop_all(plugins).await;
     // The processes have ended now: report how.
     report.plugins = PluginReport::of_all(plugins);
+    report.durations.insert("plugin start".into(), plugin_start.as_secs_f64());
     if let Some(path) = &args.report {
         let written = serde_json::to_string_pretty(&report)
             .map_err(|e| e.to_string())
@@ -567,11 +571,13 @@ async fn deploy_with(
         }
         Outcome::Failed | Outcome::Interrupted => {
             let phase = report.failed_phase.as_deref().unwrap_or("setup");
+            let what = if report.result == Outcome::Interrupted { "interrupted" } else { "failed" };
             eprintln!(
-                "error: deployment failed in {phase}: {}",
+                "error: deployment {what} in {phase}: {}",
                 report.error.as_deref().unwrap_or("unknown cause")
             );
-            ExitCode::from(EXIT_FAILURE)
+            // A failure while live (a plugin died) keeps a failing command's own status.
+            ExitCode::from(command_status.filter(|s| *s != 0).unwrap_or(EXIT_FAILURE))
         }
     }
 }

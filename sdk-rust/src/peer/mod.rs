@@ -539,6 +539,8 @@ async fn dispatch(
         Err(e) => {
             let shown = String::from_utf8_lossy(&line[..line.len().min(200)]);
             tracing::warn!(peer = %peer.name(), "skipped a line that is not protocol ({e}): {shown}");
+            // JSON-RPC 2.0: a message whose id cannot be read is answered with `id: null`.
+            peer.respond(None, Err(&unreadable(line, &e))).await;
             return;
         }
     };
@@ -600,6 +602,24 @@ async fn dispatch(
                 peer.respond(Some(&id), reply.as_deref()).await;
             });
         }
+    }
+}
+
+/// The error that answers a line that is no readable message: `parse-error` for what is not
+/// JSON, `invalid-request` for JSON that is no JSON-RPC 2.0 message (a batch array included).
+fn unreadable(line: &[u8], error: &vitro_protocol::DecodeError) -> RpcError {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+        Err(_) => {
+            RpcError::new(ErrorKind::ParseError, format!("a line that is not JSON was skipped: {error}"))
+        }
+        Ok(_) if line.trim_ascii_start().starts_with(b"[") => RpcError::new(
+            ErrorKind::InvalidRequest,
+            "batch arrays are not supported: send one message per line",
+        ),
+        Ok(_) => RpcError::new(
+            ErrorKind::InvalidRequest,
+            format!("a message that cannot be read was skipped: {error}"),
+        ),
     }
 }
 

@@ -347,6 +347,16 @@ fn sigint_during_boot_releases_everything_and_exits_130() {
     assert!(trace.contains(&"plugin release \"interrupted\"".to_owned()), "{trace:#?}");
     let report = bed.report();
     assert_eq!(report["result"], "interrupted");
+    assert_eq!(report["failed_phase"], "device boot", "the interrupted phase is named: {report}");
+    assert!(report["devices"][0]["phases"]["validate"].is_number(), "finished phases stay: {report}");
+    assert!(
+        report["devices"][0]["phases"]["device boot"].is_number(),
+        "the cut-short hook is recorded: {report}"
+    );
+    assert!(report["durations"]["plugin start"].is_number(), "{report}");
+    let phases: Vec<&str> =
+        report["phases"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["validate", "device boot"], "{report}");
 }
 
 #[test]

@@ -132,7 +132,12 @@ fn a_plugin_killed_while_live_fails_its_calls_and_the_session_goes_on() {
         $CLIENT call wan echo 1
     "#;
     let out = bed.run(script);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a plugin that died while live fails the run: {stderr}");
+    assert!(
+        stderr.contains("deployment failed in session: plugin pa ended while the test bed was live"),
+        "{stderr}"
+    );
     let lines = stdout_lines(&out);
     assert!(lines[0].starts_with("error peer-gone: plugin pa was killed by signal 9"), "{lines:#?}");
     assert_eq!(lines[1], "kill status 3");
@@ -201,7 +206,8 @@ fn a_client_streams_a_console_types_into_it_and_marks_the_logs() {
         .output()
         .unwrap();
     assert!(eventually(5.0, || processes_with(&tag).is_empty()), "left behind: {:?}", processes_with(&tag));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The command kills the plugin on purpose, which fails the run once the command is done.
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let lines = stdout_lines(&out);
     assert_eq!(lines[0], r#"["console"]"#);
     assert!(lines[1].contains("42"), "{lines:#?}");
@@ -246,4 +252,21 @@ fn a_call_with_an_endless_timeout_is_refused_and_the_session_goes_on() {
     assert_eq!(answer["error"]["data"]["kind"], "invalid-params", "{answer}");
     assert!(answer["error"]["message"].as_str().unwrap().contains("`timeout`: 1e300 is not"), "{answer}");
     assert_eq!(lines[1], "2");
+}
+
+#[test]
+fn a_request_whose_id_cannot_be_read_is_answered_with_a_null_id() {
+    let bed = Bed::new("badid");
+    let script = r#"
+        $CLIENT raw '{"jsonrpc":"2.0","id":{"x":1},"method":"session/devices"}'
+        $CLIENT raw 'not json at all'
+        $CLIENT raw '[{"jsonrpc":"2.0","id":1,"method":"session/devices"}]'
+    "#;
+    let out = bed.run(script);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answers: Vec<Value> = stdout_lines(&out).iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&Value> = answers.iter().map(|a| &a["error"]["data"]["kind"]).collect();
+    assert_eq!(kinds, ["invalid-request", "parse-error", "invalid-request"], "{answers:#?}");
+    assert!(answers.iter().all(|a| a["id"].is_null() && a.get("id").is_some()), "{answers:#?}");
+    assert!(answers[2]["error"]["message"].as_str().unwrap().contains("batch"), "{answers:#?}");
 }

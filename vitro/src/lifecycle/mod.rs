@@ -30,7 +30,7 @@ use crate::plugin::PluginProcess;
 use crate::registry::Registry;
 use crate::session::SessionState;
 use phases::{timeout_for, Phase, PLUGIN_HOOK_TIMEOUT};
-use report::{DeviceReport, Outcome, PluginReport, Report};
+use report::{DeviceReport, Outcome, PhaseTotal, PluginReport, Report};
 
 /// What the command line asks of a deployment.
 #[derive(Debug, Clone, Default)]
@@ -69,6 +69,18 @@ impl From<ConfigError> for Failure {
     fn from(err: ConfigError) -> Self {
         Failure::new("configuration", err.to_string())
     }
+}
+
+/// Where setup is, kept outside the setup future so that an interruption, which drops that
+/// future, can still name the stage and record the hooks it cut short.
+#[derive(Default)]
+struct Tracker {
+    stage: &'static str,
+    stage_started: Option<Instant>,
+    /// Wall time of each finished phase, in order.
+    totals: Vec<PhaseTotal>,
+    /// Hooks in flight: device index and when its hook started.
+    running: HashMap<usize, Instant>,
 }
 
 /// A registered device.
@@ -124,6 +136,7 @@ pub struct Deployment<'a> {
     merged: Vec<Value>,
     env: Value,
     inventory: Value,
+    tracker: std::sync::Mutex<Tracker>,
 }
 
 impl<'a> Deployment<'a> {
@@ -143,6 +156,40 @@ impl<'a> Deployment<'a> {
             merged: Vec::new(),
             env: Value::Null,
             inventory: Value::Null,
+            tracker: std::sync::Mutex::new(Tracker::default()),
+        }
+    }
+
+    fn tracker(&self) -> std::sync::MutexGuard<'_, Tracker> {
+        self.tracker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Setup moves on to `stage`.
+    fn enter(&self, stage: &'static str) {
+        let mut tracker = self.tracker();
+        tracker.stage = stage;
+        tracker.stage_started = Some(Instant::now());
+    }
+
+    /// The failure of an interrupted setup: the stage it was in, and every hook it cut short
+    /// recorded in its device's report.
+    fn interrupted(&mut self) -> Failure {
+        let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        let stage = if tracker.stage.is_empty() { "configuration" } else { tracker.stage };
+        for (index, started) in tracker.running.drain() {
+            let report = &mut self.devices[index].report;
+            report.phases.insert(stage.to_owned(), started.elapsed().as_secs_f64());
+            report.error = Some(format!("interrupted by a signal during {stage}"));
+        }
+        if let Some(started) = tracker.stage_started {
+            tracker
+                .totals
+                .push(PhaseTotal { phase: stage.to_owned(), seconds: started.elapsed().as_secs_f64() });
+        }
+        Failure {
+            phase: stage.into(),
+            message: format!("interrupted by a signal during {stage}"),
+            interrupted: true,
         }
     }
 
@@ -178,15 +225,19 @@ impl<'a> Deployment<'a> {
         F: std::future::Future<Output = ()>,
     {
         let started = Instant::now();
-        let result = tokio::select! {
-            result = self.setup() => result,
-            () = cancel.cancelled() => Err(Failure { phase: "setup".into(), message: "interrupted by a signal".into(), interrupted: true }),
+        let setup = tokio::select! {
+            result = self.setup() => Some(result),
+            () = cancel.cancelled() => None,
         };
+        let mut result = setup.unwrap_or_else(|| Err(self.interrupted()));
         let setup_time = started.elapsed();
         if result.is_ok() {
             tokio::select! {
                 () = hold(Arc::new(self.session_state())) => {}
                 () = cancel.cancelled() => {}
+            }
+            if let Some(death) = self.plugin_death() {
+                result = Err(death);
             }
         }
         let (outcome, status) = match &result {
@@ -208,7 +259,23 @@ impl<'a> Deployment<'a> {
                 ("setup".to_owned(), setup_time.as_secs_f64()),
                 ("release".to_owned(), released.elapsed().as_secs_f64()),
             ]),
+            phases: std::mem::take(&mut self.tracker().totals),
         }
+    }
+
+    /// A plugin that ended while the bed was live (the host stops none before the release).
+    fn plugin_death(&self) -> Option<Failure> {
+        self.plugins.iter().find_map(|plugin| {
+            let reason = plugin.peer().closed_reason()?;
+            Some(Failure::new(
+                "session",
+                format!(
+                    "plugin {} ended while the test bed was live: {}",
+                    plugin.info().plugin.name,
+                    reason.chain()
+                ),
+            ))
+        })
     }
 
     fn plugin_name(&self, index: usize) -> &str {
@@ -232,12 +299,14 @@ impl<'a> Deployment<'a> {
     }
 
     async fn setup(&mut self) -> Result<(), Failure> {
+        self.enter("configuration");
         let types = self.type_map()?;
         let env = JsonFile::load(&self.options.env_config).await?;
         let (inventory, inventory_file) = self.inventory().await?;
         check_unique_names(&inventory, &inventory_file)?;
         let client_types = self.client_types(&types);
         let merged = merge_devices(&inventory, &inventory_file, &env, &client_types)?;
+        self.enter("config parsing");
         let merged = self.parse_config(merged).await?;
         check_patched(&merged)?;
         self.env = env.value;
@@ -257,12 +326,15 @@ impl<'a> Deployment<'a> {
             };
             wanted.push((name, type_name, *plugin, info.clone(), config));
         }
+        self.enter("registration");
         self.register(wanted).await?;
+        self.enter("env setup");
         self.plugin_hooks::<PluginSetupEnv>(Capability::EnvSetup, "env setup").await?;
         let phases: &[Phase] = if self.options.skip_boot { &phases::SKIP_BOOT } else { &phases::BOOT };
         for phase in phases {
             self.run_phase(phase).await?;
         }
+        self.enter("post setup");
         self.plugin_hooks::<PluginPostSetup>(Capability::PostSetup, "post setup").await?;
         Ok(())
     }
@@ -302,6 +374,7 @@ impl<'a> Deployment<'a> {
 
     async fn inventory(&self) -> Result<(BoardInventory, JsonFile), Failure> {
         if let Some(&index) = self.with_capability(Capability::Reservation).first() {
+            self.enter("reservation");
             let board = self.options.board_name.clone().unwrap_or_default();
             let plugin = &self.plugins[index];
             let params = ReserveParams { board_name: board.clone(), options: self.options_for(index) };
@@ -439,7 +512,13 @@ impl<'a> Deployment<'a> {
 
     /// Runs `phase` on every device that implements its hook, all at once, and waits for all.
     async fn run_phase(&mut self, phase: &Phase) -> Result<(), Failure> {
+        self.enter(phase.name);
+        let started = Instant::now();
         let outcomes = self.call_hooks(phase, true).await;
+        let seconds = started.elapsed().as_secs_f64();
+        if !outcomes.is_empty() {
+            self.tracker().totals.push(PhaseTotal { phase: phase.name.to_owned(), seconds });
+        }
         let mut failures = Vec::new();
         for (index, elapsed, result) in outcomes {
             let device = &mut self.devices[index];
@@ -480,6 +559,7 @@ impl<'a> Deployment<'a> {
                     let started = Instant::now();
                     if show {
                         self.progress.line(name, phase.name, "started");
+                        self.tracker().running.insert(index, started);
                     }
                     let timeout = timeout_for(phase, &device.description.config);
                     let params = DeviceHookParams { device: name.clone(), hook: phase.hook, env_req: None };
@@ -489,6 +569,9 @@ impl<'a> Deployment<'a> {
                         .map(|_| ())
                         .map_err(|e| describe_hook_error(phase, timeout, &e));
                     let elapsed = started.elapsed();
+                    if show {
+                        self.tracker().running.remove(&index);
+                    }
                     let done = match &result {
                         Ok(()) => format!("done in {:.2}s", elapsed.as_secs_f64()),
                         Err(message) => format!("FAILED after {:.2}s: {message}", elapsed.as_secs_f64()),

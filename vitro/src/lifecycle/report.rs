@@ -58,6 +58,15 @@ impl PluginReport {
     }
 }
 
+/// How long one phase took, from its first hook's start to its last hook's end.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseTotal {
+    /// Phase name.
+    pub phase: String,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -75,8 +84,10 @@ pub struct Report {
     pub devices: Vec<DeviceReport>,
     /// Plugins, in start order.
     pub plugins: Vec<PluginReport>,
-    /// Seconds spent setting up and releasing.
+    /// Seconds spent starting the plugins, setting up and releasing.
     pub durations: BTreeMap<String, f64>,
+    /// Wall-clock seconds of each phase that ran (or was cut short), in order.
+    pub phases: Vec<PhaseTotal>,
 }
 
 impl Report {
@@ -92,7 +103,7 @@ impl Report {
         if self.devices.is_empty() {
             return String::new();
         }
-        let width = self.devices.iter().map(|d| d.name.len()).max().unwrap_or(0).max(6);
+        let width = self.devices.iter().map(|d| d.name.len()).max().unwrap_or(0).max(7);
         let mut table = format!("{:<width$}", "device");
         for phase in &phases {
             table.push_str(&format!("  {phase:>18}"));
@@ -106,6 +117,13 @@ impl Report {
             }
             table.push('\n');
         }
+        table.push_str(&format!("{:<width$}", "(phase)"));
+        for phase in &phases {
+            let total = self.phases.iter().find(|t| t.phase == *phase);
+            let cell = total.map_or("-".to_owned(), |t| format!("{:.2}s", t.seconds));
+            table.push_str(&format!("  {cell:>18}"));
+        }
+        table.push('\n');
         table
     }
 }
@@ -134,10 +152,12 @@ mod tests {
             ],
             plugins: Vec::new(),
             durations: BTreeMap::new(),
+            phases: vec![PhaseTotal { phase: "device boot".into(), seconds: 2.5 }],
         };
         let table = report.durations_table();
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), 4);
+        assert!(lines[3].starts_with("(phase)") && lines[3].ends_with("2.50s"), "{table}");
         assert!(lines[0].starts_with("device") && lines[0].ends_with("device boot"), "{table}");
         assert!(lines[1].contains("1.25s") && lines[1].trim_end().ends_with('-'), "{table}");
         assert!(lines[2].trim_end().ends_with("2.00s"), "{table}");
