@@ -122,6 +122,13 @@ def test_serial_rejects_a_missing_port_and_an_odd_baud(workdir: Path) -> None:
         connect({"name": "cpe", "connection_type": "serial", "port": "/dev/null", "baud": 1234})
 
 
+def test_ports_outside_the_tcp_range_are_errors_not_truncated() -> None:
+    for kind in ["ser2net", "telnet", "ssh_connection"]:
+        for port in [65536 + 22, 0, -1, "x"]:
+            with pytest.raises(ConsoleError, match=r"is not a TCP port|needs a numeric"):
+                connect({"name": "cpe", "connection_type": kind, "port": port})
+
+
 def test_ser2net_raw_tcp_and_a_refused_port(workdir: Path) -> None:
     with tcp_board(workdir) as port:
         config = {"name": "cpe", "connection_type": "ser2net", "ipaddr": "127.0.0.1", "port": port}

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from vitro_sdk.console_log import ConsoleLog, clean_text, log_path
+from vitro_sdk.console_log import Cleaner, ConsoleLog, clean_text, log_path
+
+CASES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "console" / "clean.json"
+
+
+def test_the_shared_cleaning_cases_pass() -> None:
+    """The cases the Rust SDK replays too."""
+    cases = json.loads(CASES.read_text())
+    assert len(cases) >= 5
+    for case in cases:
+        cleaner = Cleaner()
+        lines: list[bytes] = []
+        for chunk in case["chunks"]:
+            lines += cleaner.feed(chunk.encode())
+        assert [line.decode() for line in lines] == case["lines"], case["case"]
 
 
 def test_escapes_backspaces_and_carriage_returns_are_cleaned_across_chunks(tmp_path: Path) -> None:

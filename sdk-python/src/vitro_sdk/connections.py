@@ -396,10 +396,18 @@ def connect(
     raise ConsoleError(f"{device}: unknown connection_type {kind!r}; supported: {', '.join(SUPPORTED)}")
 
 
-def _port(config: Mapping[str, Any], device: str, kind: str) -> int:
+def _port(config: Mapping[str, Any], device: str, kind: str, default: int | None = None) -> int:
+    """The TCP port of ``config`` (a number or a string of digits); outside 1-65535 is an error,
+    never a truncated port."""
     port = config.get("port")
-    if not isinstance(port, int):
+    if port is None and default is not None:
+        return default
+    if isinstance(port, str) and port.strip().isdigit():
+        port = int(port)
+    if not isinstance(port, int) or isinstance(port, bool):
         raise ConsoleError(f"{device}: {kind} needs a numeric `port`")
+    if not 1 <= port <= 65535:
+        raise ConsoleError(f"{device}: `port` {port} is not a TCP port (1-65535)")
     return port
 
 
@@ -454,7 +462,7 @@ def _ssh(
     timeout: float,
 ) -> Connection:
     host = str(config.get("ipaddr", "127.0.0.1"))
-    port = int(config.get("port", 22))
+    port = _port(config, name, "ssh", 22)
     user = str(config.get("username", "root"))
     password = config.get("password")
     argv = ["ssh", "-p", str(port), "-o", "ServerAliveInterval=60", "-o", "ServerAliveCountMax=10", "-tt"]

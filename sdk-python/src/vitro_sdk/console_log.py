@@ -30,7 +30,10 @@ def log_path(directory: str | Path, device: str, console: str) -> Path:
 
 
 class Cleaner:
-    """Incremental cleaner: keeps an unfinished escape sequence and line across chunks."""
+    """Incremental cleaner, the same as the Rust SDK's: escape sequences removed in every ECMA-48
+    form (CSI, OSC and other strings, and ``ESC`` with intermediate bytes such as ``ESC ( B``),
+    backspace edits applied to whole characters, control characters but tab dropped. Keeps an
+    unfinished escape sequence and line across chunks."""
 
     def __init__(self) -> None:
         self._state = "text"
@@ -47,21 +50,33 @@ class Cleaner:
                 elif byte == 0x0A:
                     lines.append(bytes(line))
                     line.clear()
-                elif byte in (0x08, 0x7F):
+                elif byte == 0x08:
+                    while line and line[-1] & 0xC0 == 0x80:
+                        line.pop()
                     if line:
                         line.pop()
-                elif byte not in (0x0D, 0x07, 0x00):
+                elif (byte >= 0x20 and byte != 0x7F) or byte == 0x09:
                     line.append(byte)
             elif state == "escape":
-                state = {0x5B: "csi", 0x5D: "osc"}.get(byte, "text")
+                if byte == 0x5B:
+                    state = "csi"
+                elif byte in (0x5D, 0x50, 0x58, 0x5E, 0x5F):  # OSC, DCS, SOS, PM, APC: strings
+                    state = "string"
+                elif 0x20 <= byte <= 0x2F:
+                    state = "intermediate"
+                else:
+                    state = "text"
+            elif state == "intermediate":
+                if not 0x20 <= byte <= 0x2F:
+                    state = "text"
             elif state == "csi":
                 if 0x40 <= byte <= 0x7E:
                     state = "text"
-            elif state == "osc":
+            elif state == "string":
                 if byte == 0x07:
                     state = "text"
                 elif byte == 0x1B:
-                    state = "osc-escape"
+                    state = "string-escape"
             else:
                 state = "text"
         self._state = state

@@ -1,52 +1,56 @@
-//! Turns raw console bytes into log text: ANSI escape sequences removed, backspace edits
-//! applied, carriage returns dropped.
+//! Turns raw console bytes into log text: escape sequences removed (parsed by `vte`, the terminal
+//! parser of Alacritty, so every ECMA-48 form goes, `ESC ( B` included), backspace edits applied,
+//! carriage returns and other control characters dropped.
 
-/// Incremental cleaner: keeps an unfinished escape sequence across chunks.
-#[derive(Debug, Default)]
+/// Incremental cleaner: keeps an unfinished escape sequence or UTF-8 character across chunks.
+#[derive(Default)]
 pub(crate) struct Cleaner {
-    state: State,
+    parser: vte::Parser,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-enum State {
-    #[default]
-    Text,
-    Escape,
-    Csi,
-    Osc,
-    OscEscape,
+impl std::fmt::Debug for Cleaner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cleaner")
+    }
 }
 
 impl Cleaner {
     /// Cleans `input` and appends the text to `line`; each finished line is passed to `emit`.
-    pub(crate) fn feed(&mut self, input: &[u8], line: &mut Vec<u8>, mut emit: impl FnMut(&[u8])) {
-        for &byte in input {
-            self.state = match (self.state, byte) {
-                (State::Text, 0x1b) => State::Escape,
-                (State::Text, b'\n') => {
-                    emit(line);
-                    line.clear();
-                    State::Text
+    pub(crate) fn feed(&mut self, input: &[u8], line: &mut Vec<u8>, emit: impl FnMut(&[u8])) {
+        self.parser.advance(&mut Text { line, emit }, input);
+    }
+}
+
+/// What the parser's text and control characters do to the line being built.
+struct Text<'a, F> {
+    line: &'a mut Vec<u8>,
+    emit: F,
+}
+
+impl<F: FnMut(&[u8])> vte::Perform for Text<'_, F> {
+    fn print(&mut self, c: char) {
+        if c == '\u{7f}' {
+            return;
+        }
+        let mut buf = [0; 4];
+        self.line.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    }
+
+    fn execute(&mut self, byte: u8) {
+        match byte {
+            b'\n' => {
+                (self.emit)(self.line);
+                self.line.clear();
+            }
+            b'\t' => self.line.push(b'\t'),
+            0x08 => {
+                // Remove one whole character: its continuation bytes, then its first byte.
+                while self.line.last().is_some_and(|b| b & 0xc0 == 0x80) {
+                    self.line.pop();
                 }
-                (State::Text, 0x08 | 0x7f) => {
-                    line.pop();
-                    State::Text
-                }
-                (State::Text, b'\r' | 0x07 | 0x00) => State::Text,
-                (State::Text, b) => {
-                    line.push(b);
-                    State::Text
-                }
-                (State::Escape, b'[') => State::Csi,
-                (State::Escape, b']') => State::Osc,
-                (State::Escape, _) => State::Text,
-                (State::Csi, 0x40..=0x7e) => State::Text,
-                (State::Csi, _) => State::Csi,
-                (State::Osc, 0x07) => State::Text,
-                (State::Osc, 0x1b) => State::OscEscape,
-                (State::Osc, _) => State::Osc,
-                (State::OscEscape, _) => State::Text,
-            };
+                self.line.pop();
+            }
+            _ => {}
         }
     }
 }
@@ -55,22 +59,22 @@ impl Cleaner {
 mod tests {
     use super::*;
 
-    fn clean(chunks: &[&[u8]]) -> Vec<String> {
-        let mut cleaner = Cleaner::default();
-        let mut line = Vec::new();
-        let mut lines = Vec::new();
-        for chunk in chunks {
-            cleaner.feed(chunk, &mut line, |l| lines.push(String::from_utf8_lossy(l).into_owned()));
-        }
-        lines
-    }
-
+    /// The cases both SDKs replay: `tests/fixtures/console/clean.json`.
     #[test]
-    fn escapes_backspaces_and_carriage_returns_are_cleaned_across_chunks() {
-        let lines = clean(&[
-            b"\x1b[?2004hroot@b:~# lss\x08 -l\r\n\x1b[0",
-            b"1;32mok\x1b[0m\r\n\x1b]0;title\x07done\n",
-        ]);
-        assert_eq!(lines, ["root@b:~# ls -l", "ok", "done"]);
+    fn the_shared_cleaning_cases_pass() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/console/clean.json");
+        let cases: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(cases.len() >= 5);
+        for case in cases {
+            let mut cleaner = Cleaner::default();
+            let mut line = Vec::new();
+            let mut lines = Vec::new();
+            for chunk in case["chunks"].as_array().unwrap() {
+                let bytes = chunk.as_str().unwrap().as_bytes();
+                cleaner.feed(bytes, &mut line, |l| lines.push(String::from_utf8_lossy(l).into_owned()));
+            }
+            assert_eq!(lines, case["lines"].as_array().unwrap().clone(), "{}", case["case"]);
+        }
     }
 }

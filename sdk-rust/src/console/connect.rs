@@ -42,6 +42,23 @@ fn bad(device: &str, what: String) -> ConsoleError {
     ConsoleError::Io(format!("{device}: {what}"))
 }
 
+/// The TCP port in `config["port"]` (a number or a string of digits), or `default` when there is
+/// none; a value outside 1-65535 is an error, never a silently truncated port.
+#[cfg_attr(not(any(feature = "telnet", feature = "ssh")), allow(dead_code))]
+fn tcp_port(config: &Value, device: &str, kind: &str, default: Option<u16>) -> Result<u16, ConsoleError> {
+    let value = match config.get("port") {
+        None | Some(Value::Null) => {
+            return default.ok_or_else(|| bad(device, format!("{kind} needs a numeric `port`")));
+        }
+        Some(Value::String(text)) => text.trim().parse::<u64>().ok(),
+        Some(other) => other.as_u64(),
+    };
+    value
+        .filter(|p| (1..=65_535).contains(p))
+        .map(|p| p as u16)
+        .ok_or_else(|| bad(device, format!("`port` {} is not a TCP port (1-65535)", config["port"])))
+}
+
 /// Connects to the console a device's config describes: `connection_type` picks the transport
 /// (`local_cmd`: `conn_cmd`; `serial`: `port`, `baud`; `ser2net`, `telnet`: `ipaddr`, `port`;
 /// `ssh_connection`, `authenticated_ssh`: `ipaddr`, `port`, `username`, `password`, `key`,
@@ -79,18 +96,21 @@ pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console
         "serial" => {
             let port = text(config, &["port", "serial_port"])
                 .ok_or_else(|| bad(device, "serial needs `port`".into()))?;
-            let baud = config.get("baud").and_then(Value::as_u64).unwrap_or(115_200) as u32;
+            let baud = match config.get("baud") {
+                None => 115_200,
+                Some(value) => value
+                    .as_u64()
+                    .and_then(|b| u32::try_from(b).ok())
+                    .ok_or_else(|| bad(device, format!("`baud` {value} is not a baud rate")))?,
+            };
             serial::open(port, baud, console_options)
         }
         #[cfg(feature = "telnet")]
         "ser2net" | "telnet" => {
             let host = text(config, &["ipaddr", "host"]).unwrap_or("127.0.0.1");
-            let port = config
-                .get("port")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| bad(device, "ser2net needs `port`".into()))?;
+            let port = tcp_port(config, device, kind, None)?;
             let timeout = options.timeout.unwrap_or(Duration::from_secs(10));
-            let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port as u16)))
+            let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port)))
                 .await
                 .map_err(|_| bad(device, format!("connecting to {host}:{port} timed out")))?
                 .map_err(|e| bad(device, format!("cannot connect to {host}:{port}: {e}")))?;
@@ -104,7 +124,7 @@ pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console
         "ssh_connection" | "authenticated_ssh" => {
             let target = super::ssh::SshTarget {
                 host: text(config, &["ipaddr", "host"]).unwrap_or("127.0.0.1").to_owned(),
-                port: config.get("port").and_then(Value::as_u64).unwrap_or(22) as u16,
+                port: tcp_port(config, device, kind, Some(22))?,
                 user: text(config, &["username", "user"]).unwrap_or("root").to_owned(),
                 password: text(config, &["password"]).map(str::to_owned),
                 key: text(config, &["key", "private_key"]).map(PathBuf::from),
@@ -190,5 +210,25 @@ mod serial {
             .map_err(|e| ConsoleError::Io(format!("{}: cannot open {port}: {e}", options.name)))?;
         let (read, write) = tokio::io::split(stream);
         Ok(Console::start(read, write, options, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ports_outside_the_tcp_range_are_errors_not_truncated() {
+        assert_eq!(tcp_port(&json!({"port": 2222}), "d", "telnet", None).unwrap(), 2222);
+        assert_eq!(tcp_port(&json!({"port": "2222"}), "d", "telnet", None).unwrap(), 2222);
+        assert_eq!(tcp_port(&json!({}), "d", "ssh_connection", Some(22)).unwrap(), 22);
+        for bad in
+            [json!({"port": 65_536 + 22}), json!({"port": 0}), json!({"port": -1}), json!({"port": "x"})]
+        {
+            let err = tcp_port(&bad, "d", "telnet", Some(22)).unwrap_err().to_string();
+            assert!(err.contains("is not a TCP port (1-65535)"), "{err}");
+        }
+        assert!(tcp_port(&json!({}), "d", "telnet", None).is_err());
     }
 }
