@@ -110,6 +110,10 @@ pub struct RunArgs {
     /// Write what happened (devices, plugins, phase durations, result, error) to this JSON file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Seconds each plugin-level hook (reservation, config parsing, env setup, post-setup,
+    /// release) and each device creation may take.
+    #[arg(long, default_value = "300", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub plugin_hook_timeout: Duration,
     /// After setup, serve the live session (path printed, also as VITRO_SESSION) until SIGINT,
     /// SIGTERM or a client's `session/release`.
     #[arg(long)]
@@ -476,22 +480,19 @@ async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> ExitCode {
         () = cancel.cancelled() => return ExitCode::from(EXIT_FAILURE),
     };
     let mut plugins = Vec::new();
-    let mut failures = Vec::new();
+    let mut broken = Vec::new();
     for result in started {
         match result {
             Ok(plugin) => plugins.push(plugin),
-            Err(e) => failures.push(e.chain()),
+            Err(e) => {
+                // Only a bed that needs a type no working plugin provides fails for it (and names it).
+                eprintln!("warning: {}", e.chain());
+                broken.push(e.chain());
+            }
         }
     }
-    let code = if failures.is_empty() {
-        let plugin_start = starting.elapsed();
-        deploy_with(&argv, &mut plugins, registry, progress, plugin_start, &cancel).await
-    } else {
-        for failure in &failures {
-            eprintln!("error: {failure}");
-        }
-        ExitCode::from(EXIT_FAILURE)
-    };
+    let plugin_start = starting.elapsed();
+    let code = deploy_with(&argv, &mut plugins, registry, progress, plugin_start, broken, &cancel).await;
     stop_all(&mut plugins).await;
     drop(plugins);
     printer.abort();
@@ -510,6 +511,7 @@ async fn deploy_with(
     registry: Arc<Registry>,
     progress: Progress,
     plugin_start: Duration,
+    broken_plugins: Vec<String>,
     cancel: &CancellationToken,
 ) -> ExitCode {
     let (command, added) = with_plugin_flags(Cli::command(), plugins);
@@ -538,6 +540,8 @@ async fn deploy_with(
         ignore_devices: args.ignore_devices.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         console_log_dir: args.save_console_logs.clone(),
         flag_values: flag_values(&matches, &added),
+        plugin_hook_timeout: Some(args.plugin_hook_timeout),
+        broken_plugins,
     };
     let mut command_status: Option<u8> = None;
     let hold = args.hold;

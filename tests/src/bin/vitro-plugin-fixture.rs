@@ -5,7 +5,7 @@
 //! `--name NAME`, `--types PREFIX` (type names, default `fixture`), `--trace FILE` (plugin hooks
 //! append what they did), `--reserve FILE` (reservation returns that file's JSON), `--patch JSON`
 //! (config parsing returns that RFC 6902 patch), `--cli-arg NAME` (declares `--NAME VALUE`),
-//! `--max-concurrency N`.
+//! `--max-concurrency N`, `--setup-sleep-ms N` (env setup sleeps that long).
 //!
 //! Device types `PREFIX` (device), `PREFIX_server`, `PREFIX_attached` and `PREFIX_lan` (attached,
 //! a LAN client) implement every hook. A device's config steers its hooks: `hook_ms` (each hook
@@ -178,6 +178,7 @@ impl Device for Fixture {
 /// Plugin-level hooks, switched on by flags.
 struct Hooks {
     trace: Option<String>,
+    setup_sleep_ms: u64,
     reserve: Option<String>,
     patch: Option<String>,
 }
@@ -205,6 +206,7 @@ impl PluginHooks for Hooks {
     }
     async fn setup_env(&self, _host: &Host, params: SetupParams) -> DriverResult<()> {
         self.trace(format!("plugin setupEnv {}", serde_json::to_string(&params.options)?));
+        tokio::time::sleep(Duration::from_millis(self.setup_sleep_ms)).await;
         Ok(())
     }
     async fn post_setup(&self, _host: &Host, _params: SetupParams) -> DriverResult<()> {
@@ -240,7 +242,12 @@ fn main() -> ExitCode {
         .device_type(fixture_type(&format!("{prefix}_server"), Role::Server))
         .device_type(fixture_type(&format!("{prefix}_attached"), Role::Attached))
         .device_type(fixture_type(&format!("{prefix}_lan"), Role::Attached).client(ClientKind::Lan));
-    let hooks = Hooks { trace: flag("--trace"), reserve: flag("--reserve"), patch: flag("--patch") };
+    let hooks = Hooks {
+        trace: flag("--trace"),
+        setup_sleep_ms: flag("--setup-sleep-ms").and_then(|ms| ms.parse().ok()).unwrap_or(0),
+        reserve: flag("--reserve"),
+        patch: flag("--patch"),
+    };
     let mut capabilities = vec![Capability::EnvSetup, Capability::PostSetup, Capability::Release];
     if hooks.reserve.is_some() {
         capabilities.push(Capability::Reservation);

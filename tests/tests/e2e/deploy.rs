@@ -382,3 +382,33 @@ fn a_deployment_without_env_config_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--env-config is required"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_plugin_hook_deadline_can_be_changed_on_the_command_line() {
+    let bed = Bed::new("hookdeadline", json!([{"name": "board", "type": "fixture"}]), env());
+    let out = bed.run(&[bed.plugin("--setup-sleep-ms 60000")], &["--plugin-hook-timeout", "0.3"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("deployment failed in env setup: plugin fixture:"), "{err}");
+    assert!(err.contains("within 300ms (--plugin-hook-timeout changes that)"), "{err}");
+    assert!(bed.trace().contains(&"board shutdown".to_owned()), "{:#?}", bed.trace());
+}
+
+#[test]
+fn a_broken_plugin_that_the_bed_does_not_need_is_only_a_warning() {
+    let bed = Bed::new("broken", json!([{"name": "board", "type": "fixture"}]), env());
+    let broken = "/nonexistent/vitro-plugin-gone".to_owned();
+    let out = bed.run(&[bed.plugin(""), broken.clone()], &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: cannot start plugin gone"), "{err}");
+    let needy = Bed::new("brokenneeded", json!([{"name": "board", "type": "toaster"}]), env());
+    let out = needy.run(&[needy.plugin(""), broken], &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("which no plugin provides; these plugins failed to start and may provide it"),
+        "{err}"
+    );
+    assert!(err.contains("/nonexistent/vitro-plugin-gone"), "{err}");
+}

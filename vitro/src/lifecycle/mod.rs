@@ -49,6 +49,11 @@ pub struct DeployOptions {
     pub console_log_dir: Option<String>,
     /// Values of plugin-declared flags, by flag name.
     pub flag_values: BTreeMap<String, Value>,
+    /// `--plugin-hook-timeout`: deadline of each plugin-level hook and `device/create`
+    /// ([`PLUGIN_HOOK_TIMEOUT`] when `None`).
+    pub plugin_hook_timeout: Option<Duration>,
+    /// Why each plugin that could not start failed; named when a device's type is missing.
+    pub broken_plugins: Vec<String>,
 }
 
 /// Why the deployment stopped.
@@ -278,6 +283,10 @@ impl<'a> Deployment<'a> {
         })
     }
 
+    fn plugin_hook_timeout(&self) -> Duration {
+        self.options.plugin_hook_timeout.unwrap_or(PLUGIN_HOOK_TIMEOUT)
+    }
+
     fn plugin_name(&self, index: usize) -> &str {
         &self.plugins[index].info().plugin.name
     }
@@ -379,9 +388,9 @@ impl<'a> Deployment<'a> {
             let plugin = &self.plugins[index];
             let params = ReserveParams { board_name: board.clone(), options: self.options_for(index) };
             let reserved =
-                plugin.request::<PluginReserve>(&params, Some(PLUGIN_HOOK_TIMEOUT)).await.map_err(|e| {
-                    Failure::new("reservation", format!("plugin {}: {e}", self.plugin_name(index)))
-                })?;
+                plugin.request::<PluginReserve>(&params, Some(self.plugin_hook_timeout())).await.map_err(
+                    |e| Failure::new("reservation", format!("plugin {}: {e}", self.plugin_name(index))),
+                )?;
             let text = serde_json::to_string_pretty(&json!({ board.clone(): reserved.inventory }))
                 .map_err(|e| Failure::new("reservation", e.to_string()))?;
             let file =
@@ -403,7 +412,7 @@ impl<'a> Deployment<'a> {
             let name = self.plugin_name(index);
             let params = ParseConfigParams { devices: devices.clone(), options: self.options_for(index) };
             let result = self.plugins[index]
-                .request::<PluginParseConfig>(&params, Some(PLUGIN_HOOK_TIMEOUT))
+                .request::<PluginParseConfig>(&params, Some(self.plugin_hook_timeout()))
                 .await
                 .map_err(|e| Failure::new("config parsing", format!("plugin {name}: {e}")))?;
             if result.patch.is_empty() {
@@ -438,6 +447,7 @@ impl<'a> Deployment<'a> {
         wanted: Vec<(String, String, usize, DeviceTypeInfo, Value)>,
     ) -> Result<(), Failure> {
         let plugins = self.plugins;
+        let timeout = self.plugin_hook_timeout();
         let creations = wanted.iter().map(|(name, type_name, plugin, _, config)| {
             let params = DeviceCreateParams {
                 name: name.clone(),
@@ -445,7 +455,7 @@ impl<'a> Deployment<'a> {
                 config: config.clone(),
                 console_log_dir: self.options.console_log_dir.clone(),
             };
-            async move { plugins[*plugin].request::<DeviceCreate>(&params, Some(PLUGIN_HOOK_TIMEOUT)).await }
+            async move { plugins[*plugin].request::<DeviceCreate>(&params, Some(timeout)).await }
         });
         let results = join_all(creations).await;
         let mut failure = None;
@@ -493,11 +503,13 @@ impl<'a> Deployment<'a> {
                 options: self.options_for(index),
                 console_log_dir: self.options.console_log_dir.clone(),
             };
-            (index, self.plugins[index].request::<M>(&params, Some(PLUGIN_HOOK_TIMEOUT)).await)
+            (index, self.plugins[index].request::<M>(&params, Some(self.plugin_hook_timeout())).await)
         });
         for (index, result) in join_all(calls).await {
             if let Err(e) = result {
-                return Err(Failure::new(phase, format!("plugin {}: {e}", self.plugin_name(index))));
+                let hint =
+                    if e.kind() == ErrorKind::Timeout { " (--plugin-hook-timeout changes that)" } else { "" };
+                return Err(Failure::new(phase, format!("plugin {}: {e}{hint}", self.plugin_name(index))));
             }
         }
         Ok(())
@@ -596,7 +608,12 @@ impl<'a> Deployment<'a> {
         let calls = self.with_capability(Capability::Release).into_iter().map(|index| {
             let params = &params;
             async move {
-                (index, self.plugins[index].request::<PluginRelease>(params, Some(PLUGIN_HOOK_TIMEOUT)).await)
+                (
+                    index,
+                    self.plugins[index]
+                        .request::<PluginRelease>(params, Some(self.plugin_hook_timeout()))
+                        .await,
+                )
             }
         });
         for (index, result) in join_all(calls).await {
@@ -656,7 +673,10 @@ fn unknown_type(
         .find(|(d, _)| d["name"] == name)
         .map(|(_, origin)| format!("{origin}/type"))
         .unwrap_or_default();
-    let fix = if known.is_empty() {
+    let broken = &deployment.options.broken_plugins;
+    let fix = if !broken.is_empty() {
+        format!("these plugins failed to start and may provide it; fix them: {}", broken.join("; "))
+    } else if known.is_empty() {
         "no plugin is installed: put vitro-plugin-<name> executables on PATH or pass --plugin COMMAND"
             .to_owned()
     } else {

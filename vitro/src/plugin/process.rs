@@ -516,10 +516,22 @@ impl Handler for HostHandler {
     }
 }
 
+/// A `$/log` record's message with its structured fields appended as `key=value`.
+fn log_text(record: &LogParams) -> String {
+    let mut text = record.message.clone();
+    for (key, value) in &record.fields {
+        match value {
+            serde_json::Value::String(s) => text.push_str(&format!(" {key}={s:?}")),
+            other => text.push_str(&format!(" {key}={other}")),
+        }
+    }
+    text
+}
+
 fn emit_log(plugin: &str, record: &LogParams) {
     let device = record.device.as_deref().unwrap_or("");
     let target = record.target.as_str();
-    let message = record.message.as_str();
+    let message = log_text(record);
     match record.level {
         LogLevel::Error => {
             tracing::error!(target: "vitro::plugin", plugin, device, source = target, "{message}")
@@ -553,5 +565,14 @@ mod tests {
         .to_vec();
         assert_eq!(telling_line(&lines), Some("the board caught fire"));
         assert_eq!(telling_line(&[]), None);
+    }
+
+    #[test]
+    fn log_fields_are_shown_after_the_message() {
+        let record: LogParams = serde_json::from_value(serde_json::json!({
+            "level": "warn", "message": "link down", "fields": {"answer": 42, "port": "eth0"}
+        }))
+        .unwrap();
+        assert_eq!(log_text(&record), r#"link down answer=42 port="eth0""#);
     }
 }
