@@ -121,6 +121,31 @@ def test_a_host_without_a_common_version_is_told_what_to_upgrade() -> None:
     assert code == 1, "no shutdown came first"
 
 
+def test_unreadable_and_oversized_messages_are_answered_not_skipped_silently() -> None:
+    def script(host: Host) -> list[dict[str, Any]]:
+        host.call("initialize", {**INIT, "limits": {"max_message_size": 4096}})
+        host.send({"method": "initialized", "params": {}})
+        os.write(host.to_plugin_w, b"not json\n")
+        garbage = host.read()
+        os.write(host.to_plugin_w, b'[{"jsonrpc": "2.0", "id": 5, "method": "$/ping"}]\n')
+        batch = host.read()
+        params = {"device": "l", "method": "double", "x": "y" * 10_000}
+        host.send({"id": 77, "method": "device/call", "params": params})
+        oversized = host.read()
+        ping = host.call("$/ping", {})
+        host.call("shutdown", {})
+        host.send({"method": "exit", "params": {}})
+        return [garbage, batch, oversized, ping]
+
+    code, (garbage, batch, oversized, ping) = run_session(script)
+    assert garbage["id"] is None and garbage["error"]["data"]["kind"] == "parse-error"
+    assert batch["id"] is None and batch["error"]["data"]["kind"] == "invalid-request"
+    assert "batch" in batch["error"]["message"]
+    assert oversized["id"] == 77 and oversized["error"]["data"]["kind"] == "message-too-large", oversized
+    assert ping["result"] == {}, "the connection goes on"
+    assert code == 0
+
+
 class Hooks(PluginHooks):
     cli_args: ClassVar[list[CliArg]] = [{"name": "lamp-color", "help": "colour", "takes_value": True}]
 

@@ -12,6 +12,7 @@ import inspect
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import traceback
@@ -86,6 +87,10 @@ async def _invoke(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # 
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
+#: The id of a message, from its first bytes (a number or a string).
+_ID = re.compile(r'"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")')
+
+
 def _error(kind: ErrorKind, message: str, causes: list[str] | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"kind": kind}
     if causes:
@@ -152,13 +157,21 @@ class Runtime:
 
     # -- input --
     def feed_line(self, line: bytes) -> None:
+        # JSON-RPC 2.0: what cannot be read is answered with `id: null`.
         try:
             message = json.loads(line)
         except ValueError:
             print(f"vitro-sdk: skipped a line that is not JSON: {line[:200]!r}", file=sys.stderr)
+            self.respond(None, error=_error("parse-error", "a line that is not JSON was skipped"))
+            return
+        if isinstance(message, list):
+            text = "batch arrays are not supported: send one message per line"
+            self.respond(None, error=_error("invalid-request", text))
             return
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
             print(f"vitro-sdk: skipped a message that is not JSON-RPC 2.0: {line[:200]!r}", file=sys.stderr)
+            text = "a message that is not JSON-RPC 2.0 was skipped"
+            self.respond(None, error=_error("invalid-request", text))
             return
         name = message.get("method")
         params = message.get("params") or {}
@@ -179,6 +192,22 @@ class Runtime:
                     future.set_exception(DeviceError(error.get("message", ""), kind))
                 else:
                     future.set_result(message.get("result"))
+
+    def oversized(self, head: bytes, length: int) -> None:
+        """A message over the size limit was skipped; a request among them is answered
+        ``message-too-large``, an answer fails the call that waits for it."""
+        text = f"a message of {length} bytes is over the limit of {self.max_message} bytes; it was skipped"
+        print(f"vitro-sdk: {text}", file=sys.stderr)
+        found = _ID.search(head.decode(errors="replace"))
+        if found is None:
+            return
+        request_id: Any = json.loads(found.group(1))
+        if b'"method"' in head:
+            self.respond(request_id, error=_error("message-too-large", text))
+        else:
+            future = self.pending.get(request_id)
+            if future is not None and not future.done():
+                future.set_exception(DeviceError(text, "message-too-large"))
 
     def notification(self, name: str, params: dict[str, Any]) -> None:
         if name == "$/cancelRequest":
@@ -411,9 +440,11 @@ class Runtime:
 
 
 def _reader(fd: int, runtime: Runtime) -> None:
-    """Reads the protocol stream in a thread and hands whole lines to the event loop."""
+    """Reads the protocol stream in a thread and hands whole lines to the event loop. A line over
+    the size limit is dropped as it comes; its head is kept to find the id it must be answered with."""
     buffer = bytearray()
-    skipping = False
+    skipped: int | None = None  # bytes of an oversized line dropped so far
+    head = b""
     while True:
         try:
             chunk = os.read(fd, 1 << 16)
@@ -426,14 +457,17 @@ def _reader(fd: int, runtime: Runtime) -> None:
             end = buffer.find(b"\n")
             if end < 0:
                 if len(buffer) > runtime.max_message:
-                    skipping = True
+                    if skipped is None:
+                        skipped, head = 0, bytes(buffer[:4096])
+                    skipped += len(buffer)
                     buffer.clear()
                 break
             line = bytes(buffer[:end]).rstrip(b"\r")
             del buffer[: end + 1]
-            if skipping:
-                skipping = False
-                print("vitro-sdk: skipped a message over the size limit", file=sys.stderr)
+            if skipped is not None or len(line) > runtime.max_message:
+                whole = (skipped or 0) + len(line)
+                runtime.loop.call_soon_threadsafe(runtime.oversized, head if skipped else line[:4096], whole)
+                skipped = None
             elif line:
                 runtime.loop.call_soon_threadsafe(runtime.feed_line, line)
     runtime.loop.call_soon_threadsafe(runtime.done.set)
