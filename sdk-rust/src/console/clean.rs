@@ -3,8 +3,9 @@
 //! carriage returns and other control characters dropped.
 
 /// Incremental cleaner: keeps an unfinished escape sequence or UTF-8 character across chunks.
+/// Console logs use it; so does anything that wants a console's output as plain lines.
 #[derive(Default)]
-pub(crate) struct Cleaner {
+pub struct Cleaner {
     parser: vte::Parser,
 }
 
@@ -16,7 +17,7 @@ impl std::fmt::Debug for Cleaner {
 
 impl Cleaner {
     /// Cleans `input` and appends the text to `line`; each finished line is passed to `emit`.
-    pub(crate) fn feed(&mut self, input: &[u8], line: &mut Vec<u8>, emit: impl FnMut(&[u8])) {
+    pub fn feed(&mut self, input: &[u8], line: &mut Vec<u8>, emit: impl FnMut(&[u8])) {
         self.parser.advance(&mut Text { line, emit }, input);
     }
 }

@@ -10,7 +10,7 @@
 //! option negotiation; both feature `telnet`), `ssh_connection` and `authenticated_ssh` (feature
 //! `ssh`).
 
-mod clean;
+pub mod clean;
 mod connect;
 pub mod log;
 #[cfg(feature = "ssh")]
