@@ -34,11 +34,11 @@ mod device;
 mod error;
 mod host;
 mod logging;
-pub mod peer;
+pub use vitro_rpc as peer;
 mod plugin;
 pub mod session;
 mod stdio;
-pub mod terminal;
+pub use vitro_rpc::terminal;
 
 pub use async_trait::async_trait;
 pub use device::{Context, Device, DeviceSpec, PluginHooks};

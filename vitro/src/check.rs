@@ -11,7 +11,7 @@ use vitro_protocol::types::{
     DeviceCreateParams, DeviceHookParams, Empty, Hook, HostInfo, InitializeParams, Limits, LogLevel,
 };
 use vitro_protocol::{ErrorKind, ProtocolVersion, RpcError, PROTOCOL_VERSION};
-use vitro_sdk::peer::{self, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
+use vitro_rpc::{BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
 
 use crate::plugin::{PluginCommand, PluginOptions, PluginProcess};
 use crate::registry::Registry;
@@ -65,7 +65,7 @@ async fn raw(command: &PluginCommand) -> Result<(tokio::process::Child, PeerHand
         return Err("stdio was not piped".into());
     };
     let peer =
-        peer::start(stdout, stdin, Arc::new(Quiet), PeerConfig::new(format!("plugin {}", command.name)));
+        vitro_rpc::start(stdout, stdin, Arc::new(Quiet), PeerConfig::new(format!("plugin {}", command.name)));
     Ok((child, peer))
 }
 

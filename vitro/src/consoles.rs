@@ -9,7 +9,7 @@ use base64::Engine;
 use tokio::sync::broadcast;
 use vitro_protocol::methods::{ConsoleMarker, ConsoleOpen, ConsoleWrite, DeviceConsoles};
 use vitro_protocol::types::{ConsoleData, ConsoleRef, DeviceRef, MarkerParams};
-use vitro_sdk::peer::{CallError, PeerHandle};
+use vitro_rpc::{CallError, PeerHandle};
 
 use crate::registry::Registry;
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use vitro_protocol::types::ConsoleRef;
-use vitro_sdk::peer::PeerHandle;
-use vitro_sdk::terminal::RawTerminal;
+use vitro_rpc::terminal::RawTerminal;
+use vitro_rpc::PeerHandle;
 
 use crate::consoles::{decode, ConsoleHub};
 use crate::session::SessionState;

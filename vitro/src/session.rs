@@ -25,7 +25,7 @@ use vitro_protocol::types::{
 use crate::consoles::ConsoleHub;
 use crate::plugin::reaper::Held;
 use vitro_protocol::{ErrorKind, RpcError};
-use vitro_sdk::peer::{self, to_raw, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
+use vitro_rpc::{to_raw, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
 
 /// Default deadline of a forwarded device call.
 const CALL_TIMEOUT: Duration = Duration::from_secs(600);
@@ -130,7 +130,7 @@ async fn serve(listener: UnixListener, state: Arc<SessionState>, stop: Cancellat
                 let (read, write) = stream.into_split();
                 let handler = Arc::new(SessionHandler { state: state.clone(), stop: stop.clone() });
                 clients.retain(|c| c.closed_reason().is_none());
-                clients.push(peer::start(read, write, handler, PeerConfig::new("session client")));
+                clients.push(vitro_rpc::start(read, write, handler, PeerConfig::new("session client")));
             }
         }
     }

@@ -21,7 +21,7 @@ use vitro_protocol::types::{
     DeviceTypeInfo, Hook, ParseConfigParams, ReleaseParams, ReserveParams, Role, SetupParams,
 };
 use vitro_protocol::ErrorKind;
-use vitro_sdk::peer::CallError;
+use vitro_rpc::CallError;
 
 use crate::config::{
     board_inventory, check_unique_names, merge_devices, BoardInventory, ClientTypes, ConfigError, JsonFile,

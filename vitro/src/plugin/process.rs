@@ -20,7 +20,7 @@ use vitro_protocol::types::{
 use vitro_protocol::{
     negotiate, ErrorKind, NotificationMethod, ProtocolVersion, RequestMethod, RpcError, PROTOCOL_VERSION,
 };
-use vitro_sdk::peer::{self, to_raw, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
+use vitro_rpc::{to_raw, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
 
 use super::spawn::{signal_group, spawn};
 use super::stderr::{capture, StderrTail};
@@ -168,7 +168,7 @@ impl PluginProcess {
         let mut config = PeerConfig::new(label.clone());
         config.max_message_size = options.max_message_size as usize;
         config.close_on_disconnect = false;
-        let peer = peer::start(stdout, stdin, handler, config);
+        let peer = vitro_rpc::start(stdout, stdin, handler, config);
         let (exit_tx, exit) = watch::channel(None);
         let stopping = CancellationToken::new();
         tokio::spawn(supervise(Supervised {

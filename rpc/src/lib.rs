@@ -2,9 +2,12 @@
 //! waits on handlers, one writer task behind a bounded queue, requests answered out of order,
 //! per-request deadlines with `$/cancelRequest`, and a close reason every pending call receives.
 //!
-//! Both sides use it: the `vitro` host towards each plugin, and the plugin runtime towards the host.
+//! Both sides use it: the `vitro` host towards each plugin and session client, and the plugin
+//! runtime (`vitro-sdk`, which re-exports this crate as `vitro_sdk::peer`) towards the host. It
+//! knows nothing of devices. [`terminal`] is the raw terminal both sides' console viewers use.
 
 mod frame;
+pub mod terminal;
 
 use std::collections::HashMap;
 use std::future::Future;
