@@ -56,12 +56,15 @@ fn main() -> ExitCode {
             return ExitCode::from(cli::EXIT_FAILURE);
         };
         let cancel = CancellationToken::new();
-        let work = cli::main(argv, cancel.clone());
+        let work = cli::run(argv, cancel.clone());
         tokio::pin!(work);
         let mut signalled: Option<u8> = None;
         loop {
             let code = tokio::select! {
-                code = &mut work => return signalled.map_or(code, ExitCode::from),
+                result = &mut work => {
+                    let code = result.unwrap_or_else(cli::Error::report);
+                    return signalled.map_or(code, ExitCode::from);
+                }
                 _ = int.recv() => cli::EXIT_SIGINT,
                 _ = term.recv() => cli::EXIT_SIGTERM,
             };

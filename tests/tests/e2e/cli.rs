@@ -130,6 +130,8 @@ fn verbosity_flags_after_the_double_dash_belong_to_the_users_command() {
                 "b",
                 "--env-config",
                 "/nonexistent.json",
+                "--inventory-config",
+                "/nonexistent.json",
             ])
             .arg("--")
             .args(after)

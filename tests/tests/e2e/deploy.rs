@@ -377,6 +377,21 @@ fn an_unknown_device_type_names_the_place_and_the_known_types() {
 }
 
 #[test]
+fn a_deployment_without_a_board_and_no_plugin_to_reserve_one_is_a_usage_error() {
+    let bed = Bed::new("noboard", json!([{"name": "board", "type": "fixture"}]), env());
+    let out = Command::new(target_bin("vitro"))
+        .args(["--no-path", "--plugin", &bed.plugin(""), "--env-config"])
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .output()
+        .unwrap();
+    bed.assert_nothing_left();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--board-name and --inventory-config are needed"), "{}", stderr(&out));
+}
+
+#[test]
 fn a_deployment_without_env_config_is_a_usage_error() {
     let out = Command::new(target_bin("vitro")).args(["--no-path", "--board-name", "b"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -1,0 +1,156 @@
+//! A deployment from the command line: start the plugins, parse the flags (theirs included),
+//! deploy, hold, release, report.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::CommandFactory;
+use tokio_util::sync::CancellationToken;
+
+use super::args::{parse, plugin_source, Cli, Command};
+use super::hold::hold_bed;
+use super::plugin_flags::{flag_values, with_plugin_flags};
+use super::plugins::{plugin_commands, start_plugins, stop_all};
+use super::{Error, EXIT_FAILURE};
+use crate::lifecycle::report::{Outcome, PluginReport};
+use crate::lifecycle::{DeployOptions, Deployment, Progress};
+use crate::plugin::{EventSink, PluginEvent, PluginProcess};
+use crate::registry::Registry;
+use crate::session::SessionState;
+use vitro_protocol::types::Capability;
+
+/// Progress reports waiting to be printed, at most; more are dropped and counted.
+const EVENT_QUEUE: usize = 4096;
+
+/// A deployment (`vitro [flags]`, `vitro run ... -- CMD`): the plugins are stopped whatever
+/// happens.
+pub(super) async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> Result<ExitCode, Error> {
+    let source = plugin_source(&argv).map_err(Error::Usage)?;
+    let commands = plugin_commands(&source).map_err(Error::Usage)?;
+    let registry = Arc::new(Registry::default());
+    let (events_tx, mut events) = EventSink::channel(EVENT_QUEUE);
+    let events_tx = events_tx.without_logs();
+    let dropped = events_tx.clone();
+    let progress = Progress::new();
+    let printer = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let PluginEvent::Progress { progress: p, .. } = event {
+                progress.line(p.device.as_deref().unwrap_or("-"), "", &p.message);
+            }
+        }
+    });
+    let starting = std::time::Instant::now();
+    let started = tokio::select! {
+        started = start_plugins(&commands, &registry, Some(events_tx), &source) => started,
+        () = cancel.cancelled() => return Ok(ExitCode::from(EXIT_FAILURE)),
+    };
+    let mut plugins = Vec::new();
+    let mut broken = Vec::new();
+    for result in started {
+        match result {
+            Ok(plugin) => plugins.push(plugin),
+            Err(e) => {
+                // Only a bed that needs a type no working plugin provides fails for it (and names it).
+                eprintln!("warning: {}", e.chain());
+                broken.push(e.chain());
+            }
+        }
+    }
+    let plugin_start = starting.elapsed();
+    let code = deploy_with(&argv, &mut plugins, registry, progress, plugin_start, broken, &cancel).await;
+    stop_all(&mut plugins).await;
+    drop(plugins);
+    printer.abort();
+    if dropped.dropped() > 0 {
+        eprintln!(
+            "warning: {} progress reports of plugins were not shown: they came faster than they could be printed",
+            dropped.dropped()
+        );
+    }
+    code
+}
+
+async fn deploy_with(
+    argv: &[String],
+    plugins: &mut [PluginProcess],
+    registry: Arc<Registry>,
+    progress: Progress,
+    plugin_start: Duration,
+    broken_plugins: Vec<String>,
+    cancel: &CancellationToken,
+) -> Result<ExitCode, Error> {
+    let (command, added) = with_plugin_flags(Cli::command(), plugins);
+    let (cli, matches) = parse(command, argv)?;
+    let (args, user_command, matches) = match (cli.command, matches.subcommand()) {
+        (Some(Command::Run(run)), Some(("run", sub))) => (run.run, Some(run.command), sub.clone()),
+        _ => (cli.run, None, matches),
+    };
+    let Some(env_config) = args.env_config.clone() else {
+        return Err(Error::Usage("--env-config is required to deploy (see vitro --help)".into()));
+    };
+    let reserves = plugins.iter().any(|p| p.info().capabilities.contains(&Capability::Reservation));
+    if !reserves && (args.board_name.is_none() || args.inventory_config.is_none()) {
+        return Err(Error::Usage(
+            "no plugin reserves boards, so --board-name and --inventory-config are needed; give both".into(),
+        ));
+    }
+    if plugins.is_empty() {
+        eprintln!(
+            "warning: no plugins found: put vitro-plugin-<name> executables on PATH or pass --plugin COMMAND"
+        );
+    }
+    let options = DeployOptions {
+        board_name: args.board_name.clone(),
+        env_config,
+        inventory_config: args.inventory_config.clone(),
+        skip_boot: args.skip_boot,
+        ignore_devices: args.ignore_devices.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        console_log_dir: args.save_console_logs.clone(),
+        flag_values: flag_values(&matches, &added),
+        plugin_hook_timeout: Some(args.plugin_hook_timeout),
+        broken_plugins,
+    };
+    let mut command_status: Option<u8> = None;
+    let hold = args.hold;
+    let status = &mut command_status;
+    let command = user_command.as_deref();
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let mut report = Deployment::new(plugins, registry, options, progress)
+        .run(cancel, move |state: Arc<SessionState>| hold_bed(state, command, hold, interactive, status))
+        .await;
+    stop_all(plugins).await;
+    // The processes have ended now: report how.
+    report.plugins = PluginReport::of_all(plugins);
+    report.durations.insert("plugin start".into(), plugin_start.as_secs_f64());
+    if let Some(path) = &args.report {
+        let written = serde_json::to_string_pretty(&report)
+            .map_err(|e| e.to_string())
+            .and_then(|text| std::fs::write(path, text + "\n").map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("warning: cannot write the report to {}: {e}", path.display());
+        }
+    }
+    eprint!("{}", report.durations_table());
+    match report.result {
+        Outcome::Success => {
+            eprintln!(
+                "vitro: deployed {} devices in {:.2}s and released them",
+                report.devices.len(),
+                report.durations.get("setup").copied().unwrap_or_default()
+            );
+            Ok(ExitCode::from(command_status.unwrap_or(0)))
+        }
+        Outcome::Failed | Outcome::Interrupted => {
+            let phase = report.failed_phase.as_deref().unwrap_or("setup");
+            let what = if report.result == Outcome::Interrupted { "interrupted" } else { "failed" };
+            eprintln!(
+                "error: deployment {what} in {phase}: {}",
+                report.error.as_deref().unwrap_or("unknown cause")
+            );
+            // A failure while live (a plugin died) keeps a failing command's own status.
+            Ok(ExitCode::from(command_status.filter(|s| *s != 0).unwrap_or(EXIT_FAILURE)))
+        }
+    }
+}

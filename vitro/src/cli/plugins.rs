@@ -1,0 +1,118 @@
+//! `vitro plugins list|check`, and starting and stopping the plugins of any command.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use vitro_protocol::RpcError;
+
+use super::args::{CheckArgs, PluginSource};
+use super::{out, Error, EXIT_FAILURE};
+use crate::plugin::discover::discover;
+use crate::plugin::{EventSink, PluginCommand, PluginOptions, PluginProcess};
+use crate::registry::Registry;
+
+pub(super) fn plugin_commands(source: &PluginSource) -> Result<Vec<PluginCommand>, String> {
+    let mut commands = Vec::new();
+    if !source.no_path {
+        let found = discover(&std::env::var_os("PATH").unwrap_or_default());
+        for warning in found.warnings() {
+            eprintln!("warning: {warning}");
+        }
+        commands.extend(found.plugins.iter().map(|p| PluginCommand::executable(&p.path)));
+    }
+    for line in &source.plugins {
+        commands.push(PluginCommand::parse(line).map_err(|e| format!("--plugin: {e}"))?);
+    }
+    Ok(commands)
+}
+
+/// Starts every plugin at once; results keep the order of `commands`.
+pub(super) async fn start_plugins(
+    commands: &[PluginCommand],
+    registry: &Arc<Registry>,
+    events: Option<EventSink>,
+    source: &PluginSource,
+) -> Vec<Result<PluginProcess, RpcError>> {
+    let options = PluginOptions { handshake_timeout: source.handshake_timeout, ..PluginOptions::default() };
+    let starts = commands.iter().map(|command| {
+        PluginProcess::start(command.clone(), registry.clone(), events.clone(), options.clone())
+    });
+    futures_util::future::join_all(starts).await
+}
+
+pub(super) async fn stop_all(plugins: &mut [PluginProcess]) {
+    futures_util::future::join_all(plugins.iter_mut().map(PluginProcess::shutdown)).await;
+}
+
+/// `vitro plugins list`: starts every plugin, prints what each provides, stops it again.
+pub(super) async fn list(source: &PluginSource, cancel: &CancellationToken) -> Result<ExitCode, Error> {
+    let commands = plugin_commands(source).map_err(Error::Usage)?;
+    if commands.is_empty() {
+        eprintln!("no plugins: put executables named vitro-plugin-<name> on PATH, or give --plugin COMMAND");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let registry = Arc::new(Registry::default());
+    let results = tokio::select! {
+        results = start_plugins(&commands, &registry, None, source) => results,
+        () = cancel.cancelled() => return Ok(ExitCode::from(EXIT_FAILURE)),
+    };
+    let mut rows = vec![["NAME", "VERSION", "PROTOCOL", "SDK", "COMMAND", "DEVICE TYPES"].map(String::from)];
+    let mut failed = false;
+    for (command, result) in commands.iter().zip(results) {
+        let shown = std::iter::once(command.program.as_str())
+            .chain(command.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
+        match result {
+            Ok(mut plugin) => {
+                let info = plugin.info().clone();
+                let types = info
+                    .device_types
+                    .iter()
+                    .map(|t| format!("{} ({})", t.type_name, crate::lifecycle::role_name(t.role)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                rows.push([
+                    info.plugin.name,
+                    info.plugin.version,
+                    info.protocol_version.to_string(),
+                    info.plugin.sdk,
+                    shown,
+                    if types.is_empty() { "-".into() } else { types },
+                ]);
+                plugin.shutdown().await;
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {}", e.chain());
+            }
+        }
+    }
+    print_table(&rows);
+    Ok(ExitCode::from(if failed { EXIT_FAILURE } else { 0 }))
+}
+
+/// `vitro plugins check`: the conformance cases, each passed or failed with the reason.
+pub(super) async fn check_plugin(args: &CheckArgs) -> Result<ExitCode, Error> {
+    let command = PluginCommand::parse(&args.plugin).map_err(Error::Usage)?;
+    let outcomes = crate::check::check(&command).await;
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    for outcome in &outcomes {
+        match &outcome.result {
+            Ok(()) => out(&format!("passed  {}", outcome.case)),
+            Err(reason) => out(&format!("FAILED  {}: {reason}", outcome.case)),
+        }
+    }
+    out(&format!("{} passed, {failed} failed", outcomes.len() - failed));
+    Ok(ExitCode::from(if failed == 0 { 0 } else { EXIT_FAILURE }))
+}
+
+fn print_table(rows: &[[String; 6]]) {
+    let widths: Vec<usize> =
+        (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    for row in rows {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        out(cells.join("  ").trim_end());
+    }
+}
