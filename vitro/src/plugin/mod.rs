@@ -1,14 +1,17 @@
 //! Plugin processes: finding them, starting them, talking to them, and stopping them.
 
 pub mod discover;
+mod events;
 mod process;
 pub mod reaper;
 pub mod spawn;
 pub mod stderr;
+mod supervise;
 
 use std::path::Path;
 
-pub use process::{EventSink, ExitInfo, PluginEvent, PluginOptions, PluginProcess};
+pub use events::{EventSink, PluginEvent};
+pub use process::{ExitInfo, PluginOptions, PluginProcess};
 
 /// How to start one plugin: any command line (so `ssh HOST VITRO_PLUGIN=1 vitro-plugin-x` runs
 /// one on another machine).

@@ -1,29 +1,21 @@
 //! One running plugin: handshake, calls, supervision and the shutdown ladder.
 
-use std::os::unix::process::ExitStatusExt;
-use std::process::ExitStatus;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::value::RawValue;
-use tokio::process::Child;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use vitro_protocol::methods::{
-    ConsoleOutput, Exit, HostDevices, Initialize, Initialized, Log, Progress, Shutdown,
-};
-use vitro_protocol::types::{
-    DeviceList, Empty, HostInfo, InitializeParams, InitializeResult, Limits, LogLevel, LogParams,
-    ProgressParams,
-};
+use vitro_protocol::methods::{Exit, Initialize, Initialized, Shutdown};
+use vitro_protocol::types::{Empty, HostInfo, InitializeParams, InitializeResult, Limits, LogLevel};
 use vitro_protocol::{
     negotiate, ErrorKind, NotificationMethod, ProtocolVersion, RequestMethod, RpcError, PROTOCOL_VERSION,
 };
-use vitro_rpc::{to_raw, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
+use vitro_rpc::{CallError, PeerConfig, PeerHandle};
 
+use super::events::{EventSink, HostHandler};
 use super::spawn::{signal_group, spawn};
-use super::stderr::{capture, StderrTail};
+use super::stderr::capture;
+use super::supervise::{supervise, Supervised};
 use super::PluginCommand;
 use crate::registry::Registry;
 
@@ -57,63 +49,6 @@ impl Default for PluginOptions {
             max_message_size: vitro_protocol::types::DEFAULT_MAX_MESSAGE_SIZE,
             protocol_versions: vec![PROTOCOL_VERSION],
         }
-    }
-}
-
-/// Something a plugin told the host without being asked.
-#[derive(Debug, Clone)]
-pub enum PluginEvent {
-    /// A `$/log` record (also written to `tracing`).
-    Log {
-        /// Plugin name.
-        plugin: String,
-        /// The record.
-        record: LogParams,
-    },
-    /// A `$/progress` report.
-    Progress {
-        /// Plugin name.
-        plugin: String,
-        /// The report.
-        progress: ProgressParams,
-    },
-}
-
-/// Where plugins' events go: a bounded queue that never blocks a protocol reader. An event that
-/// finds the queue full is dropped and counted, so no flood can grow `vitro`'s memory.
-/// Log records always go to `tracing` as well (filtered by its level at no cost).
-#[derive(Debug, Clone)]
-pub struct EventSink {
-    tx: mpsc::Sender<PluginEvent>,
-    dropped: Arc<AtomicU64>,
-    logs: bool,
-}
-
-impl EventSink {
-    /// A sink holding at most `capacity` undelivered events, and the receiving end.
-    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<PluginEvent>) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        (Self { tx, dropped: Arc::new(AtomicU64::new(0)), logs: true }, rx)
-    }
-
-    /// Leaves log records out of the queue (for a receiver that reads them through `tracing`).
-    pub fn without_logs(mut self) -> Self {
-        self.logs = false;
-        self
-    }
-
-    fn send(&self, event: PluginEvent) {
-        if matches!(event, PluginEvent::Log { .. }) && !self.logs {
-            return;
-        }
-        if self.tx.try_send(event).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// How many events were dropped because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -351,228 +286,5 @@ fn placeholder_info() -> InitializeResult {
         capabilities: Vec::new(),
         cli_args: Vec::new(),
         max_concurrency: None,
-    }
-}
-
-struct Supervised {
-    child: Child,
-    peer: PeerHandle,
-    tail: StderrTail,
-    pgid: i32,
-    stopping: CancellationToken,
-    exit: watch::Sender<Option<ExitInfo>>,
-    options: PluginOptions,
-}
-
-/// Waits for the process to end (or kills it when it hangs), then fails every call in flight
-/// with an error naming how it ended, and kills what is left of its process group.
-async fn supervise(mut s: Supervised) {
-    let mut ticker = tokio::time::interval(s.options.ping_interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker.tick().await;
-    let mut killed_because: Option<String> = None;
-    let mut input_done = false;
-    let status = loop {
-        tokio::select! {
-            status = s.child.wait() => break status.ok(),
-            () = s.peer.disconnected(), if !input_done => {
-                input_done = true;
-                if s.stopping.is_cancelled() {
-                    // The shutdown ladder is in charge of the rest.
-                    continue;
-                }
-                match tokio::time::timeout(s.options.grace, s.child.wait()).await {
-                    Ok(status) => break status.ok(),
-                    Err(_) => {
-                        killed_because = Some("closed its stdout but kept running".into());
-                        signal_group(s.pgid, libc::SIGKILL);
-                        break s.child.wait().await.ok();
-                    }
-                }
-            }
-            _ = ticker.tick(), if !s.stopping.is_cancelled() => {
-                tokio::select! {
-                    status = s.child.wait() => break status.ok(),
-                    answer = s.peer.ping(s.options.ping_timeout) => {
-                        if matches!(&answer, Err(e) if e.kind() == ErrorKind::Timeout) && !s.stopping.is_cancelled() {
-                            killed_because = Some(format!("missed a ping (no answer within {:?})", s.options.ping_timeout));
-                            signal_group(s.pgid, libc::SIGKILL);
-                            break s.child.wait().await.ok();
-                        }
-                    }
-                }
-            }
-        }
-    };
-    signal_group(s.pgid, libc::SIGKILL);
-    super::reaper::release(&super::reaper::Held::Group(s.pgid));
-    let _ = tokio::time::timeout(Duration::from_millis(500), s.tail.ended()).await;
-    let info = describe(&s.peer.name(), status, killed_because, s.tail.lines());
-    let mut error =
-        RpcError::new(ErrorKind::PeerGone, info.summary.clone()).with_details(serde_json::json!({
-            "exit": info.code,
-            "signal": info.signal,
-            "stderr": info.stderr,
-        }));
-    if let Some(last) = telling_line(&info.stderr) {
-        error = error.with_causes(vec![format!("last stderr line: {last}")]);
-    }
-    s.peer.close(error);
-    let _ = s.exit.send(Some(info));
-}
-
-/// The last stderr line that says something: not blank, and not the Rust runtime's hint about
-/// `RUST_BACKTRACE` that follows a panic's message.
-fn telling_line(lines: &[String]) -> Option<&str> {
-    lines.iter().rev().map(|line| line.trim()).find(|line| {
-        !line.is_empty()
-            && !line.starts_with("note: run with `RUST_BACKTRACE=")
-            && !line.starts_with("stack backtrace:")
-    })
-}
-
-fn describe(
-    label: &str,
-    status: Option<ExitStatus>,
-    killed_because: Option<String>,
-    stderr: Vec<String>,
-) -> ExitInfo {
-    let code = status.and_then(|s| s.code());
-    let signal = status.and_then(|s| s.signal());
-    let summary = match (&killed_because, code, signal) {
-        (Some(why), _, _) => format!("{label} {why}; it was killed"),
-        (None, Some(code), _) => format!("{label} exited with status {code}"),
-        (None, None, Some(signal)) => {
-            format!("{label} was killed by signal {signal} ({})", signal_name(signal))
-        }
-        (None, None, None) => format!("{label} ended; its status is unknown"),
-    };
-    ExitInfo { code, signal, stderr, summary }
-}
-
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGINT => "SIGINT",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGHUP => "SIGHUP",
-        _ => "signal",
-    }
-}
-
-/// Answers a plugin's calls to the host and takes its notifications.
-struct HostHandler {
-    plugin: String,
-    registry: Arc<Registry>,
-    events: Option<EventSink>,
-}
-
-impl Handler for HostHandler {
-    fn request(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
-        let reply = match request.method.as_str() {
-            HostDevices::METHOD => request
-                .params::<HostDevices>()
-                .and_then(|query| to_raw(&DeviceList { devices: self.registry.find(&query) })),
-            other => {
-                Err(RpcError::new(ErrorKind::MethodNotFound, format!("the host has no method `{other}`")))
-            }
-        };
-        Box::pin(async move { reply })
-    }
-
-    fn notification(&self, _peer: &PeerHandle, method: &str, params: Box<RawValue>) {
-        let plugin = self.plugin.clone();
-        let event = match method {
-            Log::METHOD => match serde_json::from_str::<LogParams>(params.get()) {
-                Ok(record) => {
-                    emit_log(&plugin, &record);
-                    PluginEvent::Log { plugin, record }
-                }
-                Err(e) => return tracing::warn!(plugin = %plugin, "malformed `$/log`: {e}"),
-            },
-            Progress::METHOD => match serde_json::from_str::<ProgressParams>(params.get()) {
-                Ok(progress) => {
-                    tracing::debug!(plugin = %plugin, device = ?progress.device, "{}", progress.message);
-                    PluginEvent::Progress { plugin, progress }
-                }
-                Err(e) => return tracing::warn!(plugin = %plugin, "malformed `$/progress`: {e}"),
-            },
-            ConsoleOutput::METHOD => {
-                match serde_json::from_str(params.get()) {
-                    Ok(data) => self.registry.publish_console(data),
-                    Err(e) => tracing::warn!(plugin = %plugin, "malformed `$/console/output`: {e}"),
-                }
-                return;
-            }
-            other => return tracing::debug!(plugin = %plugin, "ignored notification `{other}`"),
-        };
-        if let Some(events) = &self.events {
-            events.send(event);
-        }
-    }
-}
-
-/// A `$/log` record's message with its structured fields appended as `key=value`.
-fn log_text(record: &LogParams) -> String {
-    let mut text = record.message.clone();
-    for (key, value) in &record.fields {
-        match value {
-            serde_json::Value::String(s) => text.push_str(&format!(" {key}={s:?}")),
-            other => text.push_str(&format!(" {key}={other}")),
-        }
-    }
-    text
-}
-
-fn emit_log(plugin: &str, record: &LogParams) {
-    let device = record.device.as_deref().unwrap_or("");
-    let target = record.target.as_str();
-    let message = log_text(record);
-    match record.level {
-        LogLevel::Error => {
-            tracing::error!(target: "vitro::plugin", plugin, device, source = target, "{message}")
-        }
-        LogLevel::Warn => {
-            tracing::warn!(target: "vitro::plugin", plugin, device, source = target, "{message}")
-        }
-        LogLevel::Debug => {
-            tracing::debug!(target: "vitro::plugin", plugin, device, source = target, "{message}")
-        }
-        LogLevel::Trace => {
-            tracing::trace!(target: "vitro::plugin", plugin, device, source = target, "{message}")
-        }
-        _ => tracing::info!(target: "vitro::plugin", plugin, device, source = target, "{message}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_telling_stderr_line_of_a_rust_panic_is_its_message() {
-        let lines: Vec<String> = [
-            "thread 'main' panicked at src/main.rs:3:5:",
-            "the board caught fire",
-            "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
-            "",
-        ]
-        .map(String::from)
-        .to_vec();
-        assert_eq!(telling_line(&lines), Some("the board caught fire"));
-        assert_eq!(telling_line(&[]), None);
-    }
-
-    #[test]
-    fn log_fields_are_shown_after_the_message() {
-        let record: LogParams = serde_json::from_value(serde_json::json!({
-            "level": "warn", "message": "link down", "fields": {"answer": 42, "port": "eth0"}
-        }))
-        .unwrap();
-        assert_eq!(log_text(&record), r#"link down answer=42 port="eth0""#);
     }
 }

@@ -1,0 +1,164 @@
+//! Running hooks: plugin-level hooks, the barrier phases (every device of a phase at once, within
+//! each plugin's concurrency limit) and the release.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use tokio::sync::Semaphore;
+use vitro_protocol::methods::{DeviceHook, PluginRelease};
+use vitro_protocol::types::{Capability, DeploymentStatus, DeviceHookParams, ReleaseParams, SetupParams};
+use vitro_protocol::ErrorKind;
+use vitro_rpc::CallError;
+
+use super::phases::{self, timeout_for, Phase};
+use super::report::PhaseTotal;
+
+use super::{Deployment, Failure};
+
+impl<'a> Deployment<'a> {
+    pub(super) async fn plugin_hooks<M>(&self, capability: Capability, phase: &str) -> Result<(), Failure>
+    where
+        M: vitro_protocol::RequestMethod<Params = SetupParams>,
+    {
+        let calls = self.with_capability(capability).into_iter().map(|index| async move {
+            let params = SetupParams {
+                options: self.options_for(index),
+                console_log_dir: self.options.console_log_dir.clone(),
+            };
+            (index, self.plugins[index].request::<M>(&params, Some(self.plugin_hook_timeout())).await)
+        });
+        for (index, result) in join_all(calls).await {
+            if let Err(e) = result {
+                let hint =
+                    if e.kind() == ErrorKind::Timeout { " (--plugin-hook-timeout changes that)" } else { "" };
+                return Err(Failure::new(phase, format!("plugin {}: {e}{hint}", self.plugin_name(index))));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn semaphores(&self) -> Vec<Option<Arc<Semaphore>>> {
+        self.plugins
+            .iter()
+            .map(|p| p.info().max_concurrency.map(|n| Arc::new(Semaphore::new(n.max(1) as usize))))
+            .collect()
+    }
+
+    /// Runs `phase` on every device that implements its hook, all at once, and waits for all.
+    pub(super) async fn run_phase(&mut self, phase: &Phase) -> Result<(), Failure> {
+        self.enter(phase.name);
+        let started = Instant::now();
+        let outcomes = self.call_hooks(phase, true).await;
+        let seconds = started.elapsed().as_secs_f64();
+        if !outcomes.is_empty() {
+            self.tracker().totals.push(PhaseTotal { phase: phase.name.to_owned(), seconds });
+        }
+        let mut failures = Vec::new();
+        for (index, elapsed, result) in outcomes {
+            let device = &mut self.devices[index];
+            device.report.phases.insert(phase.name.to_owned(), elapsed.as_secs_f64());
+            if let Err(message) = result {
+                device.report.error = Some(message.clone());
+                failures.push(format!(
+                    "{} (plugin {}): {message}",
+                    device.description.name, device.report.plugin
+                ));
+            }
+        }
+        match failures.len() {
+            0 => Ok(()),
+            1 => Err(Failure::new(phase.name, format!("{} failed: {}", phase.name, failures[0]))),
+            n => Err(Failure::new(
+                phase.name,
+                format!("{} failed: {} (and {} more)", phase.name, failures[0], n - 1),
+            )),
+        }
+    }
+
+    pub(super) async fn call_hooks(
+        &self,
+        phase: &Phase,
+        show: bool,
+    ) -> Vec<(usize, Duration, Result<(), String>)> {
+        let semaphores = self.semaphores();
+        let calls = self
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.hooks.contains(&phase.hook) && phase.roles.contains(&d.description.role))
+            .map(|(index, device)| {
+                let semaphore = semaphores[device.plugin].clone();
+                async move {
+                    let _permit = match &semaphore {
+                        Some(s) => s.acquire().await.ok(),
+                        None => None,
+                    };
+                    let name = &device.description.name;
+                    let started = Instant::now();
+                    if show {
+                        self.progress.line(name, phase.name, "started");
+                        self.tracker().running.insert(index, started);
+                    }
+                    let timeout = timeout_for(phase, &device.description.config);
+                    let params = DeviceHookParams { device: name.clone(), hook: phase.hook, env_req: None };
+                    let result = self.plugins[device.plugin]
+                        .request::<DeviceHook>(&params, Some(timeout))
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| describe_hook_error(phase, timeout, &e));
+                    let elapsed = started.elapsed();
+                    if show {
+                        self.tracker().running.remove(&index);
+                    }
+                    let done = match &result {
+                        Ok(()) => format!("done in {:.2}s", elapsed.as_secs_f64()),
+                        Err(message) => format!("FAILED after {:.2}s: {message}", elapsed.as_secs_f64()),
+                    };
+                    if show || result.is_err() {
+                        self.progress.line(name, phase.name, &done);
+                    }
+                    (index, elapsed, result)
+                }
+            });
+        join_all(calls).await
+    }
+
+    /// Shuts every registered device down, then tells every plugin how it went.
+    pub(super) async fn release(&self, status: DeploymentStatus, error: Option<String>) {
+        for (index, _, result) in self.call_hooks(&phases::SHUTDOWN, false).await {
+            if let Err(message) = result {
+                tracing::warn!("shutting down {} failed: {message}", self.devices[index].description.name);
+            }
+        }
+        let params = ReleaseParams { status, error };
+        let calls = self.with_capability(Capability::Release).into_iter().map(|index| {
+            let params = &params;
+            async move {
+                (
+                    index,
+                    self.plugins[index]
+                        .request::<PluginRelease>(params, Some(self.plugin_hook_timeout()))
+                        .await,
+                )
+            }
+        });
+        for (index, result) in join_all(calls).await {
+            if let Err(e) = result {
+                tracing::warn!("plugin {} failed to release: {e}", self.plugin_name(index));
+            }
+        }
+    }
+}
+
+fn describe_hook_error(phase: &Phase, timeout: Duration, error: &CallError) -> String {
+    match error {
+        CallError::Local(e) if e.kind() == ErrorKind::Timeout => {
+            format!(
+                "{} did not finish within {:?} (set vitro_timeouts in its config to change that)",
+                phase.name, timeout
+            )
+        }
+        other => other.to_string(),
+    }
+}

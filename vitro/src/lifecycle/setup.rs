@@ -1,0 +1,264 @@
+//! Setup before the phases: the plugins' device types, the config (files or a reservation
+//! plugin, then config-parsing plugins), and registering every device in its plugin.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+use vitro_protocol::methods::{
+    DeviceCreate, PluginParseConfig, PluginPostSetup, PluginReserve, PluginSetupEnv,
+};
+use vitro_protocol::types::{
+    Capability, ClientKind, DeviceCreateParams, DeviceDescription, DeviceTypeInfo, ParseConfigParams,
+    ReserveParams,
+};
+
+use super::phases::{self, Phase};
+use super::report::DeviceReport;
+use crate::config::{
+    board_inventory, check_unique_names, merge_devices, BoardInventory, ClientTypes, ConfigError, JsonFile,
+};
+
+use super::{Deployment, Device, Failure};
+
+impl<'a> Deployment<'a> {
+    pub(super) async fn setup(&mut self) -> Result<(), Failure> {
+        self.enter("configuration");
+        let types = self.type_map()?;
+        let env = JsonFile::load(&self.options.env_config).await?;
+        let (inventory, inventory_file) = self.inventory().await?;
+        check_unique_names(&inventory, &inventory_file)?;
+        let client_types = self.client_types(&types);
+        let merged = merge_devices(&inventory, &inventory_file, &env, &client_types)?;
+        self.enter("config parsing");
+        let merged = self.parse_config(merged).await?;
+        check_patched(&merged)?;
+        self.env = env.value;
+        self.inventory = inventory_file.value.get(&inventory.board).cloned().unwrap_or_default();
+        self.merged = merged.clone();
+        let mut wanted = Vec::new();
+        for config in merged {
+            let name = config["name"].as_str().unwrap_or_default().to_owned();
+            if self.options.ignore_devices.contains(&name) {
+                tracing::warn!("ignoring device {name} (--ignore-devices)");
+                self.progress.line(&name, "registration", "ignored (--ignore-devices)");
+                continue;
+            }
+            let type_name = config["type"].as_str().unwrap_or_default().to_owned();
+            let Some((plugin, info)) = types.get(&type_name) else {
+                return Err(unknown_type(&name, &type_name, &types, &inventory, &inventory_file, self).into());
+            };
+            wanted.push((name, type_name, *plugin, info.clone(), config));
+        }
+        self.enter("registration");
+        self.register(wanted).await?;
+        self.enter("env setup");
+        self.plugin_hooks::<PluginSetupEnv>(Capability::EnvSetup, "env setup").await?;
+        let phases: &[Phase] = if self.options.skip_boot { &phases::SKIP_BOOT } else { &phases::BOOT };
+        for phase in phases {
+            self.run_phase(phase).await?;
+        }
+        self.enter("post setup");
+        self.plugin_hooks::<PluginPostSetup>(Capability::PostSetup, "post setup").await?;
+        Ok(())
+    }
+
+    pub(super) fn type_map(&self) -> Result<HashMap<String, (usize, DeviceTypeInfo)>, Failure> {
+        let mut types: HashMap<String, (usize, DeviceTypeInfo)> = HashMap::new();
+        for (index, plugin) in self.plugins.iter().enumerate() {
+            for info in &plugin.info().device_types {
+                if let Some((other, _)) = types.get(&info.type_name) {
+                    return Err(Failure::new(
+                        "registration",
+                        format!(
+                            "device type {} is provided by both plugin {} and plugin {}; keep only one of them",
+                            info.type_name,
+                            self.plugin_name(*other),
+                            plugin.info().plugin.name
+                        ),
+                    ));
+                }
+                types.insert(info.type_name.clone(), (index, info.clone()));
+            }
+        }
+        Ok(types)
+    }
+
+    pub(super) fn client_types(&self, types: &HashMap<String, (usize, DeviceTypeInfo)>) -> ClientTypes {
+        let mut clients = ClientTypes::default();
+        for (name, (_, info)) in types {
+            match info.client {
+                Some(ClientKind::Lan) => clients.lan.push(name.clone()),
+                Some(ClientKind::Wifi) => clients.wifi.push(name.clone()),
+                _ => {}
+            }
+        }
+        clients
+    }
+
+    pub(super) async fn inventory(&self) -> Result<(BoardInventory, JsonFile), Failure> {
+        if let Some(&index) = self.with_capability(Capability::Reservation).first() {
+            self.enter("reservation");
+            let board = self.options.board_name.clone().unwrap_or_default();
+            let plugin = &self.plugins[index];
+            let params = ReserveParams { board_name: board.clone(), options: self.options_for(index) };
+            let reserved =
+                plugin.request::<PluginReserve>(&params, Some(self.plugin_hook_timeout())).await.map_err(
+                    |e| Failure::new("reservation", format!("plugin {}: {e}", self.plugin_name(index))),
+                )?;
+            let text = serde_json::to_string_pretty(&json!({ board.clone(): reserved.inventory }))
+                .map_err(|e| Failure::new("reservation", e.to_string()))?;
+            let file =
+                JsonFile::parse(&format!("inventory reserved by plugin {}", self.plugin_name(index)), text)?;
+            return Ok((board_inventory(&file, &board)?, file));
+        }
+        let (Some(path), Some(board)) = (&self.options.inventory_config, &self.options.board_name) else {
+            return Err(Failure::new(
+                "configuration",
+                "no plugin reserves boards, so --inventory-config and --board-name are needed; give both",
+            ));
+        };
+        let file = JsonFile::load(path).await?;
+        Ok((board_inventory(&file, board)?, file))
+    }
+
+    pub(super) async fn parse_config(&self, mut devices: Vec<Value>) -> Result<Vec<Value>, Failure> {
+        for index in self.with_capability(Capability::ConfigParsing) {
+            let name = self.plugin_name(index);
+            let params = ParseConfigParams { devices: devices.clone(), options: self.options_for(index) };
+            let result = self.plugins[index]
+                .request::<PluginParseConfig>(&params, Some(self.plugin_hook_timeout()))
+                .await
+                .map_err(|e| Failure::new("config parsing", format!("plugin {name}: {e}")))?;
+            if result.patch.is_empty() {
+                continue;
+            }
+            let patch: json_patch::Patch =
+                serde_json::to_value(&result.patch).and_then(serde_json::from_value).map_err(|e| {
+                    Failure::new(
+                        "config parsing",
+                        format!("plugin {name} returned an invalid JSON Patch: {e}"),
+                    )
+                })?;
+            let mut document = Value::Array(devices);
+            json_patch::patch(&mut document, &patch).map_err(|e| {
+                Failure::new("config parsing", format!("plugin {name}'s JSON Patch does not apply: {e}"))
+            })?;
+            devices = match document {
+                Value::Array(list) if list.iter().all(|d| d["name"].is_string() && d["type"].is_string()) => list,
+                _ => {
+                    return Err(Failure::new(
+                        "config parsing",
+                        format!("plugin {name}'s JSON Patch left something that is not a list of devices with `name` and `type`"),
+                    ))
+                }
+            };
+        }
+        Ok(devices)
+    }
+
+    pub(super) async fn register(
+        &mut self,
+        wanted: Vec<(String, String, usize, DeviceTypeInfo, Value)>,
+    ) -> Result<(), Failure> {
+        let plugins = self.plugins;
+        let timeout = self.plugin_hook_timeout();
+        let creations = wanted.iter().map(|(name, type_name, plugin, _, config)| {
+            let params = DeviceCreateParams {
+                name: name.clone(),
+                type_name: type_name.clone(),
+                config: config.clone(),
+                console_log_dir: self.options.console_log_dir.clone(),
+            };
+            async move { plugins[*plugin].request::<DeviceCreate>(&params, Some(timeout)).await }
+        });
+        let results = join_all(creations).await;
+        let mut failure = None;
+        for ((name, type_name, plugin, info, config), result) in wanted.into_iter().zip(results) {
+            let plugin_name = self.plugin_name(plugin).to_owned();
+            match result {
+                Ok(_) => {
+                    let description = DeviceDescription {
+                        name: name.clone(),
+                        type_name: type_name.clone(),
+                        role: info.role,
+                        plugin: plugin_name.clone(),
+                        config,
+                    };
+                    self.registry.insert(description.clone());
+                    self.devices.push(Device {
+                        description,
+                        plugin,
+                        hooks: info.hooks,
+                        report: DeviceReport {
+                            name,
+                            type_name,
+                            plugin: plugin_name,
+                            phases: BTreeMap::new(),
+                            error: None,
+                        },
+                    });
+                }
+                Err(e) => {
+                    failure.get_or_insert_with(|| {
+                        Failure::new("registration", format!("{name} (plugin {plugin_name}): {e}"))
+                    });
+                }
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+/// Checks the device list that config-parsing plugins left: names, deadlines, no name twice.
+fn check_patched(devices: &[Value]) -> Result<(), Failure> {
+    for device in devices {
+        if let Err(problem) = crate::config::checks::check_device(device, true) {
+            let message = format!("after config parsing: {} (at {})", problem.message, problem.pointer);
+            return Err(Failure::new("config parsing", format!("{message}; {}", problem.fix)));
+        }
+    }
+    match crate::config::checks::duplicate_name(devices) {
+        Some((name, _, _)) => Err(Failure::new(
+            "config parsing",
+            format!(
+                "after config parsing, two devices are named {name:?}; every device needs a name of its own"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn unknown_type(
+    name: &str,
+    type_name: &str,
+    types: &HashMap<String, (usize, DeviceTypeInfo)>,
+    inventory: &BoardInventory,
+    inventory_file: &JsonFile,
+    deployment: &Deployment<'_>,
+) -> ConfigError {
+    let mut known: Vec<String> =
+        types.iter().map(|(t, (p, _))| format!("{t} (plugin {})", deployment.plugin_name(*p))).collect();
+    known.sort();
+    let origin = inventory
+        .devices
+        .iter()
+        .zip(&inventory.origins)
+        .find(|(d, _)| d["name"] == name)
+        .map(|(_, origin)| format!("{origin}/type"))
+        .unwrap_or_default();
+    let broken = &deployment.options.broken_plugins;
+    let fix = if !broken.is_empty() {
+        format!("these plugins failed to start and may provide it; fix them: {}", broken.join("; "))
+    } else if known.is_empty() {
+        "no plugin is installed: put vitro-plugin-<name> executables on PATH or pass --plugin COMMAND"
+            .to_owned()
+    } else {
+        format!("install the plugin that provides it, or use a known type: {}", known.join(", "))
+    };
+    inventory_file.error_at(
+        &origin,
+        format!("device {name:?} has type {type_name:?}, which no plugin provides"),
+        fix,
+    )
+}
