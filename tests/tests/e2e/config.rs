@@ -13,7 +13,7 @@ fn cases() -> PathBuf {
 fn vitro_config(case: &Path) -> Output {
     let board = std::fs::read_to_string(case.join("board.txt")).unwrap();
     Command::new(target_bin("vitro"))
-        .args(["config", "--board-name", board.trim()])
+        .args(["config", "--no-path", "--board-name", board.trim()])
         .arg("--env-config")
         .arg(case.join("environment.json"))
         .arg("--inventory-config")
@@ -195,7 +195,7 @@ fn vitro_config_of(inventory: serde_json::Value, env: serde_json::Value, extra: 
     std::fs::write(dir.path().join("inventory.json"), inventory.to_string()).unwrap();
     std::fs::write(dir.path().join("environment.json"), env.to_string()).unwrap();
     Command::new(target_bin("vitro"))
-        .args(["config", "--board-name", "lab"])
+        .args(["config", "--no-path", "--board-name", "lab"])
         .arg("--env-config")
         .arg(dir.path().join("environment.json"))
         .arg("--inventory-config")
@@ -255,4 +255,20 @@ fn numbers_are_printed_as_written_big_integers_and_negative_zero_included() {
     for written in [r#""serial": 12345678901234567890123"#, r#""offset": -0"#, r#""gain": 1.50"#] {
         assert!(text.contains(written), "{written} is not in {text}");
     }
+}
+
+#[test]
+fn vitro_config_knows_the_client_types_plugins_declare() {
+    use serde_json::json;
+    let inventory = json!({"lab": {"devices": [{"name": "board", "type": "fixture"}, {"name": "lan", "type": "fixture_lan"}]}});
+    let env = json!({"environment_def": {"lan_clients": [{"vlan": 10}]}});
+    let plain = vitro_config_of(inventory.clone(), env.clone(), &[]);
+    assert_eq!(plain.status.code(), Some(1), "without the plugin fixture_lan is no LAN client");
+    let fixture = env!("CARGO_BIN_EXE_vitro-plugin-fixture");
+    let out = vitro_config_of(inventory, env, &["--plugin", fixture]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("client types as declared by the plugins fixture"), "{stderr}");
+    let devices: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(devices[1]["vlan"], 10, "{devices}");
 }

@@ -119,6 +119,9 @@ pub struct ConfigArgs {
     /// of `********`.
     #[arg(long)]
     pub show_secrets: bool,
+    /// Plugins, asked which of their device types are LAN and Wi-Fi clients (as a deployment does).
+    #[command(flatten)]
+    pub source: PluginSource,
 }
 
 /// `vitro plugins ...`

@@ -2,6 +2,7 @@
 //! `get_inventory_config` and `parse_vitro_config`.
 
 use serde_json::{Map, Value};
+use vitro_protocol::types::{ClientKind, DeviceTypeInfo};
 
 use super::checks::{check_device, duplicate_name};
 use super::merge::merge;
@@ -142,6 +143,21 @@ pub struct ClientTypes {
     pub lan: Vec<String>,
     /// Wi-Fi client types.
     pub wifi: Vec<String>,
+}
+
+impl ClientTypes {
+    /// Python Vitro's client types, and the types plugins declare as LAN or Wi-Fi clients.
+    pub fn with_declared<'a>(types: impl IntoIterator<Item = &'a DeviceTypeInfo>) -> Self {
+        let mut clients = Self::default();
+        for info in types {
+            match info.client {
+                Some(ClientKind::Lan) => clients.lan.push(info.type_name.clone()),
+                Some(ClientKind::Wifi) => clients.wifi.push(info.type_name.clone()),
+                _ => {}
+            }
+        }
+        clients
+    }
 }
 
 impl Default for ClientTypes {

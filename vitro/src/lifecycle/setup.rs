@@ -9,8 +9,7 @@ use vitro_protocol::methods::{
     DeviceCreate, PluginParseConfig, PluginPostSetup, PluginReserve, PluginSetupEnv,
 };
 use vitro_protocol::types::{
-    Capability, ClientKind, DeviceCreateParams, DeviceDescription, DeviceTypeInfo, ParseConfigParams,
-    ReserveParams,
+    Capability, DeviceCreateParams, DeviceDescription, DeviceTypeInfo, ParseConfigParams, ReserveParams,
 };
 
 use super::phases::{self, Phase};
@@ -28,7 +27,7 @@ impl<'a> Deployment<'a> {
         let env = JsonFile::load(&self.options.env_config).await?;
         let (inventory, inventory_file) = self.inventory().await?;
         check_unique_names(&inventory, &inventory_file)?;
-        let client_types = self.client_types(&types);
+        let client_types = ClientTypes::with_declared(types.values().map(|(_, info)| info));
         let merged = merge_devices(&inventory, &inventory_file, &env, &client_types)?;
         self.enter("config parsing");
         let merged = self.parse_config(merged).await?;
@@ -82,18 +81,6 @@ impl<'a> Deployment<'a> {
             }
         }
         Ok(types)
-    }
-
-    pub(super) fn client_types(&self, types: &HashMap<String, (usize, DeviceTypeInfo)>) -> ClientTypes {
-        let mut clients = ClientTypes::default();
-        for (name, (_, info)) in types {
-            match info.client {
-                Some(ClientKind::Lan) => clients.lan.push(name.clone()),
-                Some(ClientKind::Wifi) => clients.wifi.push(name.clone()),
-                _ => {}
-            }
-        }
-        clients
     }
 
     pub(super) async fn inventory(&self) -> Result<(BoardInventory, JsonFile), Failure> {
