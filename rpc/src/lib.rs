@@ -126,6 +126,10 @@ pub struct PeerConfig {
     /// handler that is ready at once costs no task switch. Only for handlers that never block:
     /// the plugin runtime turns it off, because a driver's hook may block its thread.
     pub answer_inline: bool,
+    /// Answer a line that is no readable message with an error of `id: null`, as JSON-RPC 2.0
+    /// asks. The host turns it off towards plugins: their stray stdout is pollution, logged and
+    /// skipped, and answering it could start an endless exchange with a plugin that answers junk.
+    pub answer_unreadable: bool,
     /// Run the reader and the writer on this runtime (a thread of their own, say), so that
     /// handlers that block their threads cannot delay pings or other answers. Handlers always
     /// run on the runtime that called [`start`].
@@ -141,6 +145,7 @@ impl PeerConfig {
             queue: 1024,
             close_on_disconnect: true,
             answer_inline: true,
+            answer_unreadable: true,
             io_runtime: None,
         }
     }
@@ -501,7 +506,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     let mut buf = Vec::with_capacity(4096);
     let end = loop {
         match next_frame(&mut reader, &mut buf, config.max_message_size).await {
-            Ok(Frame::Line) => dispatch(&buf, &handler, &peer, config.answer_inline, &handlers).await,
+            Ok(Frame::Line) => dispatch(&buf, &handler, &peer, &config, &handlers).await,
             Ok(Frame::TooLong { len }) => oversized(&buf, len, config.max_message_size, &peer).await,
             Ok(Frame::Eof) => break "its output ended".to_owned(),
             Err(e) => break format!("reading its output failed: {e}"),
@@ -534,16 +539,19 @@ async fn dispatch(
     line: &[u8],
     handler: &Arc<dyn Handler>,
     peer: &PeerHandle,
-    inline: bool,
+    config: &PeerConfig,
     handlers: &tokio::runtime::Handle,
 ) {
+    let inline = config.answer_inline;
     let message = match decode(line) {
         Ok(message) => message,
         Err(e) => {
             let shown = String::from_utf8_lossy(&line[..line.len().min(200)]);
             tracing::warn!(peer = %peer.name(), "skipped a line that is not protocol ({e}): {shown}");
             // JSON-RPC 2.0: a message whose id cannot be read is answered with `id: null`.
-            peer.respond(None, Err(&unreadable(line, &e))).await;
+            if config.answer_unreadable {
+                peer.respond(None, Err(&unreadable(line, &e))).await;
+            }
             return;
         }
     };

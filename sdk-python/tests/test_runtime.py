@@ -118,6 +118,10 @@ def test_a_host_without_a_common_version_is_told_what_to_upgrade() -> None:
     error = answers[0]["error"]
     assert error["data"]["kind"] == "version-mismatch"
     assert "the host speaks 7.0, the plugin speaks 1.0; upgrade the plugin" in error["message"]
+    assert error["data"]["details"] == {
+        "host": [{"major": 7, "minor": 0}],
+        "plugin": [{"major": 1, "minor": 0}],
+    }
     assert code == 1, "no shutdown came first"
 
 

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use serde_json::json;
 use serde_json::value::RawValue;
-use vitro_protocol::methods::{DeviceCreate, DeviceHook, Exit, Initialize, Shutdown};
+use vitro_protocol::methods::{CancelRequest, DeviceCreate, DeviceHook, Exit, Initialize, Shutdown};
 use vitro_protocol::types::{
-    DeviceCreateParams, DeviceHookParams, Empty, Hook, HostInfo, InitializeParams, Limits, LogLevel,
+    CancelParams, DeviceCreateParams, DeviceHookParams, Empty, Hook, HostInfo, InitializeParams, Limits,
+    LogLevel,
 };
 use vitro_protocol::{ErrorKind, ProtocolVersion, RpcError, PROTOCOL_VERSION};
 use vitro_rpc::{BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
@@ -64,8 +65,9 @@ async fn raw(command: &PluginCommand) -> Result<(tokio::process::Child, PeerHand
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return Err("stdio was not piped".into());
     };
-    let peer =
-        vitro_rpc::start(stdout, stdin, Arc::new(Quiet), PeerConfig::new(format!("plugin {}", command.name)));
+    let mut config = PeerConfig::new(format!("plugin {}", command.name));
+    config.answer_unreadable = false;
+    let peer = vitro_rpc::start(stdout, stdin, Arc::new(Quiet), config);
     Ok((child, peer))
 }
 
@@ -94,6 +96,96 @@ async fn exits_when_stdin_closes(command: &PluginCommand) -> Result<(), String> 
             Err("still running 5 s after its stdin closed".into())
         }
     }
+}
+
+/// Started by hand (no `VITRO_PLUGIN=1`), a plugin says what it is and exits with status 2.
+async fn started_by_hand(command: &PluginCommand) -> Result<(), String> {
+    let run = crate::plugin::spawn::run_by_hand(command);
+    let output = match tokio::time::timeout(WAIT, run).await {
+        Ok(output) => output.map_err(|e| format!("cannot start it: {e}"))?,
+        Err(_) => return Err("still running 10 s after being started without VITRO_PLUGIN=1".into()),
+    };
+    if output.status.code() != Some(2) {
+        return Err(format!("exited with {} instead of status 2", output.status));
+    }
+    if output.stderr.iter().all(u8::is_ascii_whitespace) && output.stdout.iter().all(u8::is_ascii_whitespace)
+    {
+        return Err("exited with status 2 but said nothing about what it is".into());
+    }
+    Ok(())
+}
+
+/// A second `initialize` and any request after `shutdown` are refused with `invalid-state`.
+async fn refusals(command: &PluginCommand) -> Vec<Outcome> {
+    let mut plugin = match started(command, vec![PROTOCOL_VERSION]).await {
+        Ok(plugin) => plugin,
+        Err(e) => {
+            let reason = Err(format!("no handshake: {}", e.chain()));
+            return vec![
+                Outcome { case: "second initialize refused", result: reason.clone() },
+                Outcome { case: "requests after shutdown refused", result: reason },
+            ];
+        }
+    };
+    let again = plugin.request::<Initialize>(&init(vec![PROTOCOL_VERSION]), Some(WAIT)).await;
+    let second =
+        expect_kind(again, ErrorKind::InvalidState).map_err(|e| format!("a second `initialize`: {e}"));
+    let after = match plugin.request::<Shutdown>(&Empty {}, Some(WAIT)).await {
+        Err(e) => Err(format!("`shutdown`: {e}")),
+        Ok(_) => {
+            let hook = DeviceHookParams { device: "no-such-device".into(), hook: Hook::Boot, env_req: None };
+            expect_kind(plugin.request::<DeviceHook>(&hook, Some(WAIT)).await, ErrorKind::InvalidState)
+                .map_err(|e| format!("`device/hook` after `shutdown`: {e}"))
+        }
+    };
+    plugin.shutdown().await;
+    vec![
+        Outcome { case: "second initialize refused", result: second },
+        Outcome { case: "requests after shutdown refused", result: after },
+    ]
+}
+
+/// Pings are answered while the plugin is busy with many requests at once.
+async fn ping_while_busy(plugin: &PluginProcess) -> Result<(), String> {
+    let hook = DeviceHookParams { device: "no-such-device".into(), hook: Hook::Validate, env_req: None };
+    let flood =
+        futures_util::future::join_all((0..256).map(|_| plugin.request::<DeviceHook>(&hook, Some(WAIT))));
+    let ping = async {
+        tokio::task::yield_now().await;
+        plugin.peer().ping(Duration::from_secs(2)).await
+    };
+    let (_, ping) = tokio::join!(flood, ping);
+    ping.map_err(|e| format!("a ping sent among 256 requests in flight: {e}"))
+}
+
+/// A `$/cancelRequest` for a request in flight gets it answered once (its result, or
+/// `cancelled`); one for an id not in flight is ignored.
+async fn cancel_request(plugin: &PluginProcess) -> Result<(), String> {
+    let hook = DeviceHookParams { device: "no-such-device".into(), hook: Hook::Validate, env_req: None };
+    // Dropping the call at its deadline sends `$/cancelRequest`; a zero deadline sends it at once.
+    let _ = plugin.request::<DeviceHook>(&hook, Some(Duration::ZERO)).await;
+    plugin
+        .peer()
+        .notify::<CancelRequest>(&CancelParams { id: vitro_protocol::RequestId::Number(987_654_321) })
+        .await
+        .map_err(|e| e.to_string())?;
+    plugin
+        .peer()
+        .ping(Duration::from_secs(2))
+        .await
+        .map_err(|e| format!("no ping answered after a cancel: {e}"))?;
+    let answer = plugin.request::<DeviceHook>(&hook, Some(WAIT)).await;
+    expect_kind(answer, ErrorKind::UnknownDevice).map_err(|e| format!("a request after a cancel: {e}"))
+}
+
+/// A message over the announced size limit is answered `message-too-large`, and the plugin goes on.
+async fn oversized_message(plugin: &PluginProcess) -> Result<(), String> {
+    let limit = Limits::default().max_message_size as usize;
+    let huge = json!({ "pad": "x".repeat(limit + 1024) });
+    let answer = plugin.peer().request_raw("vitro/oversized", &huge, Some(WAIT)).await;
+    expect_kind(answer, ErrorKind::MessageTooLarge)
+        .map_err(|e| format!("a request of {} bytes (limit {limit}): {e}", limit + 1024))?;
+    plugin.peer().ping(Duration::from_secs(2)).await.map_err(|e| format!("no ping answered afterwards: {e}"))
 }
 
 async fn started(command: &PluginCommand, versions: Vec<ProtocolVersion>) -> Result<PluginProcess, RpcError> {
@@ -134,13 +226,24 @@ async fn running_cases(command: &PluginCommand) -> Vec<Outcome> {
         Ok(plugin) => plugin,
         Err(e) => {
             let reason = format!("no handshake: {}", e.chain());
-            return ["ping", "unknown method", "unknown device", "orderly shutdown"]
-                .into_iter()
-                .map(|case| Outcome { case, result: Err(reason.clone()) })
-                .collect();
+            return [
+                "ping",
+                "ping while busy",
+                "cancel request",
+                "oversized message",
+                "unknown method",
+                "unknown device",
+                "orderly shutdown",
+            ]
+            .into_iter()
+            .map(|case| Outcome { case, result: Err(reason.clone()) })
+            .collect();
         }
     };
     let ping = plugin.peer().ping(Duration::from_secs(2)).await.map_err(|e| e.to_string());
+    let busy = ping_while_busy(&plugin).await;
+    let cancel = cancel_request(&plugin).await;
+    let oversized = oversized_message(&plugin).await;
     let unknown_method = expect_kind(
         plugin.peer().request_raw("vitro/noSuchMethod", &Empty {}, Some(WAIT)).await,
         ErrorKind::MethodNotFound,
@@ -166,6 +269,9 @@ async fn running_cases(command: &PluginCommand) -> Vec<Outcome> {
     plugin.shutdown().await;
     vec![
         Outcome { case: "ping", result: ping },
+        Outcome { case: "ping while busy", result: busy },
+        Outcome { case: "cancel request", result: cancel },
+        Outcome { case: "oversized message", result: oversized },
         Outcome { case: "unknown method", result: unknown_method },
         Outcome { case: "unknown device", result: unknown_device },
         Outcome { case: "orderly shutdown", result: shutdown },
@@ -178,7 +284,9 @@ pub async fn check(command: &PluginCommand) -> Vec<Outcome> {
         Outcome { case: "handshake", result: handshake(command).await },
         Outcome { case: "version skew", result: version_skew(command).await },
         Outcome { case: "early request refused", result: early_request_refused(command).await },
+        Outcome { case: "started by hand", result: started_by_hand(command).await },
     ];
+    outcomes.extend(refusals(command).await);
     outcomes.extend(running_cases(command).await);
     outcomes
         .push(Outcome { case: "exits when stdin closes", result: exits_when_stdin_closes(command).await });

@@ -91,10 +91,17 @@ async def _invoke(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # 
 _ID = re.compile(r'"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")')
 
 
-def _error(kind: ErrorKind, message: str, causes: list[str] | None = None) -> dict[str, Any]:
+def _error(
+    kind: ErrorKind,
+    message: str,
+    causes: list[str] | None = None,
+    details: Any = None,  # noqa: ANN401
+) -> dict[str, Any]:
     data: dict[str, Any] = {"kind": kind}
     if causes:
         data["causes"] = causes
+    if details is not None:
+        data["details"] = details
     return {"code": CODES.get(kind, -32603), "message": message, "data": data}
 
 
@@ -224,7 +231,7 @@ class Runtime:
         except asyncio.CancelledError:
             self.respond(request_id, error=_error("cancelled", "the request was cancelled"))
         except DeviceError as e:
-            self.respond(request_id, error=_error(e.kind, e.message, e.causes))
+            self.respond(request_id, error=_error(e.kind, e.message, e.causes, e.details))
         except Exception as e:
             lines = traceback.format_exception(type(e), e, e.__traceback__)
             causes = [line.rstrip() for line in "".join(lines).splitlines()[-6:]]
@@ -285,6 +292,10 @@ class Runtime:
             raise DeviceError(
                 f"no common protocol version: the host speaks {host}, the plugin speaks {ours}; {advice}",
                 "version-mismatch",
+                details={
+                    "host": [{"major": a, "minor": b} for a, b in offered],
+                    "plugin": [{"major": a, "minor": b} for a, b in speaks],
+                },
             )
         major, minor = max(common)
         self.max_message = int(params.get("limits", {}).get("max_message_size", self.max_message))

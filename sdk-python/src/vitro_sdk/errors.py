@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .messages.protocol import ErrorKind
@@ -33,12 +33,18 @@ class DeviceError(Exception):
     """A hook or device method failed; sent to the host as an error of ``kind``."""
 
     def __init__(
-        self, message: str, kind: ErrorKind = "device-error", causes: list[str] | None = None
+        self,
+        message: str,
+        kind: ErrorKind = "device-error",
+        causes: list[str] | None = None,
+        details: Any = None,  # noqa: ANN401
     ) -> None:
         super().__init__(message)
         self.message = message
         self.kind: ErrorKind = kind
         self.causes = causes or []
+        #: Kind-specific facts sent as ``data.details`` (``version-mismatch``: both sides' versions).
+        self.details = details
 
     def __str__(self) -> str:
         return ": ".join([self.message, *self.causes])

@@ -103,6 +103,7 @@ impl PluginProcess {
         let mut config = PeerConfig::new(label.clone());
         config.max_message_size = options.max_message_size as usize;
         config.close_on_disconnect = false;
+        config.answer_unreadable = false;
         let peer = vitro_rpc::start(stdout, stdin, handler, config);
         let (exit_tx, exit) = watch::channel(None);
         let stopping = CancellationToken::new();

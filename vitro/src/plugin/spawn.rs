@@ -54,6 +54,20 @@ pub fn spawn(command: &PluginCommand) -> io::Result<Child> {
     Ok(child)
 }
 
+/// Runs `command` as a person would by hand: without `VITRO_PLUGIN`, stdin closed, its output
+/// collected (`vitro plugins check` expects it to say what it is and exit with status 2).
+#[allow(clippy::disallowed_methods)]
+pub async fn run_by_hand(command: &PluginCommand) -> io::Result<std::process::Output> {
+    Command::new(&command.program)
+        .args(&command.args)
+        .env_remove(vitro_protocol::PLUGIN_ENV_MARKER)
+        .stdin(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true)
+        .output()
+        .await
+}
+
 /// Starts the reaper (`vitro` itself, see [`super::reaper`]) in a process group of its own, with
 /// no stdio but the pipe it reads. Returns that pipe.
 #[allow(clippy::disallowed_methods)]
