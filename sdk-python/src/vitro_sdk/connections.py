@@ -23,6 +23,7 @@ import os
 import re
 import select
 import shlex
+import signal
 import socket
 import sys
 import termios
@@ -359,7 +360,14 @@ def connect(
     prompt = [raw_prompt] if isinstance(raw_prompt, str) else [str(p) for p in raw_prompt]
     log = ConsoleLog(log_path(log_dir, device, console)) if log_dir else None
     name = f"{device}.{console}"
-    spawn_options: dict[str, Any] = {"encoding": "utf-8", "codec_errors": "ignore", "timeout": timeout}
+    # 64 KiB reads: pexpect searches its whole buffer after each read, so its default 2,000-byte
+    # reads make a large output quadratic (3 MB took 30 s).
+    spawn_options: dict[str, Any] = {
+        "encoding": "utf-8",
+        "codec_errors": "ignore",
+        "timeout": timeout,
+        "maxread": 65536,
+    }
     try:
         if kind == "local_cmd":
             command = config.get("conn_cmd")
@@ -411,10 +419,19 @@ def _port(config: Mapping[str, Any], device: str, kind: str, default: int | None
     return port
 
 
+def _default_signals() -> None:
+    """In a console's process: Ctrl-C and friends act as on a terminal, even when the driver was
+    started with them ignored (a background job inherits SIGINT ignored)."""
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _spawn(argv: list[str], options: dict[str, Any]) -> pexpect.spawn[str]:
     env = dict(os.environ, TERM="dumb")
     try:
-        return pexpect.spawn(argv[0], argv[1:], dimensions=(50, 200), env=env, **options)
+        return pexpect.spawn(
+            argv[0], argv[1:], dimensions=(50, 200), env=env, preexec_fn=_default_signals, **options
+        )
     except pexpect.ExceptionPexpect as e:
         raise ConsoleError(f"cannot run {shlex.join(argv)}: {e}") from e
 
