@@ -37,7 +37,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(
+            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .init();
     // One thread: the host only waits on plugins, and a multi-thread runtime's worker wake-ups
     // cost 2.5x in round-trip latency (scripts/bench-rpc: 21 µs against 8.5 µs pinned).

@@ -392,6 +392,19 @@ fn a_deployment_without_a_board_and_no_plugin_to_reserve_one_is_a_usage_error() 
 }
 
 #[test]
+fn legacy_is_refused_with_the_reason() {
+    let bed = Bed::new("legacy", json!([{"name": "board", "type": "fixture"}]), env());
+    let out = bed.run(&[bed.plugin("")], &["--legacy"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--legacy is not needed: `devices.<name>` always works"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(bed.trace().iter().all(|l| l.starts_with("plugin ")), "nothing was deployed");
+}
+
+#[test]
 fn a_deployment_without_env_config_is_a_usage_error() {
     let out = Command::new(target_bin("vitro")).args(["--no-path", "--board-name", "b"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

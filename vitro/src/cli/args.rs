@@ -73,8 +73,9 @@ pub struct RunArgs {
     /// Ignore these devices (comma-separated names).
     #[arg(long, value_name = "NAMES", default_value = "")]
     pub ignore_devices: String,
-    /// Expose devices the legacy way (`devices.<name>`) in the interactive shell.
-    #[arg(long)]
+    /// Python Vitro's switch for `devices.<name>` in the shell; refused with an explanation,
+    /// because `devices.<name>` always works here.
+    #[arg(long, hide = true)]
     pub legacy: bool,
     /// Write what happened (devices, plugins, phase durations, result, error) to this JSON file.
     #[arg(long, value_name = "FILE")]

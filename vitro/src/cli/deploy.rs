@@ -87,6 +87,13 @@ async fn deploy_with(
         (Some(Command::Run(run)), Some(("run", sub))) => (run.run, Some(run.command), sub.clone()),
         _ => (cli.run, None, matches),
     };
+    if args.legacy {
+        return Err(Error::Usage(
+            "--legacy is not needed: `devices.<name>` always works in vitro's Python shell and pytest \
+             bridge; drop the flag"
+                .into(),
+        ));
+    }
     let Some(env_config) = args.env_config.clone() else {
         return Err(Error::Usage("--env-config is required to deploy (see vitro --help)".into()));
     };
