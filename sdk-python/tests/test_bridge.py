@@ -47,6 +47,16 @@ def test_a_bed_mixes_rust_and_python_plugins(devices):
     assert [(d["name"], d["plugin"]) for d in found] == [("wan", "fixture")]
 
 
+def test_devices_are_listed_and_document_their_methods(devices):
+    import pydoc
+
+    assert sorted(d.name for d in devices) == ["board", "helper", "wan"]
+    assert len(devices) == 3 and devices["board"] is devices.board and "wan" in dir(devices)
+    assert {"execute_command", "get_kernel"} <= set(dir(devices.board))
+    assert "uname -sr" in devices.board.get_kernel.__doc__
+    assert "execute_command" in pydoc.plain(pydoc.render_doc(devices.board))
+
+
 def test_device_manager_finds_devices_by_name_type_and_role(device_manager):
     assert device_manager.get_device_by_name("board").role == "device"
     assert list(device_manager.get_devices_by_type("pyfixture")) == ["helper"]
@@ -146,7 +156,7 @@ def test_pytest_deploys_the_bed_runs_tests_and_releases_it(
     result = pytester.runpytest_subprocess(
         "-s", *deploy_flags(bed), f"--save-console-logs={bed['logs']}", timeout=180
     )
-    result.assert_outcomes(passed=9, skipped=1)
+    result.assert_outcomes(passed=10, skipped=1)
     result.stdout.fnmatch_lines(["*test bed up in*"])
     result.stdout.fnmatch_lines(
         ["*CRASH: helper.exit: plugin pyhello exited with status 7*exits with 7 on purpose"]
@@ -161,7 +171,7 @@ def test_test_names_select_as_pytest_vitro_does(pytester: pytest.Pytester, bed: 
     result = pytester.runpytest_subprocess(
         *deploy_flags(bed), "--test-names=selected-by-name a-matching-env-req-runs", timeout=180
     )
-    result.assert_outcomes(passed=3, deselected=7)
+    result.assert_outcomes(passed=3, deselected=8)
 
 
 def test_pytest_attaches_to_a_bed_vitro_holds_and_releases_nothing(
@@ -188,7 +198,7 @@ def test_pytest_attaches_to_a_bed_vitro_holds_and_releases_nothing(
     ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=pytester.path)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "7 passed, 1 skipped, 2 deselected" in run.stdout, run.stdout
+    assert "8 passed, 1 skipped, 2 deselected" in run.stdout, run.stdout
     assert leftovers(workdir) == []
 
 

@@ -22,14 +22,13 @@ import subprocess
 import sys
 import threading
 import time
-from argparse import Namespace
 from collections.abc import Generator
 from typing import Any
 
 import pytest
 
 from .errors import DeviceError
-from .session import SESSION_ENV, DeviceManager, Session, VitroConfig
+from .session import SESSION_ENV, DeviceManager, Devices, Session, VitroConfig
 
 _BED_KEY = pytest.StashKey["_Bed"]()
 #: What ``vitro --hold`` prints on stderr once the bed is up.
@@ -295,5 +294,6 @@ def device_manager(pytestconfig: pytest.Config) -> DeviceManager:
 
 @pytest.fixture(scope="session")
 def devices(device_manager: DeviceManager) -> Any:  # noqa: ANN401
-    """Every device as an attribute: ``devices.board.execute_command("uname -a")``."""
-    return Namespace(**device_manager.all())
+    """Every device as an attribute: ``devices.board.execute_command("uname -a")``; also
+    iterable (``for device in devices``) and indexable by name."""
+    return Devices(device_manager.all())

@@ -231,7 +231,19 @@ class Session:
 
 class RemoteDevice:
     """A device of the live bed. Attribute calls run the driver's device methods in its plugin:
-    positional arguments travel as a list, keyword arguments as an object."""
+    positional arguments travel as a list, keyword arguments as an object. The methods its type
+    declares are real attributes (with their descriptions), so ``dir()``, tab completion and
+    ``help()`` show them; an undeclared name is still tried in the plugin."""
+
+    def __new__(cls, session: Session, description: SessionDevice) -> RemoteDevice:
+        declared = {m["name"]: m.get("description", "") for m in description.get("methods", [])}
+        if not declared:
+            return super().__new__(cls)
+        members: dict[str, Any] = {"__doc__": f"Device type {description['type']}: {cls.__doc__}"}
+        for name, text in declared.items():
+            members[name] = _declared_method(name, text)
+        subclass = type(f"{description['type']}", (cls,), members)
+        return super().__new__(subclass)
 
     def __init__(self, session: Session, description: SessionDevice) -> None:
         self._session = session
@@ -241,22 +253,26 @@ class RemoteDevice:
         self.plugin: str = description["plugin"]
         self.config: dict[str, Any] = description["config"]
         self.state: DeviceState = description["state"]
+        self.methods: list[str] = [m["name"] for m in description.get("methods", [])]
 
     def __getattr__(self, method: str) -> Callable[..., Any]:
         if method.startswith("_"):
             raise AttributeError(method)
 
         def call(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
-            if args and kwargs:
-                raise TypeError(f"{self.name}.{method}: pass positional or keyword arguments, not both")
-            params: Any = list(args) if args else (kwargs or None)
-            try:
-                return self._session.call(self.name, method, params)
-            except DeviceError as e:
-                raise DeviceError(f"{self.name}.{method}: {e.message}", e.kind, e.causes) from None
+            return self._call(method, args, kwargs)
 
         call.__name__ = method
         return call
+
+    def _call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:  # noqa: ANN401
+        if args and kwargs:
+            raise TypeError(f"{self.name}.{method}: pass positional or keyword arguments, not both")
+        params: Any = list(args) if args else (kwargs or None)
+        try:
+            return self._session.call(self.name, method, params)
+        except DeviceError as e:
+            raise DeviceError(f"{self.name}.{method}: {e.message}", e.kind, e.causes) from None
 
     def consoles(self) -> list[str]:
         """The device's console names."""
@@ -264,6 +280,47 @@ class RemoteDevice:
 
     def __repr__(self) -> str:
         return f"<{self.type} {self.name} ({self.role}, {self.state}, plugin {self.plugin})>"
+
+
+def _declared_method(name: str, description: str) -> Callable[..., Any]:
+    """A method of a device type, as the plugin declared it."""
+
+    def method(self: RemoteDevice, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        return self._call(name, args, kwargs)
+
+    method.__name__ = name
+    method.__doc__ = description or f"`{name}`, run in the device's plugin."
+    return method
+
+
+class Devices:
+    """The devices of the live bed as attributes (``devices.board``), also iterable, countable and
+    indexable by name; ``dir()`` and tab completion list them."""
+
+    def __init__(self, devices: dict[str, RemoteDevice]) -> None:
+        self._devices = devices
+
+    def __getattr__(self, name: str) -> RemoteDevice:
+        try:
+            return self._devices[name]
+        except KeyError:
+            known = ", ".join(self._devices) or "none"
+            raise AttributeError(f"no device named {name} (devices: {known})") from None
+
+    def __getitem__(self, name: str) -> RemoteDevice:
+        return self._devices[name]
+
+    def __iter__(self) -> Iterator[RemoteDevice]:
+        return iter(self._devices.values())
+
+    def __len__(self) -> int:
+        return len(self._devices)
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._devices)
+
+    def __repr__(self) -> str:
+        return f"<devices: {', '.join(self._devices) or 'none'}>"
 
 
 class DeviceManager:

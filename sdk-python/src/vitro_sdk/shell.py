@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import code
 import sys
-from argparse import Namespace
 
 from .errors import DeviceError
-from .session import DeviceManager, Session, VitroConfig
+from .session import DeviceManager, Devices, Session, VitroConfig
 
 
 def main() -> int:
@@ -26,7 +25,7 @@ def main() -> int:
         "session": session,
         "device_manager": device_manager,
         "vitro_config": VitroConfig(session),
-        "devices": Namespace(**device_manager.all()),
+        "devices": Devices(device_manager.all()),
     }
     try:
         import readline

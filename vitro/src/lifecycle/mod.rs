@@ -85,6 +85,7 @@ struct Device {
     description: DeviceDescription,
     plugin: usize,
     hooks: Vec<Hook>,
+    methods: Vec<vitro_protocol::types::MethodInfo>,
     report: DeviceReport,
 }
 
@@ -175,6 +176,7 @@ impl<'a> Deployment<'a> {
                 .filter(|d| d.hooks.contains(&Hook::ContingencyCheck))
                 .map(|d| d.description.name.clone())
                 .collect(),
+            methods: self.devices.iter().map(|d| (d.description.name.clone(), d.methods.clone())).collect(),
         }
     }
 

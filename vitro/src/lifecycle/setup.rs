@@ -177,6 +177,7 @@ impl<'a> Deployment<'a> {
                         description,
                         plugin,
                         hooks: info.hooks,
+                        methods: info.methods,
                         report: DeviceReport {
                             name,
                             type_name,

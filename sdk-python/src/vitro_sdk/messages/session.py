@@ -30,6 +30,21 @@ What state a device is in.
 """
 
 
+class MethodInfo(TypedDict):
+    """
+    A custom device method a type offers.
+    """
+
+    name: str
+    """
+    Method name, e.g. `execute_command`.
+    """
+    description: NotRequired[str]
+    """
+    One line for `--help` style listings.
+    """
+
+
 class SessionConfig(TypedDict):
     """
     `session/config` result: the merged device list and the raw files.
@@ -206,6 +221,10 @@ class SessionDevice(TypedDict):
     state: DeviceState
     """
     Whether it can be used.
+    """
+    methods: NotRequired[list[MethodInfo]]
+    """
+    The custom methods its type declares (what a client lists, completes and documents).
     """
 
 
