@@ -13,9 +13,18 @@ pub fn error_table() -> String {
     table
 }
 
+/// The environment table: every variable of [`crate::env::ALL`].
+pub fn environment_table() -> String {
+    let mut table = String::from("| variable | value |\n| --- | --- |\n");
+    for (name, value) in crate::env::ALL {
+        table.push_str(&format!("| `{name}` | {value} |\n"));
+    }
+    table
+}
+
 /// Every generated section: its name and content.
 pub fn sections() -> Vec<(&'static str, String)> {
-    vec![("error-kinds", error_table())]
+    vec![("error-kinds", error_table()), ("environment", environment_table())]
 }
 
 /// `page` with the section `name` replaced by `content`; `None` when the page lacks its markers.

@@ -70,10 +70,18 @@ pub fn committed_files() -> BTreeMap<String, String> {
         "$defs": defs,
     });
     let methods: Vec<MethodDescriptor> = methods::all();
+    let error_kinds: Vec<Value> = crate::ErrorKind::ALL
+        .iter()
+        .map(|k| json!({ "kind": k.as_str(), "code": k.code(), "meaning": k.meaning() }))
+        .collect();
+    let environment: Vec<Value> =
+        crate::env::ALL.iter().map(|(name, value)| json!({ "name": name, "value": value })).collect();
     let listing = json!({
         "protocol_version": PROTOCOL_VERSION,
         "schema": "protocol.schema.json",
         "methods": methods,
+        "error_kinds": error_kinds,
+        "environment": environment,
     });
     let mut session_generator = SchemaSettings::draft2020_12().into_generator();
     crate::session::add_schemas(&mut session_generator);

@@ -1,5 +1,7 @@
 """Generates ``vitro_sdk.messages`` (TypedDicts) from the JSON Schemas under ``protocol/schema/``,
-which the Rust types in ``vitro-protocol`` produce. Run it after regenerating the schemas::
+which the Rust types in ``vitro-protocol`` produce, and ``vitro_sdk.messages.names`` (method names,
+error kinds and codes, environment variables, the protocol version) from ``methods.json``. Run it
+after regenerating the schemas::
 
     python sdk-python/tools/gen_messages.py            # rewrite the committed modules
     python sdk-python/tools/gen_messages.py --check    # exit 1 when they differ
@@ -10,6 +12,8 @@ The output is formatted with ruff so that it is stable across runs.
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -64,6 +68,46 @@ def generate(schema: str, out: Path) -> str:
     return out.read_text()
 
 
+def _constant(method: str) -> str:
+    """``plugin/parseConfig`` -> ``PLUGIN_PARSE_CONFIG``, ``$/cancelRequest`` -> ``CANCEL_REQUEST``."""
+    words = re.sub(r"([a-z])([A-Z])", r"\1_\2", method.removeprefix("$/")).replace("/", "_")
+    return words.upper()
+
+
+def generate_names(out: Path) -> str:
+    """Returns the names module generated from ``methods.json`` and the session schema."""
+    listing = json.loads((SCHEMAS / "methods.json").read_text())
+    session = json.loads((SCHEMAS / "session.schema.json").read_text())
+    version = listing["protocol_version"]
+    lines = [
+        '"""Generated from protocol/schema/methods.json and session.schema.json by',
+        'sdk-python/tools/gen_messages.py; do not edit."""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "#: The protocol version this SDK speaks, (major, minor).",
+        f"PROTOCOL_VERSION: tuple[int, int] = ({version['major']}, {version['minor']})",
+        "",
+        "#: Error kind -> JSON-RPC code.",
+        "ERROR_CODES: dict[str, int] = {",
+        *(f'    "{k["kind"]}": {k["code"]},' for k in listing["error_kinds"]),
+        "}",
+        "",
+        "# Environment variables.",
+        *(f'ENV_{e["name"].removeprefix("VITRO_")} = "{e["name"]}"' for e in listing["environment"]),
+        "",
+        "# Plugin protocol methods.",
+        *(f'{_constant(m["name"])} = "{m["name"]}"' for m in listing["methods"]),
+        "",
+        "# Live session methods.",
+        *(f'{_constant(m["name"])} = "{m["name"]}"' for m in session["methods"]),
+        "",
+    ]
+    out.write_text("\n".join(lines))
+    subprocess.run([_tool("ruff"), "format", "--config", str(ROOT / "ruff.toml"), "-q", str(out)], check=True)
+    return out.read_text()
+
+
 def main() -> int:
     """Writes the modules, or with ``--check`` reports which ones drifted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -71,8 +115,9 @@ def main() -> int:
     args = parser.parse_args()
     drifted = []
     with tempfile.TemporaryDirectory() as tmp:
-        for module, schema in MODULES.items():
-            fresh = generate(schema, Path(tmp) / module)
+        for module, schema in [*MODULES.items(), ("names.py", "methods.json")]:
+            out = Path(tmp) / module
+            fresh = generate_names(out) if module == "names.py" else generate(schema, out)
             target = PACKAGE / module
             if args.check:
                 if not target.exists() or target.read_text() != fresh:
@@ -81,7 +126,8 @@ def main() -> int:
                 target.write_text(fresh)
     for module in drifted:
         print(
-            f"vitro_sdk/messages/{module} differs from protocol/schema/{MODULES[module]}; "
+            f"vitro_sdk/messages/{module} differs from "
+            f"protocol/schema/{MODULES.get(module, 'methods.json')}; "
             "run `python sdk-python/tools/gen_messages.py`",
             file=sys.stderr,
         )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .errors import CODES, DeviceError
+from .messages import names
 from .plugin import CAPABILITIES, HOOKS, SDK, Device, Host, Plugin
 
 if TYPE_CHECKING:
@@ -54,11 +55,11 @@ LEVELS: dict[LogLevel, int] = {
 
 #: Plugin-level method -> the capability that declares it.
 PLUGIN_METHODS: dict[str, Capability] = {
-    "plugin/reserve": "reservation",
-    "plugin/parseConfig": "config-parsing",
-    "plugin/setupEnv": "env-setup",
-    "plugin/postSetup": "post-setup",
-    "plugin/release": "release",
+    names.PLUGIN_RESERVE: "reservation",
+    names.PLUGIN_PARSE_CONFIG: "config-parsing",
+    names.PLUGIN_SETUP_ENV: "env-setup",
+    names.PLUGIN_POST_SETUP: "post-setup",
+    names.PLUGIN_RELEASE: "release",
 }
 
 
@@ -78,7 +79,7 @@ class _Forward(logging.Handler):
         device = getattr(record, "device", None)
         if isinstance(device, str):
             params["device"] = device
-        self.runtime.notify("$/log", params)
+        self.runtime.notify(names.LOG, params)
 
 
 async def _invoke(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
@@ -183,7 +184,7 @@ class Runtime:
         name = message.get("method")
         params = message.get("params") or {}
         if isinstance(name, str) and "id" in message:
-            if name == "$/ping":
+            if name == names.PING:
                 self.respond(message["id"], {})
                 return
             task = self.loop.create_task(self.handle(message["id"], name, params))
@@ -217,11 +218,11 @@ class Runtime:
                 future.set_exception(DeviceError(text, "message-too-large"))
 
     def notification(self, name: str, params: dict[str, Any]) -> None:
-        if name == "$/cancelRequest":
+        if name == names.CANCEL_REQUEST:
             task = self.tasks.get(params.get("id"))
             if task is not None:
                 task.cancel()
-        elif name == "exit":
+        elif name == names.EXIT:
             self.exit_clean = self.state == "shutdown"
             self.done.set()
 
@@ -244,30 +245,30 @@ class Runtime:
             self.tasks.pop(request_id, None)
 
     async def route(self, name: str, params: dict[str, Any]) -> Any:  # noqa: ANN401
-        if self.state == "uninitialized" and name != "initialize":
+        if self.state == "uninitialized" and name != names.INITIALIZE:
             raise DeviceError(f"`{name}` before `initialize`", "invalid-state")
-        if self.state != "uninitialized" and name == "initialize":
+        if self.state != "uninitialized" and name == names.INITIALIZE:
             raise DeviceError("`initialize` was already answered", "invalid-state")
         if self.state == "shutdown":
             raise DeviceError(f"`{name}` after `shutdown`", "invalid-state")
-        if name == "initialize":
+        if name == names.INITIALIZE:
             return self.initialize(cast("InitializeParams", params))
-        if name == "shutdown":
+        if name == names.SHUTDOWN:
             self.state = "shutdown"
             for device in self.devices.values():
                 await asyncio.to_thread(device.close_consoles)
             return {}
-        if name == "device/create":
+        if name == names.DEVICE_CREATE:
             return self.create(cast("DeviceCreateParams", params))
-        if name == "device/hook":
+        if name == names.DEVICE_HOOK:
             async with self.limit:
                 return await self.hook(cast("DeviceHookParams", params))
-        if name == "device/call":
+        if name == names.DEVICE_CALL:
             return await self.call(cast("DeviceCallParams", params))
         if name.startswith("plugin/"):
             async with self.limit:
                 return await self.plugin_hook(name, params)
-        if name.startswith(("device/consoles", "console/")):
+        if name.startswith((names.DEVICE_CONSOLES, "console/")):
             return self.console(name, params)
         raise DeviceError(f"no method `{name}`", "method-not-found")
 
@@ -388,14 +389,14 @@ class Runtime:
             raise DeviceError(f"no method `{name}`", "method-not-found")
         fn = getattr(hooks, CAPABILITIES[capability])
         options = params.get("options") or {}
-        if name == "plugin/reserve":
+        if name == names.PLUGIN_RESERVE:
             reserve = cast("ReserveParams", params)
             return {"inventory": await _invoke(fn, reserve["board_name"], options)}
-        if name == "plugin/parseConfig":
+        if name == names.PLUGIN_PARSE_CONFIG:
             parse = cast("ParseConfigParams", params)
             result: ParseConfigResult = {"patch": await _invoke(fn, parse["devices"], options) or []}
             return result
-        if name == "plugin/release":
+        if name == names.PLUGIN_RELEASE:
             release = cast("ReleaseParams", params)
             await _invoke(fn, release["status"], release.get("error"))
             return {}
@@ -405,7 +406,7 @@ class Runtime:
 
     # -- consoles --
     def console(self, name: str, params: dict[str, Any]) -> Any:  # noqa: ANN401
-        if name == "device/consoles":
+        if name == names.DEVICE_CONSOLES:
             return {"consoles": sorted(self.device(params.get("device")).consoles)}
         if name == "console/marker":
             text = cast("MarkerParams", params)["text"]
@@ -442,10 +443,10 @@ class Runtime:
             if data is None:
                 self.streams.pop((device, console), None)
                 reason = "the console closed"
-                self.notify("$/console/closed", {"device": device, "console": console, "reason": reason})
+                self.notify(names.CONSOLE_CLOSED, {"device": device, "console": console, "reason": reason})
             else:
                 encoded = base64.b64encode(data).decode()
-                self.notify("$/console/output", {"device": device, "console": console, "data": encoded})
+                self.notify(names.CONSOLE_OUTPUT, {"device": device, "console": console, "data": encoded})
 
         return forward
 

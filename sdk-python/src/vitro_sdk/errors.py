@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+from .messages import names
 
 if TYPE_CHECKING:
     from .messages.protocol import ErrorKind
 
 
-#: Error kind -> JSON-RPC code (protocol/README.md).
-CODES: dict[ErrorKind, int] = {
-    "parse-error": -32700,
-    "invalid-request": -32600,
-    "method-not-found": -32601,
-    "invalid-params": -32602,
-    "internal": -32603,
-    "device-error": -32000,
-    "timeout": -32001,
-    "peer-gone": -32002,
-    "invalid-state": -32003,
-    "version-mismatch": -32004,
-    "message-too-large": -32005,
-    "unknown-device": -32006,
-    "unknown-device-type": -32007,
-    "panic": -32008,
-    "released": -32009,
-    "cancelled": -32800,
-}
+#: Error kind -> JSON-RPC code (generated from the protocol's own list).
+CODES: dict[ErrorKind, int] = cast("dict[ErrorKind, int]", names.ERROR_CODES)
 
 
 class DeviceError(Exception):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import DeviceError
+from .messages import names
 
 if TYPE_CHECKING:
     from ._runtime import Runtime
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
         Role,
     )
 
-PROTOCOL_VERSION = (1, 0)
+PROTOCOL_VERSION = names.PROTOCOL_VERSION
 
 
 def _sdk_version() -> str:
@@ -49,7 +50,7 @@ def _sdk_version() -> str:
 
 
 SDK = f"vitro-sdk-python {_sdk_version()}"
-PLUGIN_ENV_MARKER = "VITRO_PLUGIN"
+PLUGIN_ENV_MARKER = names.ENV_PLUGIN
 
 #: What a hook returns: nothing (a plain ``def``) or an awaitable of nothing (an ``async def``).
 MaybeAwaitable = None | Awaitable[None]
@@ -107,7 +108,7 @@ class Host:
         params: dict[str, Any] = {"device": device, "message": message}
         if percent is not None:
             params["percent"] = percent
-        self._runtime.notify("$/progress", params)
+        self._runtime.notify(names.PROGRESS, params)
 
 
 class Device:

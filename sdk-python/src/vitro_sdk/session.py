@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from .errors import DeviceError
+from .messages import names
 
 if TYPE_CHECKING:
     from .messages.session import (
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
         SessionDevices,
     )
 
-SESSION_ENV = "VITRO_SESSION"
+SESSION_ENV = names.ENV_SESSION
 
 
 class ConsoleStream:
@@ -155,9 +156,9 @@ class Session:
         stream = self._streams.get((str(params.get("device")), str(params.get("console"))))
         if stream is None:
             return
-        if method == "$/console/output":
+        if method == names.CONSOLE_OUTPUT:
             stream._chunks.put(base64.b64decode(params.get("data", "")))
-        elif method == "$/console/closed":
+        elif method == names.CONSOLE_CLOSED:
             stream.closed_reason = params.get("reason", "closed")
             stream._chunks.put(None)
 
@@ -178,29 +179,29 @@ class Session:
     # -- the methods --
     def devices(self) -> list[SessionDevice]:
         """Every device: name, type, role, plugin, merged config, and its state."""
-        return cast("SessionDevices", self.request("session/devices"))["devices"]
+        return cast("SessionDevices", self.request(names.SESSION_DEVICES))["devices"]
 
     def config(self) -> SessionConfig:
         """The merged device list and the raw environment and inventory."""
-        return cast("SessionConfig", self.request("session/config"))
+        return cast("SessionConfig", self.request(names.SESSION_CONFIG))
 
     def call(self, device: str, method: str, params: Any = None, timeout: float | None = None) -> Any:  # noqa: ANN401
         """Runs ``method`` of ``device`` in its plugin; returns its result unchanged."""
         body: dict[str, Any] = {"device": device, "method": method, "params": params}
         if timeout is not None:
             body["timeout"] = timeout
-        return self.request("session/call", body, (timeout or self.timeout) + 5)
+        return self.request(names.SESSION_CALL, body, (timeout or self.timeout) + 5)
 
     def consoles(self, device: str) -> list[str]:
         """The names of ``device``'s consoles."""
-        return list(self.request("session/consoles", {"device": device})["consoles"])
+        return list(self.request(names.SESSION_CONSOLES, {"device": device})["consoles"])
 
     def open_console(self, device: str, console: str) -> ConsoleStream:
         """Streams a console's output from now on."""
         stream = ConsoleStream(device, console)
         self._streams[(device, console)] = stream
         try:
-            self.request("session/console/open", {"device": device, "console": console})
+            self.request(names.SESSION_CONSOLE_OPEN, {"device": device, "console": console})
         except DeviceError:
             self._streams.pop((device, console), None)
             raise
@@ -209,24 +210,25 @@ class Session:
     def write_console(self, device: str, console: str, data: bytes) -> None:
         """Types ``data`` into a console."""
         encoded = base64.b64encode(data).decode()
-        self.request("session/console/write", {"device": device, "console": console, "data": encoded})
+        self.request(names.SESSION_CONSOLE_WRITE, {"device": device, "console": console, "data": encoded})
 
     def marker(self, text: str) -> None:
         """Writes a marker line into every console log."""
-        self.request("session/marker", {"text": text})
+        self.request(names.SESSION_MARKER, {"text": text})
 
     def env_req_matches(self, env_req: Any) -> bool:  # noqa: ANN401
         """Whether the environment satisfies ``env_req`` (pytest-vitro 0.5's rules, decided by ``vitro``)."""
-        return cast("EnvReqMatch", self.request("session/envReq", {"env_req": env_req}))["matches"]
+        return cast("EnvReqMatch", self.request(names.SESSION_ENV_REQ, {"env_req": env_req}))["matches"]
 
     def contingency_check(self, env_req: Any) -> list[str]:  # noqa: ANN401
         """Runs every device's contingency check for ``env_req``; returns the devices checked."""
-        result = cast("ContingencyResult", self.request("session/contingencyCheck", {"env_req": env_req}))
+        answer = self.request(names.SESSION_CONTINGENCY_CHECK, {"env_req": env_req})
+        result = cast("ContingencyResult", answer)
         return result["checked"]
 
     def release(self) -> None:
         """Releases the test bed; ``vitro`` shuts everything down and exits."""
-        self.request("session/release")
+        self.request(names.SESSION_RELEASE)
 
 
 class RemoteDevice:

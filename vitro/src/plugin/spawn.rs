@@ -1,14 +1,8 @@
 //! The one place that starts plugin processes.
 //!
 //! A plugin runs in its own process group (so the host can signal everything it started), dies
-//! with the host on Linux (`PR_SET_PDEATHSIG`), and gets this environment:
-//!
-//! | variable | value |
-//! | --- | --- |
-//! | `VITRO_PLUGIN` | `1`: started by a host (a plugin started without it explains itself and exits) |
-//! | `VITRO_PROTOCOL` | the newest protocol version the host speaks, e.g. `1.0` |
-//! | `VITRO_HOST_VERSION` | the `vitro` version |
-//! | `VITRO_PLUGIN_NAME` | the name the host knows the plugin by |
+//! with the host on Linux (`PR_SET_PDEATHSIG`), and gets the environment of
+//! [`vitro_protocol::env::ALL`].
 
 use std::io;
 use std::process::Stdio;
@@ -25,10 +19,10 @@ use super::PluginCommand;
 pub fn spawn(command: &PluginCommand) -> io::Result<Child> {
     let mut cmd = Command::new(&command.program);
     cmd.args(&command.args)
-        .env(vitro_protocol::PLUGIN_ENV_MARKER, "1")
-        .env("VITRO_PROTOCOL", vitro_protocol::PROTOCOL_VERSION.to_string())
-        .env("VITRO_HOST_VERSION", env!("CARGO_PKG_VERSION"))
-        .env("VITRO_PLUGIN_NAME", &command.name)
+        .env(vitro_protocol::env::PLUGIN, "1")
+        .env(vitro_protocol::env::PROTOCOL, vitro_protocol::PROTOCOL_VERSION.to_string())
+        .env(vitro_protocol::env::HOST_VERSION, env!("CARGO_PKG_VERSION"))
+        .env(vitro_protocol::env::PLUGIN_NAME, &command.name)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
