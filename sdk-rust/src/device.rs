@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use vitro_protocol::types::{
-    ParseConfigParams, ParseConfigResult, ReleaseParams, ReserveParams, ReserveResult, SetupParams,
+    Hook, ParseConfigParams, ParseConfigResult, ReleaseParams, ReserveParams, ReserveResult, SetupParams,
 };
 use vitro_protocol::ErrorKind;
 
@@ -46,10 +46,17 @@ pub struct DeviceSpec {
     pub console_log_dir: Option<std::path::PathBuf>,
 }
 
-/// One device instance. Every hook has a no-op default; declare the hooks you implement with
-/// [`crate::DeviceType::hooks`] so the host calls them. Each answers one `device/hook` request.
+/// One device instance. Every hook has a no-op default; the host calls only the hooks
+/// [`Device::hooks`] names. Implement the trait with `#[vitro_sdk::device]` instead of
+/// `#[async_trait]`: it writes `hooks` from the hook methods the impl defines. Each hook answers
+/// one `device/hook` request.
 #[async_trait]
 pub trait Device: Send + Sync + 'static {
+    /// The hooks this type implements, declared to the host in the handshake.
+    /// `#[vitro_sdk::device]` writes it: the hook methods the impl block defines.
+    fn hooks() -> &'static [Hook]
+    where
+        Self: Sized;
     /// `validate`: check requirements before anything boots.
     async fn validate(&self, _ctx: &Context) -> DriverResult<()> {
         Ok(())

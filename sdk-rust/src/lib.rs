@@ -5,11 +5,11 @@
 //! each device type, register the types on a [`Plugin`], and call [`Plugin::run`] from `main`:
 //!
 //! ```no_run
-//! use vitro_sdk::{Context, Device, DeviceType, DriverResult, Plugin, protocol::types::{Hook, Role}};
+//! use vitro_sdk::{Context, Device, DeviceType, DriverResult, Plugin, protocol::types::Role};
 //!
 //! struct Server;
 //!
-//! #[vitro_sdk::async_trait]
+//! #[vitro_sdk::device]
 //! impl Device for Server {
 //!     async fn boot(&self, ctx: &Context) -> DriverResult<()> {
 //!         tracing::info!(device = %ctx.device, "booted");
@@ -19,12 +19,14 @@
 //!
 //! fn main() -> std::process::ExitCode {
 //!     Plugin::new("hello", env!("CARGO_PKG_VERSION"))
-//!         .device_type(DeviceType::new("hello_server", Role::Server, |_spec| Ok(Server)).hooks(&[Hook::Boot]))
+//!         .device_type(DeviceType::new("hello_server", Role::Server, |_spec| Ok(Server)))
 //!         .run()
 //! }
 //! ```
 //!
-//! The module [`peer`] is the JSON-RPC duplex connection both sides use; the `vitro` host uses it too.
+//! `#[vitro_sdk::device]` implements [`Device`] and declares the hooks the impl defines (here
+//! `boot`), so the declaration cannot drift from the code. The module [`peer`] is the JSON-RPC
+//! duplex connection both sides use (the `vitro-rpc` crate, which the `vitro` host uses too).
 
 #[cfg(feature = "console")]
 pub mod console;
@@ -46,3 +48,4 @@ pub use error::{DriverError, DriverResult};
 pub use host::Host;
 pub use plugin::{DeviceType, Plugin};
 pub use vitro_protocol as protocol;
+pub use vitro_sdk_macros::device;

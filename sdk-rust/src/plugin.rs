@@ -39,19 +39,13 @@ impl DeviceType {
             info: DeviceTypeInfo {
                 type_name: type_name.to_owned(),
                 role,
-                hooks: Vec::new(),
+                hooks: D::hooks().to_vec(),
                 methods: Vec::new(),
                 config_schema: None,
                 client: None,
             },
             factory: Box::new(move |spec| Ok(Arc::new(factory(spec)?) as Arc<dyn Device>)),
         }
-    }
-
-    /// Declares the hooks this type implements; the host calls no others.
-    pub fn hooks(mut self, hooks: &[Hook]) -> Self {
-        self.info.hooks = hooks.to_vec();
-        self
     }
 
     /// Declares a custom method, answered by [`Device::call`].

@@ -9,7 +9,7 @@ use vitro_protocol::methods::{DeviceCall, DeviceCreate, DeviceHook, Exit, Initia
 use vitro_protocol::types::*;
 use vitro_protocol::{ErrorKind, RpcError, PROTOCOL_VERSION};
 use vitro_sdk::peer::{self, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
-use vitro_sdk::{async_trait, Context, Device, DeviceType, DriverError, DriverResult, Plugin};
+use vitro_sdk::{Context, Device, DeviceType, DriverError, DriverResult, Plugin};
 
 struct NoHost;
 
@@ -22,7 +22,7 @@ impl Handler for NoHost {
 
 struct Lamp;
 
-#[async_trait]
+#[vitro_sdk::device]
 impl Device for Lamp {
     async fn boot(&self, ctx: &Context) -> DriverResult<()> {
         Err(DriverError::device(format!("{} has no bulb", ctx.device)))
@@ -43,9 +43,8 @@ impl Device for Lamp {
 
 fn connect() -> (PeerHandle, tokio::task::JoinHandle<std::process::ExitCode>) {
     let (host_io, plugin_io) = tokio::io::duplex(64 * 1024);
-    let plugin = Plugin::new("lamp", "1.2.3").device_type(
-        DeviceType::new("lamp", Role::Device, |_| Ok(Lamp)).hooks(&[Hook::Boot]).method("double", "x2"),
-    );
+    let plugin = Plugin::new("lamp", "1.2.3")
+        .device_type(DeviceType::new("lamp", Role::Device, |_| Ok(Lamp)).method("double", "x2"));
     let (plugin_read, plugin_write) = tokio::io::split(plugin_io);
     let served = tokio::spawn(plugin.serve(plugin_read, plugin_write));
     let (host_read, host_write) = tokio::io::split(host_io);
@@ -151,4 +150,31 @@ async fn the_plugin_exits_when_the_host_goes_away() {
     host.close(RpcError::new(ErrorKind::PeerGone, "bye"));
     let code = tokio::time::timeout(Duration::from_secs(5), served).await.expect("plugin exits").unwrap();
     assert_eq!(code, std::process::ExitCode::FAILURE, "no shutdown came first");
+}
+
+/// A type with two hooks and a custom method.
+struct Modem;
+
+#[vitro_sdk::device]
+impl Device for Modem {
+    async fn skip_boot(&self, _ctx: &Context) -> DriverResult<()> {
+        Ok(())
+    }
+    async fn contingency_check(&self, _ctx: &Context, _env_req: &serde_json::Value) -> DriverResult<()> {
+        Ok(())
+    }
+    async fn call(
+        &self,
+        _ctx: &Context,
+        _method: &str,
+        params: serde_json::Value,
+    ) -> DriverResult<serde_json::Value> {
+        Ok(params)
+    }
+}
+
+#[test]
+fn a_device_type_declares_exactly_the_hooks_its_impl_defines() {
+    assert_eq!(<Modem as Device>::hooks(), [Hook::SkipBoot, Hook::ContingencyCheck]);
+    assert_eq!(<Lamp as Device>::hooks(), [Hook::Boot]);
 }

@@ -6,14 +6,14 @@
 use std::process::ExitCode;
 
 use serde_json::{json, Value};
-use vitro_sdk::protocol::types::{DeviceQuery, Hook, Role};
-use vitro_sdk::{async_trait, Context, Device, DeviceType, DriverError, DriverResult, Plugin};
+use vitro_sdk::protocol::types::{DeviceQuery, Role};
+use vitro_sdk::{Context, Device, DeviceType, DriverError, DriverResult, Plugin};
 
 struct HelloServer {
     greeting: String,
 }
 
-#[async_trait]
+#[vitro_sdk::device]
 impl Device for HelloServer {
     async fn boot(&self, ctx: &Context) -> DriverResult<()> {
         if !std::path::Path::new("/bin/sh").exists() {
@@ -53,7 +53,6 @@ fn main() -> ExitCode {
         let greeting = spec.config["greeting"].as_str().unwrap_or("hello").to_owned();
         Ok(HelloServer { greeting })
     })
-    .hooks(&[Hook::Boot])
     .method("execute_command", "Run a shell command on this machine: {\"command\": \"uname -a\"}")
     .method("peers", "Names of every registered device");
     Plugin::new("hello", env!("CARGO_PKG_VERSION")).device_type(hello).run()

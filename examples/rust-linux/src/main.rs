@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use vitro_sdk::console::{connect, ConnectOptions, Console};
-use vitro_sdk::protocol::types::{ClientKind, Hook, Role};
-use vitro_sdk::{async_trait, Context, Device, DeviceSpec, DeviceType, DriverError, DriverResult, Plugin};
+use vitro_sdk::protocol::types::{ClientKind, Role};
+use vitro_sdk::{Context, Device, DeviceSpec, DeviceType, DriverError, DriverResult, Plugin};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Tools a host needs unless its config says otherwise.
@@ -159,7 +159,7 @@ impl LinuxHost {
     }
 }
 
-#[async_trait]
+#[vitro_sdk::device]
 impl Device for LinuxHost {
     async fn boot(&self, ctx: &Context) -> DriverResult<()> {
         self.connect(ctx).await?;
@@ -245,7 +245,6 @@ fn printf_escaped(text: &str) -> String {
 
 fn linux_type(name: &str, role: Role, client: bool) -> DeviceType {
     DeviceType::new(name, role, move |spec| Ok(LinuxHost::new(spec, client)))
-        .hooks(&[Hook::Boot, Hook::SkipBoot, Hook::Configure, Hook::Shutdown])
         .method("execute_command", "Run a shell command on the host and return its output")
         .method("get_kernel", "The kernel `uname -sr` reported at boot")
         .method("get_addresses", "The host's addresses found at boot")

@@ -23,7 +23,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use vitro_sdk::console::ConnectOptions;
 use vitro_sdk::protocol::types::{
-    Capability, CliArg, ClientKind, DeviceQuery, Hook, ParseConfigParams, ParseConfigResult, ReleaseParams,
+    Capability, CliArg, ClientKind, DeviceQuery, ParseConfigParams, ParseConfigResult, ReleaseParams,
     ReserveParams, ReserveResult, Role, SetupParams,
 };
 use vitro_sdk::protocol::ProtocolVersion;
@@ -87,7 +87,7 @@ impl Fixture {
     }
 }
 
-#[async_trait]
+#[vitro_sdk::device]
 impl Device for Fixture {
     async fn validate(&self, ctx: &Context) -> DriverResult<()> {
         self.hook(ctx, "validate").await
@@ -219,9 +219,6 @@ impl PluginHooks for Hooks {
     }
 }
 
-const ALL_HOOKS: [Hook; 6] =
-    [Hook::Validate, Hook::Boot, Hook::Configure, Hook::SkipBoot, Hook::ContingencyCheck, Hook::Shutdown];
-
 fn fixture_type(name: &str, role: Role) -> DeviceType {
     DeviceType::new(name, role, |spec| {
         if spec.config["fail"] == "create" {
@@ -229,7 +226,6 @@ fn fixture_type(name: &str, role: Role) -> DeviceType {
         }
         Ok(Fixture { config: spec.config, log_dir: spec.console_log_dir })
     })
-    .hooks(&ALL_HOOKS)
 }
 
 fn main() -> ExitCode {
