@@ -272,3 +272,22 @@ fn vitro_config_knows_the_client_types_plugins_declare() {
     let devices: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(devices[1]["vlan"], 10, "{devices}");
 }
+
+#[test]
+fn config_files_are_read_through_the_types_that_make_their_published_schemas() {
+    use serde_json::json;
+    let board = json!({"lab": {"devices": [{"name": "board", "type": "x"}]}});
+    let out = vitro_config_of(board, json!({"environment_def": ["not", "an", "object"]}), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("environment.json:1:") && err.contains("does not fit environment.schema.json"),
+        "{err}"
+    );
+    let misplaced = json!({"lab": {"devices": [{"name": "board", "type": "x"}], "location": "here"},
+                           "locations": {"here": {"devices": {"not": "a list"}}}});
+    let out = vitro_config_of(misplaced, json!({"environment_def": {}}), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("inventory.json:1:"), "{err}");
+}

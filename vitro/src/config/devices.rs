@@ -2,6 +2,7 @@
 //! `get_inventory_config` and `parse_vitro_config`.
 
 use serde_json::{Map, Value};
+use vitro_protocol::files::{EnvironmentFile, InventoryBoard, InventoryLocation};
 use vitro_protocol::types::{ClientKind, DeviceTypeInfo};
 
 use super::checks::{check_device, duplicate_name};
@@ -74,6 +75,7 @@ pub fn board_inventory(inventory: &JsonFile, board: &str) -> Result<BoardInvento
             ));
         };
         let place_at = format!("/locations/{}", escape_token(name));
+        inventory.typed::<InventoryLocation>(&place_at, "inventory.schema.json")?;
         let extra = match place.as_object().filter(|p| p.contains_key("devices")) {
             None => Vec::new(),
             Some(place) => device_list(inventory, place, &place_at)?.clone(),
@@ -83,6 +85,8 @@ pub fn board_inventory(inventory: &JsonFile, board: &str) -> Result<BoardInvento
             origins.push(format!("{place_at}/devices/{index}"));
         }
     }
+    // What the published schema's types read must read this board too.
+    inventory.typed::<InventoryBoard>(&at, "inventory.schema.json")?;
     if let Some(device) = devices.iter_mut().find(|d| d["name"] == "board") {
         device["resource_name"] = Value::String(board.to_owned());
     }
@@ -182,6 +186,8 @@ pub fn merge_devices(
             "add \"environment_def\": {\"board\": {...}} at the top level",
         ));
     };
+    // What the published schema's types read must read this environment too.
+    env.typed::<EnvironmentFile>("", "environment.schema.json")?;
     let type_of = |d: &Value| d["type"].as_str().unwrap_or_default().to_owned();
     let mut merged = Vec::new();
     let mut lan = Vec::new();

@@ -95,6 +95,30 @@ impl JsonFile {
         }
     }
 
+    /// The value at JSON Pointer `pointer` read through the type `T` whose JSON Schema is
+    /// published (`vitro_protocol::files`), so that what the schema allows and what `vitro` reads
+    /// cannot disagree. A value that does not fit is an error at its line and column.
+    pub fn typed<T: serde::de::DeserializeOwned>(
+        &self,
+        pointer: &str,
+        schema: &str,
+    ) -> Result<T, ConfigError> {
+        let bytes = self.text.as_bytes();
+        let start = locate(&self.text, pointer).unwrap_or(0);
+        let end = skip_value(bytes, start).unwrap_or(bytes.len()).min(bytes.len());
+        let slice = &self.text[start..end];
+        serde_json::from_str(slice).map_err(|e| {
+            // serde's line and column are within the slice: make them the file's.
+            let in_slice = offset_of(slice, e.line(), e.column());
+            ConfigError {
+                file: self.name.clone(),
+                position: Some(line_column(&self.text, start + in_slice)),
+                message: format!("this does not fit {schema}: {}", strip_position(&e.to_string())),
+                fix: format!("make it match protocol/schema/{schema}"),
+            }
+        })
+    }
+
     /// An error about the value at JSON Pointer `pointer` (`""` is the whole document).
     pub fn error_at(&self, pointer: &str, message: impl Into<String>, fix: impl Into<String>) -> ConfigError {
         ConfigError {
@@ -119,6 +143,13 @@ fn fetch(url: &str) -> Result<String, String> {
 /// Escapes one JSON Pointer reference token (RFC 6901).
 pub fn escape_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+/// The byte offset of 1-based `line` and `column` (in characters) in `text`.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let rest = &text[line_start.min(text.len())..];
+    line_start + rest.char_indices().nth(column.saturating_sub(1)).map_or(rest.len(), |(i, _)| i)
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
@@ -251,6 +282,16 @@ mod tests {
         assert_eq!(at("/z"), Some((3, 8)));
         assert_eq!(at("/missing"), None);
         assert_eq!(at("/a/b~0~1c/9"), None);
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_its_type_is_an_error_at_its_place() {
+        let text = "{\n  \"b\": {\"devices\": [\n    {\"name\": \"x\", \"type\": 7}\n  ]}\n}";
+        let file = JsonFile::parse("inv.json", text.to_owned()).unwrap();
+        let err =
+            file.typed::<vitro_protocol::files::InventoryBoard>("/b", "inventory.schema.json").unwrap_err();
+        assert_eq!(err.position, Some((3, 27)), "{err}");
+        assert!(err.message.contains("invalid type: integer `7`, expected a string"), "{err}");
     }
 
     #[test]
