@@ -90,6 +90,20 @@ fn two_plugins_deploying_devices_of_the_same_name_is_an_error() {
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_session-client");
 
+/// `vitro run` on `bed` with the fixture plugin, running the shell `script` (`$CLIENT` is the
+/// session client).
+fn vitro_run(bed: &Bed, script: &str) -> Command {
+    let mut cmd = Command::new(target_bin("vitro"));
+    cmd.env("CLIENT", CLIENT)
+        .args(["run", "--no-path", "--plugin", &bed.plugin(""), "--board-name", "bench", "--env-config"])
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .args(["--", "sh", "-c", script])
+        .stdin(Stdio::null());
+    cmd
+}
+
 fn pid_in(path: &std::path::Path) -> i32 {
     std::fs::read_to_string(path).unwrap().trim().parse().unwrap()
 }
@@ -108,17 +122,7 @@ fn sigkill_of_vitro_takes_the_plugins_children_the_users_command_and_the_session
         "echo $VITRO_SESSION > {dir}/session.path; $CLIENT call board spawn_child > {dir}/child.pid; \
          echo $$ > {dir}/cmd.pid; exec sleep 600"
     );
-    let mut vitro = Command::new(target_bin("vitro"))
-        .env("CLIENT", CLIENT)
-        .args(["run", "--no-path", "--plugin", &bed.plugin(""), "--board-name", "bench", "--env-config"])
-        .arg(bed.path("environment.json"))
-        .arg("--inventory-config")
-        .arg(bed.path("inventory.json"))
-        .args(["--", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut vitro = vitro_run(&bed, &script).stderr(Stdio::null()).spawn().unwrap();
     assert!(eventually(30.0, || bed.path("cmd.pid").exists()), "the command never started");
     let (child, command) = (pid_in(&bed.path("child.pid")), pid_in(&bed.path("cmd.pid")));
     let session = std::fs::read_to_string(bed.path("session.path")).unwrap().trim().to_owned();
@@ -218,16 +222,7 @@ fn a_log_flood_from_a_plugin_keeps_vitros_memory_flat() {
         "$CLIENT call board log_flood '{{\"n\": 1000}}' > /dev/null && cat /proc/$PPID/status > {dir}/before && \
          $CLIENT call board log_flood '{{\"n\": 300000}}' && cat /proc/$PPID/status > {dir}/after"
     );
-    let out = Command::new(target_bin("vitro"))
-        .env("CLIENT", CLIENT)
-        .args(["run", "--no-path", "--plugin", &bed.plugin(""), "--board-name", "bench", "--env-config"])
-        .arg(bed.path("environment.json"))
-        .arg("--inventory-config")
-        .arg(bed.path("inventory.json"))
-        .args(["--", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = vitro_run(&bed, &script).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let peak = |file: &str| {
         let status = std::fs::read_to_string(bed.path(file)).unwrap();
