@@ -22,9 +22,52 @@ pub fn environment_table() -> String {
     table
 }
 
+/// The methods table: name, direction, kind, params (and result) with their fields, and what it
+/// does, from [`crate::methods::all`] and the protocol schema's types.
+pub fn methods_table() -> String {
+    let defs = crate::schema::protocol_definitions();
+    let shape = |name: &str| -> String {
+        let Some(def) = defs.get(name) else { return format!("`{name}`") };
+        let required: Vec<&str> =
+            def["required"].as_array().into_iter().flatten().filter_map(serde_json::Value::as_str).collect();
+        let fields: Vec<String> = def["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(field, _)| {
+                format!("`{field}`{}", if required.contains(&field.as_str()) { "" } else { "?" })
+            })
+            .collect();
+        if fields.is_empty() {
+            format!("`{name}`")
+        } else {
+            format!("`{name}` ({})", fields.join(", "))
+        }
+    };
+    let mut table = String::from(
+        "| method | direction | kind | params -> result | what it does |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for method in crate::methods::all() {
+        let direction = match method.direction {
+            crate::Direction::HostToPlugin => "host -> plugin",
+            crate::Direction::PluginToHost => "plugin -> host",
+            crate::Direction::Both => "both",
+        };
+        let (kind, types) = match &method.result {
+            Some(result) => ("request", format!("{} -> {}", shape(&method.params), shape(result))),
+            None => ("notification", shape(&method.params)),
+        };
+        table.push_str(&format!(
+            "| `{}` | {direction} | {kind} | {types} | {} |\n",
+            method.name, method.description
+        ));
+    }
+    table
+}
+
 /// Every generated section: its name and content.
 pub fn sections() -> Vec<(&'static str, String)> {
-    vec![("error-kinds", error_table()), ("environment", environment_table())]
+    vec![("error-kinds", error_table()), ("environment", environment_table()), ("methods", methods_table())]
 }
 
 /// `page` with the section `name` replaced by `content`; `None` when the page lacks its markers.

@@ -144,56 +144,56 @@ macro_rules! notifications {
 }
 
 requests! {
-    /// First message: versions, host, limits and log level in; chosen version, plugin, device types and capabilities out.
+    /// Handshake: versions, host, limits and log level in; chosen version, plugin, device types and capabilities out.
     Initialize = "initialize", HostToPlugin, InitializeParams => InitializeResult;
-    /// Orderly stop: finish or cancel work, then answer; `exit` follows.
+    /// Stop working: finish or give up work, then answer; `exit` follows.
     Shutdown = "shutdown", HostToPlugin, Empty => Empty;
-    /// Liveness check; answered at once, even while handlers run.
+    /// Liveness: answer at once, at any time, even while handlers run.
     Ping = "$/ping", Both, Empty => Empty;
-    /// Create a device instance of one of the plugin's types with its merged config.
+    /// Make a device instance with its merged config (and where its console logs go, with `--save-console-logs`).
     DeviceCreate = "device/create", HostToPlugin, DeviceCreateParams => Empty;
-    /// Run one lifecycle hook on a device.
+    /// Run one hook: `validate`, `boot`, `configure`, `skip-boot`, `contingency-check`, `shutdown`.
     DeviceHook = "device/hook", HostToPlugin, DeviceHookParams => Empty;
-    /// Call a custom device method; its result is returned unchanged.
+    /// A custom device method; the result goes back unchanged. `params` is any JSON: an array is a Python method's positional arguments, an object its keyword arguments, `null` or absent no argument, anything else the one argument. A method that returns nothing answers `null`.
     DeviceCall = "device/call", HostToPlugin, DeviceCallParams => DeviceCallResult;
-    /// Reservation hook: return the inventory for a board.
+    /// The inventory for a board.
     PluginReserve = "plugin/reserve", HostToPlugin, ReserveParams => ReserveResult;
-    /// Config-parsing hook: return an RFC 6902 patch against the merged device list.
+    /// An RFC 6902 patch against the merged device list.
     PluginParseConfig = "plugin/parseConfig", HostToPlugin, ParseConfigParams => ParseConfigResult;
-    /// Env-setup hook: runs after registration, before the boot phases.
+    /// After registration, before the boot phases.
     PluginSetupEnv = "plugin/setupEnv", HostToPlugin, SetupParams => Empty;
-    /// Post-setup hook: runs after the configure phases.
+    /// After the configure phases.
     PluginPostSetup = "plugin/postSetup", HostToPlugin, SetupParams => Empty;
-    /// Release hook: runs after every device was shut down, whatever the outcome.
+    /// After every device was shut down, whatever happened.
     PluginRelease = "plugin/release", HostToPlugin, ReleaseParams => Empty;
-    /// Look up registered devices by name, type or role, with their merged configs.
+    /// Find registered devices and their merged configs.
     HostDevices = "host/devices", PluginToHost, DeviceQuery => DeviceList;
     /// The names of a device's consoles.
     DeviceConsoles = "device/consoles", HostToPlugin, DeviceRef => ConsoleList;
-    /// Start streaming a console's output as `$/console/output` (every byte from now on).
+    /// Stream the console's output from now on as `$/console/output`.
     ConsoleOpen = "console/open", HostToPlugin, ConsoleRef => Empty;
-    /// Stop streaming a console's output.
+    /// Stop that stream.
     ConsoleClose = "console/close", HostToPlugin, ConsoleRef => Empty;
-    /// Write bytes to a console.
+    /// Type into a console (`data` is base64).
     ConsoleWrite = "console/write", HostToPlugin, ConsoleData => Empty;
-    /// Write a marker line into every console log of the plugin.
+    /// Write a marker line into every console log.
     ConsoleMarker = "console/marker", HostToPlugin, MarkerParams => Empty;
 }
 
 notifications! {
-    /// Sent by the host after a successful `initialize` reply.
+    /// Handshake done.
     Initialized = "initialized", HostToPlugin, Empty;
-    /// Sent by the host after `shutdown`: the plugin exits with status 0.
+    /// Exit now, with status 0.
     Exit = "exit", HostToPlugin, Empty;
-    /// Cancel a request in flight; it is answered with a `cancelled` error.
+    /// Cancel a request in flight; it is answered with `cancelled` (or not at all if it already finished).
     CancelRequest = "$/cancelRequest", Both, CancelParams;
-    /// A structured log record.
+    /// A structured log record; `target` defaults to `""`, `fields` (any JSON values, shown as `key=value` after the message) to `{}`.
     Log = "$/log", PluginToHost, LogParams;
-    /// Progress of a device's current hook.
+    /// What a device is doing now.
     Progress = "$/progress", PluginToHost, ProgressParams;
-    /// Output of an opened console.
+    /// Bytes an opened console read, base64.
     ConsoleOutput = "$/console/output", PluginToHost, ConsoleData;
-    /// An opened console's stream ended; no more output will come.
+    /// An opened console's stream ended (the host tells session clients when a plugin dies).
     ConsoleClosedNotice = "$/console/closed", Both, ConsoleClosed;
 }
 

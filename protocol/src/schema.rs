@@ -51,10 +51,8 @@ pub struct ResponseEnvelope {
     pub error: Option<RpcError>,
 }
 
-/// The committed files, by name under `protocol/schema/`, with their exact content: the plugin
-/// protocol (`protocol.schema.json`, `methods.json`) and the user's config files
-/// (`inventory.schema.json`, `environment.schema.json`).
-pub fn committed_files() -> BTreeMap<String, String> {
+/// Every type of the plugin protocol, by name (the `$defs` of `protocol.schema.json`).
+pub fn protocol_definitions() -> serde_json::Map<String, Value> {
     let mut generator = SchemaSettings::draft2020_12().into_generator();
     generator.subschema_for::<RequestEnvelope>();
     generator.subschema_for::<NotificationEnvelope>();
@@ -62,7 +60,14 @@ pub fn committed_files() -> BTreeMap<String, String> {
     generator.subschema_for::<ErrorData>();
     methods::add_request_schemas(&mut generator);
     methods::add_notification_schemas(&mut generator);
-    let defs: serde_json::Map<String, Value> = generator.take_definitions(true);
+    generator.take_definitions(true)
+}
+
+/// The committed files, by name under `protocol/schema/`, with their exact content: the plugin
+/// protocol (`protocol.schema.json`, `methods.json`) and the user's config files
+/// (`inventory.schema.json`, `environment.schema.json`).
+pub fn committed_files() -> BTreeMap<String, String> {
+    let defs = protocol_definitions();
     let protocol = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": format!("Vitro plugin protocol {PROTOCOL_VERSION}"),
