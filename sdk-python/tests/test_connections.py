@@ -4,6 +4,7 @@ inetutils telnetd, and a loopback OpenSSH server."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -183,8 +184,9 @@ def test_an_unknown_connection_type_lists_the_supported_ones() -> None:
         connect({"name": "x", "connection_type": "pigeon"})
 
 
-def test_command_output_drops_a_wrapped_or_scrolled_echo() -> None:
-    assert command_output("\x1b[?2004luname -s\r\nLinux\r\nsecond\r\n", "uname -s") == "Linux\nsecond"
-    long = "cat /tmp/a/very/long/path/that/does/not/fit/on/one/line/of/the/terminal/applied"
-    scrolled = "<ong/path/that/does/not/fit/on/one/line/of/the/terminal/applied\r\nconfigured\r\n"
-    assert command_output(scrolled, long) == "configured"
+def test_command_output_drops_the_echo_in_the_shared_cases() -> None:
+    """The echo cases the Rust SDK replays too."""
+    cases = json.loads((Path(__file__).resolve().parents[2] / "tests/fixtures/console/echo.json").read_text())
+    assert len(cases) >= 5
+    for case in cases:
+        assert command_output(case["before"], case["command"]) == case["output"], case["case"]

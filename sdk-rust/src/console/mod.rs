@@ -482,14 +482,17 @@ async fn pump<R: AsyncRead + Unpin>(mut reader: R, subscribers: Subscribers) {
 mod tests {
     use super::*;
 
+    /// The echo cases both SDKs replay: `tests/fixtures/console/echo.json`.
     #[test]
-    fn command_output_drops_the_echo_and_cleans_the_rest() {
-        let before = "\x1b[?2004luname -s\r\nLinux\r\nsecond\r\n";
-        assert_eq!(command_output(before, "uname -s"), "Linux\nsecond");
-        // readline's horizontal scrolling of a long echo (TERM=dumb, 80 columns)
-        let long = "cat /tmp/a/very/long/path/that/does/not/fit/on/one/line/of/the/terminal/applied";
-        let before = "<ong/path/that/does/not/fit/on/one/line/of/the/terminal/applied\r\nconfigured\r\n";
-        assert_eq!(command_output(before, long), "configured");
+    fn command_output_drops_the_echo_in_the_shared_cases() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/console/echo.json");
+        let cases: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(cases.len() >= 5);
+        for case in cases {
+            let output = command_output(case["before"].as_str().unwrap(), case["command"].as_str().unwrap());
+            assert_eq!(output, case["output"].as_str().unwrap(), "{}", case["case"]);
+        }
     }
 
     #[test]
