@@ -5,7 +5,7 @@
 //! `--name NAME`, `--types PREFIX` (type names, default `fixture`), `--trace FILE` (plugin hooks
 //! append what they did), `--reserve FILE` (reservation returns that file's JSON), `--patch JSON`
 //! (config parsing returns that RFC 6902 patch), `--cli-arg NAME` (declares `--NAME VALUE`),
-//! `--max-concurrency N`, `--setup-sleep-ms N` (env setup sleeps that long).
+//! `--max-concurrency N`, `--setup-sleep-ms N` (env setup sleeps that long), `--config-schema JSON` (every type publishes it).
 //!
 //! Device types `PREFIX` (device), `PREFIX_server`, `PREFIX_attached` and `PREFIX_lan` (attached,
 //! a LAN client) implement every hook. A device's config steers its hooks: `hook_ms` (each hook
@@ -233,11 +233,19 @@ fn main() -> ExitCode {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let mode = flag("--mode").unwrap_or_else(|| "normal".into());
     let prefix = flag("--types").unwrap_or_else(|| "fixture".into());
+    let schema: Option<Value> = flag("--config-schema").and_then(|text| serde_json::from_str(&text).ok());
+    let typed = |name: String, role: Role| {
+        let device_type = fixture_type(&name, role);
+        match &schema {
+            Some(schema) => device_type.config_schema(schema.clone()),
+            None => device_type,
+        }
+    };
     let mut plugin = Plugin::new(&flag("--name").unwrap_or_else(|| "fixture".into()), "0.1.0")
-        .device_type(fixture_type(&prefix, Role::Device))
-        .device_type(fixture_type(&format!("{prefix}_server"), Role::Server))
-        .device_type(fixture_type(&format!("{prefix}_attached"), Role::Attached))
-        .device_type(fixture_type(&format!("{prefix}_lan"), Role::Attached).client(ClientKind::Lan));
+        .device_type(typed(prefix.clone(), Role::Device))
+        .device_type(typed(format!("{prefix}_server"), Role::Server))
+        .device_type(typed(format!("{prefix}_attached"), Role::Attached))
+        .device_type(typed(format!("{prefix}_lan"), Role::Attached).client(ClientKind::Lan));
     let hooks = Hooks {
         trace: flag("--trace"),
         setup_sleep_ms: flag("--setup-sleep-ms").and_then(|ms| ms.parse().ok()).unwrap_or(0),

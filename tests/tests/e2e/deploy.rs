@@ -440,3 +440,23 @@ fn a_broken_plugin_that_the_bed_does_not_need_is_only_a_warning() {
     );
     assert!(err.contains("/nonexistent/vitro-plugin-gone"), "{err}");
 }
+
+#[test]
+fn a_config_that_breaks_its_types_config_schema_is_refused_at_its_place_before_anything_is_created() {
+    let schema = r#"{"type":"object","required":["serial"],"properties":{"serial":{"type":"string"}}}"#;
+    let bed = Bed::new(
+        "schema",
+        json!([{"name": "wan", "type": "fixture_server", "serial": "x"}, {"name": "board", "type": "fixture", "serial": 5}]),
+        env(),
+    );
+    let out = bed.run(&[format!("{} --config-schema '{schema}'", bed.plugin(""))], &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("inventory.json:1:"), "{err}");
+    assert!(
+        err.contains("device \"board\" does not fit the config_schema of type fixture (plugin fixture)"),
+        "{err}"
+    );
+    assert!(err.contains("5 is not of type \"string\" (at /serial)"), "{err}");
+    assert!(bed.trace().iter().all(|l| l.starts_with("plugin ")), "nothing was created: {:?}", bed.trace());
+}

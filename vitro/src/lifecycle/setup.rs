@@ -32,7 +32,7 @@ impl<'a> Deployment<'a> {
         self.enter("config parsing");
         let merged = self.parse_config(merged).await?;
         check_patched(&merged)?;
-        self.env = env.value;
+        self.env = env.value.clone();
         self.inventory = inventory_file.value.get(&inventory.board).cloned().unwrap_or_default();
         self.merged = merged.clone();
         let mut wanted = Vec::new();
@@ -49,6 +49,7 @@ impl<'a> Deployment<'a> {
             };
             wanted.push((name, type_name, *plugin, info.clone(), config));
         }
+        self.check_config_schemas(&wanted, &inventory, &inventory_file, &env)?;
         self.enter("registration");
         self.register(wanted).await?;
         self.enter("env setup");
@@ -214,6 +215,63 @@ fn check_patched(devices: &[Value]) -> Result<(), Failure> {
             ),
         )),
         None => Ok(()),
+    }
+}
+
+impl Deployment<'_> {
+    /// Checks each device's merged config against the `config_schema` its type publishes, before
+    /// any device is created; an error points at the value in the inventory or the environment.
+    fn check_config_schemas(
+        &self,
+        wanted: &[(String, String, usize, DeviceTypeInfo, Value)],
+        inventory: &BoardInventory,
+        inventory_file: &JsonFile,
+        env: &JsonFile,
+    ) -> Result<(), ConfigError> {
+        let mut validators: HashMap<&str, jsonschema::Validator> = HashMap::new();
+        for (name, type_name, plugin, info, config) in wanted {
+            let Some(schema) = &info.config_schema else { continue };
+            if !validators.contains_key(type_name.as_str()) {
+                let validator = jsonschema::validator_for(schema).map_err(|e| ConfigError {
+                    file: format!("plugin {}", self.plugin_name(*plugin)),
+                    position: None,
+                    message: format!(
+                        "the config_schema of device type {type_name} is not a valid JSON Schema: {e}"
+                    ),
+                    fix: "fix the plugin's config_schema".into(),
+                })?;
+                validators.insert(type_name, validator);
+            }
+            let Some(error) = validators[type_name.as_str()].iter_errors(config).next() else { continue };
+            let at = error.instance_path().to_string();
+            let message = format!(
+                "device {name:?} does not fit the config_schema of type {type_name} (plugin {}): {error}{}",
+                self.plugin_name(*plugin),
+                if at.is_empty() { String::new() } else { format!(" (at {at})") }
+            );
+            let fix = "change the device's config to what its type asks, or see `vitro plugins list`";
+            let origin = inventory
+                .devices
+                .iter()
+                .zip(&inventory.origins)
+                .find(|(d, _)| d["name"] == name.as_str())
+                .map(|(_, origin)| origin.clone())
+                .unwrap_or_default();
+            let in_inventory = inventory_file.error_at(&format!("{origin}{at}"), message.clone(), fix);
+            if in_inventory.position.is_some() {
+                return Err(in_inventory);
+            }
+            let in_env = env.error_at(
+                &format!("/environment_def/{}{at}", crate::config::source::escape_token(name)),
+                message.clone(),
+                fix,
+            );
+            if in_env.position.is_some() {
+                return Err(in_env);
+            }
+            return Err(inventory_file.error_at(&origin, message, fix));
+        }
+        Ok(())
     }
 }
 
