@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,10 @@ from typing import Any
 import pytest
 from rig import SSH_PASSWORD, SSH_USER, Sshd, serial_board, tcp_board
 from vitro_sdk import ConsoleError
-from vitro_sdk.connections import Connection, command_output, connect
+from vitro_sdk.connections import Connection, command_output, connect, prompts
+
+#: The console cases both SDKs replay.
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "console"
 
 BASH = {
     "name": "host",
@@ -184,9 +188,18 @@ def test_an_unknown_connection_type_lists_the_supported_ones() -> None:
         connect({"name": "x", "connection_type": "pigeon"})
 
 
+def test_the_shared_prompt_cases_match_as_they_say() -> None:
+    """The prompt cases the Rust SDK replays too."""
+    cases = json.loads((FIXTURES / "prompts.json").read_text())
+    assert len(cases) >= 5
+    for case in cases:
+        patterns = [re.compile(p, re.MULTILINE) for p in prompts({"prompt": case["prompt"]})]
+        assert any(p.search(case["text"]) for p in patterns) == case["matches"], case["case"]
+
+
 def test_command_output_drops_the_echo_in_the_shared_cases() -> None:
     """The echo cases the Rust SDK replays too."""
-    cases = json.loads((Path(__file__).resolve().parents[2] / "tests/fixtures/console/echo.json").read_text())
+    cases = json.loads((FIXTURES / "echo.json").read_text())
     assert len(cases) >= 5
     for case in cases:
         assert command_output(case["before"], case["command"]) == case["output"], case["case"]

@@ -55,3 +55,16 @@ def test_log_paths_stay_in_their_directory_whatever_the_names_hold(tmp_path: Pat
     # The same names as the Rust SDK gives them (vitro_protocol::names::file_name_component).
     assert log_path(tmp_path, "../../x", "c").name == "%2E.%2F..%2Fx_c.txt"
     assert log_path(tmp_path, "/abs/evil", "c").name == "%2Fabs%2Fevil_c.txt"
+
+
+def test_the_shared_rotation_cases_leave_the_same_files(tmp_path: Path) -> None:
+    """The rotation cases the Rust SDK replays too."""
+    for case in json.loads((CASES.parent / "rotation.json").read_text()):
+        path = tmp_path / "board_console.txt"
+        log = ConsoleLog(path, rotate_at=case["rotate_at"])
+        for chunk in case["chunks"]:
+            log.write(chunk.encode())
+        log.close()
+        for suffix, expected in case["files"].items():
+            lines = Path(f"{path}{suffix}").read_text().splitlines()
+            assert [line.split("Z] ", 1)[1] for line in lines] == expected, (case["case"], suffix)

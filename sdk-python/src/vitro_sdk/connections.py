@@ -331,6 +331,15 @@ class Connection:
         self.close()
 
 
+def prompts(config: Mapping[str, Any]) -> list[str]:
+    """The shell prompt regexes of a device's config: ``prompt``, one or a list; ``DEFAULT_PROMPT``
+    when there is none. Each is matched line by line (``re.MULTILINE``), as in the Rust SDK."""
+    raw = config.get("prompt")
+    if raw is None:
+        return [DEFAULT_PROMPT]
+    return [raw] if isinstance(raw, str) else [str(p) for p in raw]
+
+
 def command_output(before: str, command: str) -> str:
     """The output of ``command`` in ``before`` (what came before the prompt): cleaned, without the
     echoed command. A terminal may wrap or scroll a long echo over several lines, so the echo ends
@@ -356,8 +365,7 @@ def connect(
     the device's ``console_log_dir`` (``--save-console-logs``)."""
     device = str(config.get("name", "device"))
     kind = str(config.get("connection_type", ""))
-    raw_prompt = config.get("prompt", DEFAULT_PROMPT)
-    prompt = [raw_prompt] if isinstance(raw_prompt, str) else [str(p) for p in raw_prompt]
+    prompt = prompts(config)
     log = ConsoleLog(log_path(log_dir, device, console)) if log_dir else None
     name = f"{device}.{console}"
     # 64 KiB reads: pexpect searches its whole buffer after each read, so its default 2,000-byte

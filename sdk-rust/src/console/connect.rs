@@ -59,6 +59,20 @@ fn tcp_port(config: &Value, device: &str, kind: &str, default: Option<u16>) -> R
         .ok_or_else(|| bad(device, format!("`port` {} is not a TCP port (1-65535)", config["port"])))
 }
 
+/// The shell prompt patterns of a device's config: `prompt`, a regex or a list of them, each
+/// matched line by line (`^` and `$` at line ends); `[#$>] ?$` when there is none.
+fn prompt_patterns(config: &Value) -> Result<Vec<Pattern>, ConsoleError> {
+    let prompts: Vec<String> = match config.get("prompt") {
+        Some(Value::String(p)) => vec![p.clone()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => vec![DEFAULT_PROMPT.to_owned()],
+    };
+    prompts.iter().map(|p| Pattern::regex(&format!("(?m){p}"))).collect()
+}
+
+/// The prompt of a config that names none (the Python SDK's `DEFAULT_PROMPT` is the same).
+pub const DEFAULT_PROMPT: &str = r"[#$>] ?$";
+
 /// Connects to the console a device's config describes: `connection_type` picks the transport
 /// (`local_cmd`: `conn_cmd`; `serial`: `port`, `baud`; `ser2net`, `telnet`: `ipaddr`, `port`;
 /// `ssh_connection`, `authenticated_ssh`: `ipaddr`, `port`, `username`, `password`, `key`,
@@ -72,13 +86,7 @@ pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console
     let device = text(config, &["name"]).unwrap_or("device");
     let kind = text(config, &["connection_type"]).unwrap_or("");
     let console_name = if options.console.is_empty() { "console" } else { options.console.as_str() };
-    let prompts: Vec<String> = match config.get("prompt") {
-        Some(Value::String(p)) => vec![p.clone()],
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => vec![r"[#$>] ?$".to_owned()],
-    };
-    let prompt =
-        prompts.iter().map(|p| Pattern::regex(&format!("(?m){p}"))).collect::<Result<Vec<_>, _>>()?;
+    let prompt = prompt_patterns(config)?;
     let console_options = ConsoleOptions {
         name: format!("{device}.{console_name}"),
         prompt,
@@ -217,6 +225,20 @@ mod serial {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The prompt cases both SDKs replay: `tests/fixtures/console/prompts.json`.
+    #[test]
+    fn the_shared_prompt_cases_match_as_they_say() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/console/prompts.json");
+        let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(cases.len() >= 5);
+        for case in cases {
+            let patterns = prompt_patterns(&json!({ "prompt": case["prompt"] })).unwrap();
+            let text = case["text"].as_str().unwrap().as_bytes();
+            let matched = patterns.iter().any(|p| p.find(text, 0).is_some());
+            assert_eq!(matched, case["matches"].as_bool().unwrap(), "{}", case["case"]);
+        }
+    }
 
     #[test]
     fn ports_outside_the_tcp_range_are_errors_not_truncated() {

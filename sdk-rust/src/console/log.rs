@@ -155,4 +155,35 @@ mod tests {
         assert!(current.contains("line 39") || backup1.contains("line 39"), "{current}\n{backup1}");
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    /// The rotation cases both SDKs replay: `tests/fixtures/console/rotation.json`.
+    #[test]
+    fn the_shared_rotation_cases_leave_the_same_files() {
+        let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/console/rotation.json");
+        let cases: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(cases).unwrap()).unwrap();
+        for (index, case) in cases.iter().enumerate() {
+            let dir = std::env::temp_dir().join(format!("vitro-rotation-{}-{index}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let path = dir.join("board_console.txt");
+            let tx = spawn_writer(path.clone(), case["rotate_at"].as_u64().unwrap());
+            for chunk in case["chunks"].as_array().unwrap() {
+                tx.send(Bytes::from(chunk.as_str().unwrap().to_owned())).unwrap();
+            }
+            drop(tx);
+            let files = case["files"].as_object().unwrap();
+            let last = files[""].as_array().unwrap().last().unwrap().as_str().unwrap();
+            let done = std::time::Instant::now();
+            while !std::fs::read_to_string(&path).unwrap_or_default().contains(last) {
+                assert!(done.elapsed().as_secs() < 10, "the log was not finished");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            for (suffix, expected) in files {
+                let text = std::fs::read_to_string(format!("{}{suffix}", path.display())).unwrap();
+                let got: Vec<&str> = text.lines().map(|l| l.split_once("Z] ").unwrap().1).collect();
+                assert_eq!(serde_json::json!(got), *expected, "{}: file {suffix:?}", case["case"]);
+            }
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
 }
