@@ -81,12 +81,32 @@ pub fn committed_files() -> BTreeMap<String, String> {
         .collect();
     let environment: Vec<Value> =
         crate::env::ALL.iter().map(|(name, value)| json!({ "name": name, "value": value })).collect();
+    // Every variant of an enum, in order, as the schema lists them (not the `unknown` fallback).
+    let variants = |name: &str| -> Vec<String> {
+        defs[name]["oneOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["const"].as_str().filter(|c| *c != "unknown").map(str::to_owned))
+            .collect()
+    };
+    let capabilities: Vec<Value> = variants("Capability")
+        .into_iter()
+        .map(|name| {
+            let method =
+                serde_json::from_value::<crate::types::Capability>(json!(name)).ok().and_then(|c| c.method());
+            json!({ "capability": name, "method": method })
+        })
+        .collect();
     let listing = json!({
         "protocol_version": PROTOCOL_VERSION,
         "schema": "protocol.schema.json",
         "methods": methods,
         "error_kinds": error_kinds,
         "environment": environment,
+        "hooks": variants("Hook"),
+        "capabilities": capabilities,
+        "log_levels": variants("LogLevel"),
     });
     let mut session_generator = SchemaSettings::draft2020_12().into_generator();
     crate::session::add_schemas(&mut session_generator);

@@ -190,6 +190,24 @@ pub enum Capability {
     Unknown,
 }
 
+impl Capability {
+    /// The plugin-level method a plugin with this capability answers, if it is one.
+    pub fn method(self) -> Option<&'static str> {
+        use crate::methods::{
+            PluginParseConfig, PluginPostSetup, PluginRelease, PluginReserve, PluginSetupEnv,
+        };
+        use crate::RequestMethod;
+        match self {
+            Capability::Reservation => Some(PluginReserve::METHOD),
+            Capability::ConfigParsing => Some(PluginParseConfig::METHOD),
+            Capability::EnvSetup => Some(PluginSetupEnv::METHOD),
+            Capability::PostSetup => Some(PluginPostSetup::METHOD),
+            Capability::Release => Some(PluginRelease::METHOD),
+            _ => None,
+        }
+    }
+}
+
 /// A command-line flag a plugin adds to `vitro`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CliArg {

@@ -55,11 +55,7 @@ LEVELS: dict[LogLevel, int] = {
 
 #: Plugin-level method -> the capability that declares it.
 PLUGIN_METHODS: dict[str, Capability] = {
-    names.PLUGIN_RESERVE: "reservation",
-    names.PLUGIN_PARSE_CONFIG: "config-parsing",
-    names.PLUGIN_SETUP_ENV: "env-setup",
-    names.PLUGIN_POST_SETUP: "post-setup",
-    names.PLUGIN_RELEASE: "release",
+    method: cast("Capability", capability) for capability, method in names.CAPABILITY_METHODS.items()
 }
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from .errors import DeviceError
 from .messages import names
@@ -56,22 +57,13 @@ PLUGIN_ENV_MARKER = names.ENV_PLUGIN
 MaybeAwaitable = None | Awaitable[None]
 
 #: Wire hook name -> Device method name.
-HOOKS: dict[Hook, str] = {
-    "validate": "validate",
-    "boot": "boot",
-    "configure": "configure",
-    "skip-boot": "skip_boot",
-    "contingency-check": "contingency_check",
-    "shutdown": "shutdown",
-}
+HOOKS: dict[Hook, str] = {cast("Hook", hook): hook.replace("-", "_") for hook in names.HOOKS}
 
-#: Capability -> PluginHooks method name.
+#: Capability -> PluginHooks method name: the snake_case of the method it answers
+#: (``plugin/parseConfig`` -> ``parse_config``).
 CAPABILITIES: dict[Capability, str] = {
-    "reservation": "reserve",
-    "config-parsing": "parse_config",
-    "env-setup": "setup_env",
-    "post-setup": "post_setup",
-    "release": "release",
+    cast("Capability", capability): re.sub(r"(?<!^)([A-Z])", r"_\1", method.split("/", 1)[1]).lower()
+    for capability, method in names.CAPABILITY_METHODS.items()
 }
 
 

@@ -26,6 +26,18 @@ ERROR_CODES: dict[str, int] = {
     "cancelled": -32800,
 }
 
+#: Hooks, capabilities and log levels, in the protocol's order.
+HOOKS: tuple[str, ...] = ("validate", "boot", "configure", "skip-boot", "contingency-check", "shutdown")
+LOG_LEVELS: tuple[str, ...] = ("trace", "debug", "info", "warn", "error")
+#: Capability -> the plugin-level method it answers.
+CAPABILITY_METHODS: dict[str, str] = {
+    "reservation": "plugin/reserve",
+    "config-parsing": "plugin/parseConfig",
+    "env-setup": "plugin/setupEnv",
+    "post-setup": "plugin/postSetup",
+    "release": "plugin/release",
+}
+
 # Environment variables.
 ENV_PLUGIN = "VITRO_PLUGIN"
 ENV_PROTOCOL = "VITRO_PROTOCOL"
