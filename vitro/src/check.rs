@@ -80,9 +80,47 @@ async fn early_request_refused(command: &PluginCommand) -> Result<(), String> {
         console_log_dir: None,
     };
     let result =
-        expect_kind(peer.request::<DeviceCreate>(&params, Some(WAIT)).await, ErrorKind::InvalidState);
+        expect_kind(peer.request::<DeviceCreate>(&params, Some(WAIT)).await, ErrorKind::InvalidState)
+            .map_err(|e| format!("`device/create` before `initialize`: {e}"));
+    let ping =
+        peer.ping(Duration::from_secs(2)).await.map_err(|e| format!("`$/ping` before `initialize`: {e}"));
     let _ = child.kill().await;
-    result.map_err(|e| format!("`device/create` before `initialize`: {e}"))
+    result.and(ping)
+}
+
+/// A line that is not JSON and a batch array are each answered with an error whose `id` is null.
+async fn unreadable_lines(command: &PluginCommand) -> Result<(), String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut child = crate::plugin::spawn::spawn(command).map_err(|e| format!("cannot start it: {e}"))?;
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err("stdio was not piped".into());
+    };
+    let mut lines = BufReader::new(stdout).lines();
+    let mut outcome = Ok(());
+    let cases = [
+        ("this is not JSON", "parse-error"),
+        (r#"[{"jsonrpc":"2.0","id":1,"method":"$/ping"}]"#, "invalid-request"),
+    ];
+    for (line, kind) in cases {
+        if let Err(e) = stdin.write_all(format!("{line}\n").as_bytes()).await {
+            outcome = Err(e.to_string());
+            break;
+        }
+        let reply = match tokio::time::timeout(WAIT, lines.next_line()).await {
+            Ok(Ok(Some(text))) => serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default(),
+            Ok(Ok(None)) => serde_json::Value::Null,
+            Ok(Err(_)) | Err(_) => serde_json::Value::Null,
+        };
+        let answered =
+            reply.get("id").is_some_and(serde_json::Value::is_null) && reply["error"]["data"]["kind"] == kind;
+        if !answered {
+            outcome =
+                Err(format!("answered {line:?} with {reply} instead of a `{kind}` error with `id: null`"));
+            break;
+        }
+    }
+    let _ = child.kill().await;
+    outcome
 }
 
 async fn exits_when_stdin_closes(command: &PluginCommand) -> Result<(), String> {
@@ -90,7 +128,11 @@ async fn exits_when_stdin_closes(command: &PluginCommand) -> Result<(), String> 
     peer.request::<Initialize>(&init(vec![PROTOCOL_VERSION]), Some(WAIT)).await.map_err(|e| e.to_string())?;
     peer.close(RpcError::new(ErrorKind::PeerGone, "the checker closed stdin"));
     match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
-        Ok(_) => Ok(()),
+        Ok(Ok(status)) if status.code() == Some(1) => Ok(()),
+        Ok(Ok(status)) => {
+            Err(format!("exited with {status} when its stdin closed before `shutdown`; status 1 is asked"))
+        }
+        Ok(Err(e)) => Err(e.to_string()),
         Err(_) => {
             let _ = child.kill().await;
             Err("still running 5 s after its stdin closed".into())
@@ -108,9 +150,11 @@ async fn started_by_hand(command: &PluginCommand) -> Result<(), String> {
     if output.status.code() != Some(2) {
         return Err(format!("exited with {} instead of status 2", output.status));
     }
-    if output.stderr.iter().all(u8::is_ascii_whitespace) && output.stdout.iter().all(u8::is_ascii_whitespace)
-    {
-        return Err("exited with status 2 but said nothing about what it is".into());
+    if !output.stdout.iter().all(u8::is_ascii_whitespace) {
+        return Err("wrote to stdout, which is the protocol's even then: say what it is on stderr".into());
+    }
+    if output.stderr.iter().all(u8::is_ascii_whitespace) {
+        return Err("exited with status 2 but said nothing on stderr about what it is".into());
     }
     Ok(())
 }
@@ -134,8 +178,11 @@ async fn refusals(command: &PluginCommand) -> Vec<Outcome> {
         Err(e) => Err(format!("`shutdown`: {e}")),
         Ok(_) => {
             let hook = DeviceHookParams { device: "no-such-device".into(), hook: Hook::Boot, env_req: None };
-            expect_kind(plugin.request::<DeviceHook>(&hook, Some(WAIT)).await, ErrorKind::InvalidState)
-                .map_err(|e| format!("`device/hook` after `shutdown`: {e}"))
+            let refused =
+                expect_kind(plugin.request::<DeviceHook>(&hook, Some(WAIT)).await, ErrorKind::InvalidState)
+                    .map_err(|e| format!("`device/hook` after `shutdown`: {e}"));
+            let ping = plugin.peer().ping(Duration::from_secs(2)).await;
+            refused.and(ping.map_err(|e| format!("`$/ping` after `shutdown`: {e}")))
         }
     };
     plugin.shutdown().await;
@@ -285,6 +332,7 @@ pub async fn check(command: &PluginCommand) -> Vec<Outcome> {
         Outcome { case: "version skew", result: version_skew(command).await },
         Outcome { case: "early request refused", result: early_request_refused(command).await },
         Outcome { case: "started by hand", result: started_by_hand(command).await },
+        Outcome { case: "unreadable lines answered", result: unreadable_lines(command).await },
     ];
     outcomes.extend(refusals(command).await);
     outcomes.extend(running_cases(command).await);

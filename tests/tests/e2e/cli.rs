@@ -93,7 +93,7 @@ fn plugins_check_passes_the_rust_and_python_plugins_and_names_what_a_sloppy_one_
     for plugin in [FIXTURE.to_owned(), python] {
         let out = vitro().args(["plugins", "check", &plugin]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && text.contains("14 passed, 0 failed"), "{plugin}:\n{text}");
+        assert!(out.status.success() && text.contains("15 passed, 0 failed"), "{plugin}:\n{text}");
     }
     let sloppy = root.join("tests/plugins/garbage.sh");
     let out = vitro().args(["plugins", "check"]).arg(&sloppy).output().unwrap();
