@@ -7,31 +7,31 @@
 //! knows nothing of devices. [`terminal`] is the raw terminal both sides' console viewers use.
 
 mod frame;
+mod read;
 pub mod terminal;
+mod write;
+
+pub use read::panic_text;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use vitro_protocol::methods::{CancelRequest, Ping};
 use vitro_protocol::types::{CancelParams, Empty};
 use vitro_protocol::{
-    decode, encode_notification, encode_request, encode_response, ErrorKind, Message, NotificationMethod,
-    RequestId, RequestMethod, RpcError,
+    encode_notification, encode_request, encode_response, ErrorKind, NotificationMethod, RequestId,
+    RequestMethod, RpcError,
 };
-
-use frame::{next_frame, sniff_id, Frame};
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -226,8 +226,8 @@ where
     };
     let handlers = tokio::runtime::Handle::current();
     let io = config.io_runtime.clone().unwrap_or_else(|| handlers.clone());
-    io.spawn(write_loop(rx, handle.clone()));
-    io.spawn(read_loop(reader, handler, handle.clone(), config, handlers));
+    io.spawn(write::write_loop(rx, handle.clone()));
+    io.spawn(read::read_loop(reader, handler, handle.clone(), config, handlers));
     handle
 }
 
@@ -458,191 +458,4 @@ fn gone(name: &str, what: &str) -> RpcError {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-async fn write_loop(mut rx: mpsc::Receiver<Outgoing>, peer: PeerHandle) {
-    let failed = 'outer: loop {
-        let Some(first) = rx.recv().await else { break None };
-        let mut guard = peer.shared.writer.lock().await;
-        let Some(writer) = guard.as_mut() else { break None };
-        let mut next = Some(first);
-        let mut lines = 0;
-        while let Some(item) = next {
-            match item {
-                Outgoing::Line(line) => {
-                    lines += 1;
-                    if let Err(e) = writer.write_all(&line).await {
-                        break 'outer Some(e);
-                    }
-                }
-                Outgoing::Close => break 'outer None,
-            }
-            next = rx.try_recv().ok();
-        }
-        let flushed = writer.flush().await;
-        peer.shared.queued.fetch_sub(lines, Ordering::SeqCst);
-        if let Err(e) = flushed {
-            break Some(e);
-        }
-    };
-    if let Some(e) = failed {
-        peer.output_failed(&e);
-    }
-    if let Some(mut writer) = peer.shared.writer.lock().await.take() {
-        let _ = writer.flush().await;
-        let _ = writer.shutdown().await;
-    }
-    peer.shared.output_done.cancel();
-}
-
-async fn read_loop<R: AsyncRead + Unpin>(
-    reader: R,
-    handler: Arc<dyn Handler>,
-    peer: PeerHandle,
-    config: PeerConfig,
-    handlers: tokio::runtime::Handle,
-) {
-    let mut reader = BufReader::with_capacity(64 * 1024, reader);
-    let mut buf = Vec::with_capacity(4096);
-    let end = loop {
-        match next_frame(&mut reader, &mut buf, config.max_message_size).await {
-            Ok(Frame::Line) => dispatch(&buf, &handler, &peer, &config, &handlers).await,
-            Ok(Frame::TooLong { len }) => oversized(&buf, len, config.max_message_size, &peer).await,
-            Ok(Frame::Eof) => break "its output ended".to_owned(),
-            Err(e) => break format!("reading its output failed: {e}"),
-        }
-    };
-    tracing::debug!(peer = %config.name, "input ended: {end}");
-    peer.shared.disconnected.cancel();
-    if config.close_on_disconnect {
-        peer.close(gone(&config.name, &end));
-    }
-}
-
-async fn oversized(head: &[u8], len: usize, max: usize, peer: &PeerHandle) {
-    let name = peer.name();
-    let err = RpcError::new(
-        ErrorKind::MessageTooLarge,
-        format!("{name} sent a message of {len} bytes, over the limit of {max} bytes; it was skipped"),
-    );
-    tracing::error!(peer = %name, "{}", err.message);
-    let Some(id) = sniff_id(head) else { return };
-    let is_request = std::str::from_utf8(head).is_ok_and(|h| h.contains("\"method\""));
-    if is_request {
-        peer.respond(Some(&id), Err(&err)).await;
-    } else if let Some(tx) = lock(&peer.shared.pending).remove(&id) {
-        let _ = tx.send(Err(CallError::Local(err)));
-    }
-}
-
-async fn dispatch(
-    line: &[u8],
-    handler: &Arc<dyn Handler>,
-    peer: &PeerHandle,
-    config: &PeerConfig,
-    handlers: &tokio::runtime::Handle,
-) {
-    let inline = config.answer_inline;
-    let message = match decode(line) {
-        Ok(message) => message,
-        Err(e) => {
-            let shown = String::from_utf8_lossy(&line[..line.len().min(200)]);
-            tracing::warn!(peer = %peer.name(), "skipped a line that is not protocol ({e}): {shown}");
-            // JSON-RPC 2.0: a message whose id cannot be read is answered with `id: null`.
-            if config.answer_unreadable {
-                peer.respond(None, Err(&unreadable(line, &e))).await;
-            }
-            return;
-        }
-    };
-    match message {
-        Message::Response(response) => {
-            let Some(id) = response.id else {
-                if let Err(e) = response.result {
-                    tracing::warn!(peer = %peer.name(), "error about an unreadable message: {}", e.chain());
-                }
-                return;
-            };
-            if let Some(tx) = lock(&peer.shared.pending).remove(&id) {
-                let _ = tx.send(response.result.map_err(CallError::Remote));
-            }
-        }
-        Message::Notification(n) if n.method == CancelRequest::METHOD => {
-            if let Ok(params) = serde_json::from_str::<CancelParams>(n.params.get()) {
-                if let Some(token) = lock(&peer.shared.incoming).get(&params.id) {
-                    token.cancel();
-                }
-            }
-        }
-        Message::Notification(n) => handler.notification(peer, &n.method, n.params),
-        Message::Request(r) if r.method == Ping::METHOD => {
-            peer.respond(Some(&r.id), Ok(RawValue::from_string("{}".into()).expect("valid").as_ref())).await;
-        }
-        Message::Request(r) => {
-            if peer.closed_reason().is_some() {
-                return;
-            }
-            let cancel = CancellationToken::new();
-            let request = IncomingRequest {
-                method: r.method,
-                params: r.params,
-                cancel: cancel.clone(),
-                peer: peer.clone(),
-            };
-            let mut work = AssertUnwindSafe(handler.request(request)).catch_unwind();
-            // A handler that can answer at once is answered here, without a task of its own;
-            // the spawned task polls again with a real waker, so this first poll loses nothing.
-            if inline {
-                let first =
-                    Pin::new(&mut work).poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
-                if let std::task::Poll::Ready(outcome) = first {
-                    let reply = outcome.unwrap_or_else(|panic| Err(panicked(&*panic)));
-                    peer.respond(Some(&r.id), reply.as_deref()).await;
-                    return;
-                }
-            }
-            lock(&peer.shared.incoming).insert(r.id.clone(), cancel.clone());
-            let peer = peer.clone();
-            let id = r.id;
-            handlers.spawn(async move {
-                let reply = tokio::select! {
-                    outcome = work => outcome.unwrap_or_else(|panic| Err(panicked(&*panic))),
-                    () = cancel.cancelled() => Err(RpcError::new(ErrorKind::Cancelled, "the request was cancelled")),
-                };
-                lock(&peer.shared.incoming).remove(&id);
-                peer.respond(Some(&id), reply.as_deref()).await;
-            });
-        }
-    }
-}
-
-/// The error that answers a line that is no readable message: `parse-error` for what is not
-/// JSON, `invalid-request` for JSON that is no JSON-RPC 2.0 message (a batch array included).
-fn unreadable(line: &[u8], error: &vitro_protocol::DecodeError) -> RpcError {
-    match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-        Err(_) => {
-            RpcError::new(ErrorKind::ParseError, format!("a line that is not JSON was skipped: {error}"))
-        }
-        Ok(_) if line.trim_ascii_start().starts_with(b"[") => RpcError::new(
-            ErrorKind::InvalidRequest,
-            "batch arrays are not supported: send one message per line",
-        ),
-        Ok(_) => RpcError::new(
-            ErrorKind::InvalidRequest,
-            format!("a message that cannot be read was skipped: {error}"),
-        ),
-    }
-}
-
-fn panicked(payload: &(dyn std::any::Any + Send)) -> RpcError {
-    RpcError::new(ErrorKind::Panic, format!("the handler panicked: {}", panic_text(payload)))
-}
-
-/// The message of a panic payload.
-pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-text panic payload".to_owned())
 }
