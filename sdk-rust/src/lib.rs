@@ -38,6 +38,7 @@ mod host;
 mod logging;
 pub use vitro_rpc as peer;
 mod plugin;
+mod runtime;
 pub mod session;
 mod stdio;
 pub use vitro_rpc::terminal;
