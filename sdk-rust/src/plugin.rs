@@ -1,4 +1,4 @@
-//! The plugin runtime: registration, the handshake, the lifecycle state machine and dispatch.
+//! Building a plugin (its device types, hooks and flags) and serving it on stdio or any stream.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
