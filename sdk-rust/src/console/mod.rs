@@ -12,13 +12,14 @@
 
 pub mod clean;
 mod connect;
+mod error;
 pub mod log;
+mod pattern;
 #[cfg(feature = "ssh")]
 pub mod ssh;
 #[cfg(feature = "telnet")]
 mod telnet;
 
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,122 +29,12 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 pub use connect::{connect, ConnectOptions, SUPPORTED};
+pub use error::ConsoleError;
+pub use pattern::{Match, Pattern};
 
 /// Bytes of already-searched output that `expect` searches again, so a match split across reads
 /// is found. Patterns whose matches are longer than this can be missed.
 pub const SEARCH_OVERLAP: usize = 8 * 1024;
-
-/// What `expect` waits for.
-#[derive(Debug, Clone)]
-pub enum Pattern {
-    /// A regular expression over the raw bytes.
-    Regex(regex::bytes::Regex),
-    /// An exact byte string.
-    Exact(Vec<u8>),
-}
-
-impl Pattern {
-    /// A regular expression; a bad one is an error naming it.
-    pub fn regex(pattern: &str) -> Result<Self, ConsoleError> {
-        regex::bytes::Regex::new(pattern)
-            .map(Pattern::Regex)
-            .map_err(|e| ConsoleError::BadPattern(format!("{pattern:?}: {e}")))
-    }
-
-    /// An exact string.
-    pub fn exact(text: &str) -> Self {
-        Pattern::Exact(text.as_bytes().to_vec())
-    }
-
-    fn find(&self, haystack: &[u8], from: usize) -> Option<(usize, usize)> {
-        match self {
-            Pattern::Regex(re) => re.find_at(haystack, from).map(|m| (m.start(), m.end())),
-            Pattern::Exact(needle) if needle.is_empty() => Some((from, from)),
-            Pattern::Exact(needle) => haystack[from..]
-                .windows(needle.len())
-                .position(|w| w == needle.as_slice())
-                .map(|i| (from + i, from + i + needle.len())),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Pattern::Regex(re) => format!("/{}/", re.as_str()),
-            Pattern::Exact(bytes) => format!("{:?}", String::from_utf8_lossy(bytes)),
-        }
-    }
-}
-
-/// What `expect` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Match {
-    /// Which of the patterns matched (the one matching earliest; the first listed on a tie).
-    pub index: usize,
-    /// The output before the match.
-    pub before: String,
-    /// The matched text.
-    pub matched: String,
-}
-
-/// Why a console operation failed.
-#[derive(Debug)]
-pub enum ConsoleError {
-    /// Nothing matched in time.
-    Timeout {
-        /// Console name.
-        console: String,
-        /// What was awaited.
-        patterns: Vec<String>,
-        /// How long.
-        waited: Duration,
-        /// The last output seen (up to 500 bytes).
-        last: String,
-    },
-    /// The far side closed the console.
-    Closed {
-        /// Console name.
-        console: String,
-        /// The last output seen.
-        last: String,
-    },
-    /// A command did not give the prompt back.
-    NoPrompt {
-        /// The command.
-        command: String,
-        /// How long it had.
-        waited: Duration,
-        /// Whether the prompt came back after Ctrl-C.
-        recovered: bool,
-    },
-    /// A pattern that does not compile.
-    BadPattern(String),
-    /// The connection could not be made or failed.
-    Io(String),
-}
-
-impl fmt::Display for ConsoleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConsoleError::Timeout { console, patterns, waited, last } => write!(
-                f,
-                "{console}: none of {} appeared within {waited:?}; last output: {last:?}",
-                patterns.join(", ")
-            ),
-            ConsoleError::Closed { console, last } => {
-                write!(f, "{console}: the console was closed by the far side; last output: {last:?}")
-            }
-            ConsoleError::NoPrompt { command, waited, recovered } => write!(
-                f,
-                "`{command}` did not finish within {waited:?}; sent Ctrl-C{}",
-                if *recovered { " and the prompt came back" } else { " but the prompt did not come back" }
-            ),
-            ConsoleError::BadPattern(what) => write!(f, "bad expect pattern {what}"),
-            ConsoleError::Io(what) => f.write_str(what),
-        }
-    }
-}
-
-impl std::error::Error for ConsoleError {}
 
 /// How a console behaves.
 #[derive(Debug, Clone)]
@@ -493,15 +384,5 @@ mod tests {
             let output = command_output(case["before"].as_str().unwrap(), case["command"].as_str().unwrap());
             assert_eq!(output, case["output"].as_str().unwrap(), "{}", case["case"]);
         }
-    }
-
-    #[test]
-    fn the_earliest_match_wins_and_ties_go_to_the_first_pattern() {
-        let hay = b"abc login: password:";
-        let login = Pattern::regex("login:").unwrap();
-        let pass = Pattern::exact("password:");
-        assert_eq!(login.find(hay, 0), Some((4, 10)));
-        assert_eq!(pass.find(hay, 0), Some((11, 20)));
-        assert!(Pattern::regex("(").is_err());
     }
 }
