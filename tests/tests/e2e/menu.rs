@@ -97,6 +97,7 @@ fn a_person_attaches_to_a_console_types_detaches_marks_and_quits() {
     tmux.wait_for("ended: exit status: 0");
     tmux.keys(&["q", "Enter"]);
     tmux.wait_for("VITRO-EXIT=0");
+    assert!(!tmux.screen().contains("not built yet"), "a real menu session says no more than it did");
     // The tmux shell's command line names the tag too; look for the plugin itself.
     let plugin_alive = || {
         processes_with(&tag).into_iter().any(|pid| {
