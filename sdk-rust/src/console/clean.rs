@@ -63,11 +63,7 @@ mod tests {
     /// The cases both SDKs replay: `tests/fixtures/console/clean.json`.
     #[test]
     fn the_shared_cleaning_cases_pass() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/console/clean.json");
-        let cases: Vec<serde_json::Value> =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        assert!(cases.len() >= 5);
-        for case in cases {
+        for case in super::super::shared_cases("clean") {
             let mut cleaner = Cleaner::default();
             let mut line = Vec::new();
             let mut lines = Vec::new();

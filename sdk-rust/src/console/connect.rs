@@ -229,10 +229,7 @@ mod tests {
     /// The prompt cases both SDKs replay: `tests/fixtures/console/prompts.json`.
     #[test]
     fn the_shared_prompt_cases_match_as_they_say() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/console/prompts.json");
-        let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        assert!(cases.len() >= 5);
-        for case in cases {
+        for case in super::super::shared_cases("prompts") {
             let patterns = prompt_patterns(&json!({ "prompt": case["prompt"] })).unwrap();
             let text = case["text"].as_str().unwrap().as_bytes();
             let matched = patterns.iter().any(|p| p.find(text, 0).is_some());

@@ -159,10 +159,7 @@ mod tests {
     /// The rotation cases both SDKs replay: `tests/fixtures/console/rotation.json`.
     #[test]
     fn the_shared_rotation_cases_leave_the_same_files() {
-        let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/console/rotation.json");
-        let cases: Vec<serde_json::Value> =
-            serde_json::from_str(&std::fs::read_to_string(cases).unwrap()).unwrap();
-        for (index, case) in cases.iter().enumerate() {
+        for (index, case) in super::super::shared_cases("rotation").iter().enumerate() {
             let dir = std::env::temp_dir().join(format!("vitro-rotation-{}-{index}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             let path = dir.join("board_console.txt");

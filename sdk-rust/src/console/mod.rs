@@ -369,6 +369,16 @@ async fn pump<R: AsyncRead + Unpin>(mut reader: R, subscribers: Subscribers) {
     subscribers.lock().unwrap_or_else(|p| p.into_inner()).clear();
 }
 
+/// The console cases both SDKs replay, from `tests/fixtures/console/<name>.json`.
+#[cfg(test)]
+pub(crate) fn shared_cases(name: &str) -> Vec<serde_json::Value> {
+    let path = format!("{}/../tests/fixtures/console/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the shared cases")).expect("JSON");
+    assert!(!cases.is_empty(), "{path} has no cases");
+    cases
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,11 +386,7 @@ mod tests {
     /// The echo cases both SDKs replay: `tests/fixtures/console/echo.json`.
     #[test]
     fn command_output_drops_the_echo_in_the_shared_cases() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/console/echo.json");
-        let cases: Vec<serde_json::Value> =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        assert!(cases.len() >= 5);
-        for case in cases {
+        for case in shared_cases("echo") {
             let output = command_output(case["before"].as_str().unwrap(), case["command"].as_str().unwrap());
             assert_eq!(output, case["output"].as_str().unwrap(), "{}", case["case"]);
         }
