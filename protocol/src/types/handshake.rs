@@ -111,6 +111,36 @@ pub enum Hook {
     Unknown,
 }
 
+impl Hook {
+    /// Every hook this version knows, in lifecycle order (a test checks it against the enum).
+    pub const ALL: [Hook; 6] =
+        [Hook::Validate, Hook::Boot, Hook::Configure, Hook::SkipBoot, Hook::ContingencyCheck, Hook::Shutdown];
+
+    /// The kebab-case wire name.
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hook_is_listed_once_with_its_wire_name() {
+        let schema = serde_json::to_value(schemars::schema_for!(Hook)).unwrap();
+        let wire: Vec<&str> = schema["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v["const"].as_str())
+            .filter(|c| *c != "unknown")
+            .collect();
+        let listed: Vec<String> = Hook::ALL.iter().map(|h| h.name()).collect();
+        assert_eq!(listed, wire);
+    }
+}
+
 /// Which kind of client device a type is, for pairing with `lan_clients` / `wifi_clients`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

@@ -5,10 +5,7 @@
 use serde_json::Value;
 use vitro_protocol::names::{is_valid_device_name, DEVICE_NAME_RULE};
 use vitro_protocol::seconds::seconds;
-
-/// Hooks a `vitro_timeouts` entry may name.
-pub const TIMEOUT_KEYS: [&str; 6] =
-    ["validate", "boot", "configure", "skip-boot", "contingency-check", "shutdown"];
+use vitro_protocol::types::Hook;
 
 /// A problem with one device entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,11 +43,11 @@ fn check_timeouts(device: &Value) -> Result<(), DeviceProblem> {
     };
     for (hook, value) in timeouts {
         let pointer = format!("/vitro_timeouts/{}", super::source::escape_token(hook));
-        if !TIMEOUT_KEYS.contains(&hook.as_str()) {
+        if !Hook::ALL.iter().any(|known| known.name() == *hook) {
             return Err(DeviceProblem {
                 pointer,
                 message: format!("device {shown:?}: `vitro_timeouts` names no hook {hook:?}"),
-                fix: format!("use one of {}", TIMEOUT_KEYS.join(", ")),
+                fix: format!("use one of {}", Hook::ALL.map(Hook::name).join(", ")),
             });
         }
         let checked = value.as_f64().ok_or_else(|| format!("{value} is not a number")).and_then(seconds);

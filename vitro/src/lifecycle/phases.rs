@@ -61,11 +61,10 @@ pub const BOOT: [Phase; 7] = [
     },
 ];
 
-/// `--skip-boot`: validate, then only the skip-boot hook.
-pub const SKIP_BOOT: [Phase; 2] = [
-    Phase { name: "validate", hook: Hook::Validate, roles: ALL, timeout: MINUTE },
-    Phase { name: "skip boot", hook: Hook::SkipBoot, roles: ALL, timeout: Duration::from_secs(300) },
-];
+/// `--skip-boot`: only the skip-boot hook, as Python Vitro (its `vitro_setup_env` runs
+/// `vitro_skip_boot` alone, not `validate_device_requirements`).
+pub const SKIP_BOOT: [Phase; 1] =
+    [Phase { name: "skip boot", hook: Hook::SkipBoot, roles: ALL, timeout: Duration::from_secs(300) }];
 
 /// Device shutdown during release.
 pub const SHUTDOWN: Phase = Phase { name: "shutdown", hook: Hook::Shutdown, roles: ALL, timeout: MINUTE };
@@ -77,8 +76,7 @@ pub const PLUGIN_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
 /// phase's default. Configs are checked before any phase runs (`config::checks`); a value that
 /// slipped through still cannot overflow: it falls back to the default.
 pub fn timeout_for(phase: &Phase, config: &serde_json::Value) -> Duration {
-    let key =
-        serde_json::to_value(phase.hook).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let key = phase.hook.name();
     config["vitro_timeouts"][key.as_str()]
         .as_f64()
         .and_then(|s| vitro_protocol::seconds::seconds(s).ok())
