@@ -1,10 +1,9 @@
 //! `vitro config`: the merged device list, as Python Vitro computes it.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use serde_json::Value;
-
-use std::sync::Arc;
 
 use super::args::{ConfigArgs, PluginSource};
 use super::plugins::{plugin_commands, start_plugins, stop_all};

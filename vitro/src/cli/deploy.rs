@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 use tokio_util::sync::CancellationToken;
+use vitro_protocol::types::Capability;
 
 use super::args::{parse, plugin_source, Cli, Command};
 use super::hold::hold_bed;
@@ -19,7 +20,6 @@ use crate::lifecycle::{DeployOptions, Deployment, Progress};
 use crate::plugin::{EventSink, PluginEvent, PluginProcess};
 use crate::registry::Registry;
 use crate::session::SessionState;
-use vitro_protocol::types::Capability;
 
 /// Progress reports waiting to be printed, at most; more are dropped and counted.
 const EVENT_QUEUE: usize = 4096;

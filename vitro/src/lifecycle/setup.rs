@@ -14,13 +14,14 @@ use vitro_protocol::types::{
 
 use super::phases::{self, Phase};
 use super::report::DeviceReport;
+use super::{Deployment, Device, Failure};
 use crate::config::{
     board_inventory, check_unique_names, merge_devices, BoardInventory, ClientTypes, ConfigError, JsonFile,
 };
 
-use super::{Deployment, Device, Failure};
-
 impl<'a> Deployment<'a> {
+    /// Everything before the live session: config, registration, env setup, the phases and
+    /// post-setup; the first failure ends it.
     pub(super) async fn setup(&mut self) -> Result<(), Failure> {
         self.enter("configuration");
         let types = self.type_map()?;
@@ -197,28 +198,7 @@ impl<'a> Deployment<'a> {
         }
         failure.map_or(Ok(()), Err)
     }
-}
 
-/// Checks the device list that config-parsing plugins left: names, deadlines, no name twice.
-fn check_patched(devices: &[Value]) -> Result<(), Failure> {
-    for device in devices {
-        if let Err(problem) = crate::config::checks::check_device(device, true) {
-            let message = format!("after config parsing: {} (at {})", problem.message, problem.pointer);
-            return Err(Failure::new("config parsing", format!("{message}; {}", problem.fix)));
-        }
-    }
-    match crate::config::checks::duplicate_name(devices) {
-        Some((name, _, _)) => Err(Failure::new(
-            "config parsing",
-            format!(
-                "after config parsing, two devices are named {name:?}; every device needs a name of its own"
-            ),
-        )),
-        None => Ok(()),
-    }
-}
-
-impl Deployment<'_> {
     /// Checks each device's merged config against the `config_schema` its type publishes, before
     /// any device is created; an error points at the value in the inventory or the environment.
     fn check_config_schemas(
@@ -272,6 +252,25 @@ impl Deployment<'_> {
             return Err(inventory_file.error_at(&origin, message, fix));
         }
         Ok(())
+    }
+}
+
+/// Checks the device list that config-parsing plugins left: names, deadlines, no name twice.
+fn check_patched(devices: &[Value]) -> Result<(), Failure> {
+    for device in devices {
+        if let Err(problem) = crate::config::checks::check_device(device, true) {
+            let message = format!("after config parsing: {} (at {})", problem.message, problem.pointer);
+            return Err(Failure::new("config parsing", format!("{message}; {}", problem.fix)));
+        }
+    }
+    match crate::config::checks::duplicate_name(devices) {
+        Some((name, _, _)) => Err(Failure::new(
+            "config parsing",
+            format!(
+                "after config parsing, two devices are named {name:?}; every device needs a name of its own"
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
