@@ -6,6 +6,8 @@ import asyncio
 import base64
 import json
 import os
+import select
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,25 +36,37 @@ class Host:
         self.from_plugin_r, self.from_plugin_w = os.pipe()
         self.buffer = b""
         self.next_id = 1
+        #: Messages that arrived while :meth:`call` waited for its answer, for :meth:`read`.
+        self.backlog: list[dict[str, Any]] = []
 
     def send(self, message: dict[str, Any]) -> None:
         os.write(self.to_plugin_w, (json.dumps({"jsonrpc": "2.0", **message}) + "\n").encode())
 
     def read(self) -> dict[str, Any]:
+        """The next message from the plugin: first those that arrived while :meth:`call` waited."""
+        return self.backlog.pop(0) if self.backlog else self._next()
+
+    def _next(self, timeout: float = 30) -> dict[str, Any]:
+        """The next message on the pipe; fails after ``timeout`` seconds without one."""
+        deadline = time.monotonic() + timeout
         while b"\n" not in self.buffer:
+            ready, _, _ = select.select([self.from_plugin_r], [], [], max(deadline - time.monotonic(), 0))
+            assert ready, f"no message from the plugin within {timeout} s"
             self.buffer += os.read(self.from_plugin_r, 1 << 16)
         line, self.buffer = self.buffer.split(b"\n", 1)
         message: dict[str, Any] = json.loads(line)
         return message
 
     def call(self, method_name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Sends a request and returns its answer; what else arrives meanwhile waits for :meth:`read`."""
         request_id = self.next_id
         self.next_id += 1
         self.send({"id": request_id, "method": method_name, "params": params})
         while True:
-            message = self.read()
+            message = self._next()
             if message.get("id") == request_id and "method" not in message:
                 return message
+            self.backlog.append(message)
 
 
 def run_session(script: Any, plugin: Plugin | None = None) -> tuple[int, list[dict[str, Any]]]:  # noqa: ANN401
