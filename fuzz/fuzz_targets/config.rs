@@ -22,7 +22,7 @@ fuzz_target!(|input: &[u8]| {
         let _ = check_unique_names(&devices, &inventory);
         if let Ok(merged) = merge_devices(&devices, &inventory, &env, &ClientTypes::default()) {
             for device in &merged {
-                let _ = check_device(device, true);
+                let _ = check_device(device);
             }
         }
     }

@@ -18,22 +18,22 @@ pub struct DeviceProblem {
     pub fix: String,
 }
 
-/// Checks a device's `name` (when `check_name`) and its `vitro_timeouts`.
-pub fn check_device(device: &Value, check_name: bool) -> Result<(), DeviceProblem> {
+/// Checks a device's `name` and its `vitro_timeouts`.
+pub fn check_device(device: &Value) -> Result<(), DeviceProblem> {
     let name = device["name"].as_str().unwrap_or_default();
-    if check_name && !is_valid_device_name(name) {
+    if !is_valid_device_name(name) {
         return Err(DeviceProblem {
             pointer: "/name".into(),
             message: format!("device name {name:?} is not allowed"),
             fix: format!("rename it: a device name has {DEVICE_NAME_RULE}"),
         });
     }
-    check_timeouts(device)
+    device.get("vitro_timeouts").map_or(Ok(()), |timeouts| check_timeouts(name, timeouts))
 }
 
-fn check_timeouts(device: &Value) -> Result<(), DeviceProblem> {
-    let Some(timeouts) = device.get("vitro_timeouts") else { return Ok(()) };
-    let shown = device["name"].as_str().unwrap_or_default();
+/// Checks the `vitro_timeouts` of device `shown` (from its inventory entry or its environment
+/// entry); pointers are relative to the entry.
+pub fn check_timeouts(shown: &str, timeouts: &Value) -> Result<(), DeviceProblem> {
     let Some(timeouts) = timeouts.as_object() else {
         return Err(DeviceProblem {
             pointer: "/vitro_timeouts".into(),
@@ -81,8 +81,8 @@ mod tests {
 
     #[test]
     fn names_and_timeouts_are_checked() {
-        assert_eq!(check_device(&json!({"name": "board", "vitro_timeouts": {"boot": 900}}), true), Ok(()));
-        let bad = |device: Value| check_device(&device, true).unwrap_err();
+        assert_eq!(check_device(&json!({"name": "board", "vitro_timeouts": {"boot": 900}})), Ok(()));
+        let bad = |device: Value| check_device(&device).unwrap_err();
         assert_eq!(bad(json!({"name": "../../x"})).pointer, "/name");
         assert!(bad(json!({"name": "a\nb"})).message.contains("a\\nb"));
         let huge = bad(json!({"name": "b", "vitro_timeouts": {"boot": 1e20}}));
@@ -94,7 +94,7 @@ mod tests {
         );
         assert_eq!(bad(json!({"name": "b", "vitro_timeouts": {"boto": 9}})).pointer, "/vitro_timeouts/boto");
         assert_eq!(bad(json!({"name": "b", "vitro_timeouts": 9})).pointer, "/vitro_timeouts");
-        assert!(check_device(&json!({"name": "x/y"}), false).is_ok());
+        assert!(check_timeouts("x/y", &json!({"boot": 1})).is_ok());
     }
 
     #[test]

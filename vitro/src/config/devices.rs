@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use vitro_protocol::files::{EnvironmentFile, InventoryBoard, InventoryLocation};
 use vitro_protocol::types::{ClientKind, DeviceTypeInfo};
 
-use super::checks::{check_device, duplicate_name};
+use super::checks::{check_device, check_timeouts, duplicate_name};
 use super::merge::merge;
 use super::source::{escape_token, ConfigError, JsonFile};
 
@@ -23,6 +23,13 @@ pub struct BoardInventory {
     pub devices: Vec<Value>,
     /// Where each device is in the inventory file.
     pub origins: Vec<String>,
+}
+
+impl BoardInventory {
+    /// The JSON Pointer of the device called `name` in the inventory file.
+    pub fn origin_of(&self, name: &str) -> Option<&str> {
+        self.devices.iter().zip(&self.origins).find(|(d, _)| d["name"] == name).map(|(_, o)| o.as_str())
+    }
 }
 
 /// Picks `board` from an inventory file and appends its location's devices.
@@ -129,7 +136,7 @@ fn device_list<'a>(
                 "add them to this device",
             ));
         }
-        if let Err(problem) = check_device(device, true) {
+        if let Err(problem) = check_device(device) {
             return Err(file.error_at(
                 &format!("{at}/devices/{index}{}", problem.pointer),
                 problem.message,
@@ -205,8 +212,7 @@ pub fn merge_devices(
         let name = device["name"].as_str().unwrap_or_default();
         let entry = environment_def.get(name);
         if let Some(timeouts) = entry.and_then(|e| e.get("vitro_timeouts")) {
-            let own = serde_json::json!({ "name": name, "vitro_timeouts": timeouts });
-            if let Err(problem) = check_device(&own, false) {
+            if let Err(problem) = check_timeouts(name, timeouts) {
                 let at = format!("/environment_def/{}{}", escape_token(name), problem.pointer);
                 return Err(env.error_at(&at, problem.message, problem.fix));
             }

@@ -230,13 +230,7 @@ impl<'a> Deployment<'a> {
                 if at.is_empty() { String::new() } else { format!(" (at {at})") }
             );
             let fix = "change the device's config to what its type asks, or see `vitro plugins list`";
-            let origin = inventory
-                .devices
-                .iter()
-                .zip(&inventory.origins)
-                .find(|(d, _)| d["name"] == name.as_str())
-                .map(|(_, origin)| origin.clone())
-                .unwrap_or_default();
+            let origin = inventory.origin_of(name).unwrap_or_default();
             let in_inventory = inventory_file.error_at(&format!("{origin}{at}"), message.clone(), fix);
             if in_inventory.position.is_some() {
                 return Err(in_inventory);
@@ -249,7 +243,7 @@ impl<'a> Deployment<'a> {
             if in_env.position.is_some() {
                 return Err(in_env);
             }
-            return Err(inventory_file.error_at(&origin, message, fix));
+            return Err(inventory_file.error_at(origin, message, fix));
         }
         Ok(())
     }
@@ -258,7 +252,7 @@ impl<'a> Deployment<'a> {
 /// Checks the device list that config-parsing plugins left: names, deadlines, no name twice.
 fn check_patched(devices: &[Value]) -> Result<(), Failure> {
     for device in devices {
-        if let Err(problem) = crate::config::checks::check_device(device, true) {
+        if let Err(problem) = crate::config::checks::check_device(device) {
             let message = format!("after config parsing: {} (at {})", problem.message, problem.pointer);
             return Err(Failure::new("config parsing", format!("{message}; {}", problem.fix)));
         }
@@ -285,13 +279,7 @@ fn unknown_type(
     let mut known: Vec<String> =
         types.iter().map(|(t, (p, _))| format!("{t} (plugin {})", deployment.plugin_name(*p))).collect();
     known.sort();
-    let origin = inventory
-        .devices
-        .iter()
-        .zip(&inventory.origins)
-        .find(|(d, _)| d["name"] == name)
-        .map(|(_, origin)| format!("{origin}/type"))
-        .unwrap_or_default();
+    let origin = inventory.origin_of(name).map_or(String::new(), |origin| format!("{origin}/type"));
     let broken = &deployment.options.broken_plugins;
     let fix = if !broken.is_empty() {
         format!("these plugins failed to start and may provide it; fix them: {}", broken.join("; "))
