@@ -5,9 +5,8 @@
 //! [`vitro_protocol::env::ALL`].
 
 use std::io;
-use std::process::Stdio;
-
 use std::os::unix::process::CommandExt as _;
+use std::process::Stdio;
 
 use tokio::process::{Child, Command};
 
@@ -54,7 +53,7 @@ pub fn spawn(command: &PluginCommand) -> io::Result<Child> {
 pub async fn run_by_hand(command: &PluginCommand) -> io::Result<std::process::Output> {
     Command::new(&command.program)
         .args(&command.args)
-        .env_remove(vitro_protocol::PLUGIN_ENV_MARKER)
+        .env_remove(vitro_protocol::env::PLUGIN)
         .stdin(Stdio::null())
         .process_group(0)
         .kill_on_drop(true)
@@ -118,7 +117,7 @@ pub fn spawn_user_command(argv: &[String], session: &std::path::Path) -> io::Res
     let child = Command::new(program)
         .args(args)
         .env(vitro_protocol::session::SESSION_ENV, session)
-        .env_remove(vitro_protocol::PLUGIN_ENV_MARKER)
+        .env_remove(vitro_protocol::env::PLUGIN)
         .kill_on_drop(true)
         .spawn()?;
     let pid = child.id().map_or(0, |pid| pid as i32);
