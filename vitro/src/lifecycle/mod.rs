@@ -137,7 +137,7 @@ impl<'a> Deployment<'a> {
     /// The failure of an interrupted setup: the stage it was in, and every hook it cut short
     /// recorded in its device's report.
     fn interrupted(&mut self) -> Failure {
-        let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        let tracker = self.tracker.get_mut().unwrap_or_else(|p| p.into_inner());
         let stage = if tracker.stage.is_empty() { "configuration" } else { tracker.stage };
         for (index, started) in tracker.running.drain() {
             let report = &mut self.devices[index].report;
