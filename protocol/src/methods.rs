@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::session::SessionConfig;
 use crate::types::*;
 use crate::version::ProtocolVersion;
 
@@ -75,10 +76,18 @@ pub struct MethodDescriptor {
     pub description: String,
 }
 
-const V1_0: ProtocolVersion = ProtocolVersion::new(1, 0);
+/// The version a method came with: 1.0 unless it says `since(major, minor)`.
+macro_rules! since {
+    () => {
+        ProtocolVersion::new(1, 0)
+    };
+    ($major:literal, $minor:literal) => {
+        ProtocolVersion::new($major, $minor)
+    };
+}
 
 macro_rules! requests {
-    ($($(#[doc = $doc:literal])* $ty:ident = $name:literal, $dir:ident, $params:ty => $result:ty;)*) => {
+    ($($(#[doc = $doc:literal])* $ty:ident = $name:literal, $dir:ident $(since($maj:literal, $min:literal))?, $params:ty => $result:ty;)*) => {
         $(
             $(#[doc = $doc])*
             #[derive(Debug)]
@@ -86,7 +95,7 @@ macro_rules! requests {
             impl RequestMethod for $ty {
                 const METHOD: &'static str = $name;
                 const DIRECTION: Direction = Direction::$dir;
-                const SINCE: ProtocolVersion = V1_0;
+                const SINCE: ProtocolVersion = since!($($maj, $min)?);
                 type Params = $params;
                 type Result = $result;
             }
@@ -98,7 +107,7 @@ macro_rules! requests {
                 kind: MethodKind::Request,
                 params: <$params as JsonSchema>::schema_name().into(),
                 result: Some(<$result as JsonSchema>::schema_name().into()),
-                since: V1_0,
+                since: since!($($maj, $min)?),
                 description: concat!($($doc),*).trim().into(),
             }),*]
         }
@@ -113,7 +122,7 @@ macro_rules! requests {
 }
 
 macro_rules! notifications {
-    ($($(#[doc = $doc:literal])* $ty:ident = $name:literal, $dir:ident, $params:ty;)*) => {
+    ($($(#[doc = $doc:literal])* $ty:ident = $name:literal, $dir:ident $(since($maj:literal, $min:literal))?, $params:ty;)*) => {
         $(
             $(#[doc = $doc])*
             #[derive(Debug)]
@@ -121,7 +130,7 @@ macro_rules! notifications {
             impl NotificationMethod for $ty {
                 const METHOD: &'static str = $name;
                 const DIRECTION: Direction = Direction::$dir;
-                const SINCE: ProtocolVersion = V1_0;
+                const SINCE: ProtocolVersion = since!($($maj, $min)?);
                 type Params = $params;
             }
         )*
@@ -132,7 +141,7 @@ macro_rules! notifications {
                 kind: MethodKind::Notification,
                 params: <$params as JsonSchema>::schema_name().into(),
                 result: None,
-                since: V1_0,
+                since: since!($($maj, $min)?),
                 description: concat!($($doc),*).trim().into(),
             }),*]
         }
@@ -151,11 +160,13 @@ requests! {
     /// Liveness: answer at once, at any time, even while handlers run.
     Ping = "$/ping", Both, Empty => Empty;
     /// Make a device instance with its merged config (and where its console logs go, with `--save-console-logs`).
-    DeviceCreate = "device/create", HostToPlugin, DeviceCreateParams => Empty;
-    /// Run one hook: `validate`, `boot`, `configure`, `skip-boot`, `contingency-check`, `shutdown`.
+    DeviceCreate = "device/create", HostToPlugin, DeviceCreateParams => DeviceCreateResult;
+    /// Run one hook: `validate`, `boot`, `configure` (or a phase's own, such as `server-boot`), `skip-boot`, `contingency-check`, `shutdown`.
     DeviceHook = "device/hook", HostToPlugin, DeviceHookParams => Empty;
     /// A custom device method; the result goes back unchanged. `params` is any JSON: an array is a Python method's positional arguments, an object its keyword arguments, `null` or absent no argument, anything else the one argument. A method that returns nothing answers `null`.
     DeviceCall = "device/call", HostToPlugin, DeviceCallParams => DeviceCallResult;
+    /// `vitro`'s own flags, once, before reservation (capability `configure`, since 1.1).
+    PluginConfigure = "plugin/configure", HostToPlugin since(1, 1), ConfigureParams => Empty;
     /// The inventory for a board.
     PluginReserve = "plugin/reserve", HostToPlugin, ReserveParams => ReserveResult;
     /// An RFC 6902 patch against the merged device list.
@@ -168,6 +179,10 @@ requests! {
     PluginRelease = "plugin/release", HostToPlugin, ReleaseParams => Empty;
     /// Find registered devices and their merged configs.
     HostDevices = "host/devices", PluginToHost, DeviceQuery => DeviceList;
+    /// The deployment's config once it is parsed: merged devices, environment, inventory (since 1.1; before that, `invalid-state`).
+    HostConfig = "host/config", PluginToHost since(1, 1), Empty => SessionConfig;
+    /// Call a method of a device of any plugin; the host forwards it as `device/call` (since 1.1).
+    HostCall = "host/call", PluginToHost since(1, 1), DeviceCallParams => DeviceCallResult;
     /// The names of a device's consoles.
     DeviceConsoles = "device/consoles", HostToPlugin, DeviceRef => ConsoleList;
     /// Stream the console's output from now on as `$/console/output`.

@@ -33,9 +33,6 @@ pub struct SessionDevice {
     pub device: DeviceDescription,
     /// Whether it can be used.
     pub state: DeviceState,
-    /// The custom methods its type declares (what a client lists, completes and documents).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub methods: Vec<crate::types::MethodInfo>,
 }
 
 /// `session/devices` result.

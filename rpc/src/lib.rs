@@ -202,6 +202,12 @@ pub struct PeerHandle {
     shared: Arc<Shared>,
 }
 
+impl std::fmt::Debug for PeerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PeerHandle").field(&self.name()).finish()
+    }
+}
+
 /// Starts a connection: spawns its reader and writer tasks on the current tokio runtime.
 pub fn start<R, W>(reader: R, writer: W, handler: Arc<dyn Handler>, config: PeerConfig) -> PeerHandle
 where

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from vitro_sdk import Device, DeviceError, Plugin, PluginHooks, method
+from vitro_sdk import PROTOCOL_VERSION, Device, DeviceError, Plugin, PluginHooks, method
 from vitro_sdk.connections import connect
 from vitro_sdk.messages.protocol import CliArg, DeploymentStatus, PatchOperation
 
@@ -131,10 +131,11 @@ def test_a_host_without_a_common_version_is_told_what_to_upgrade() -> None:
     code, answers = run_session(script)
     error = answers[0]["error"]
     assert error["data"]["kind"] == "version-mismatch"
-    assert "the host speaks 7.0, the plugin speaks 1.0; upgrade the plugin" in error["message"]
+    major, minor = PROTOCOL_VERSION
+    assert f"the host speaks 7.0, the plugin speaks {major}.{minor}; upgrade the plugin" in error["message"]
     assert error["data"]["details"] == {
         "host": [{"major": 7, "minor": 0}],
-        "plugin": [{"major": 1, "minor": 0}],
+        "plugin": [{"major": major, "minor": minor}],
     }
     assert code == 1, "no shutdown came first"
 

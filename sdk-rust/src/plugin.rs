@@ -39,6 +39,7 @@ impl DeviceType {
                 methods: Vec::new(),
                 config_schema: None,
                 client: None,
+                classes: Vec::new(),
             },
             factory: Box::new(move |spec| Ok(Arc::new(factory(spec)?) as Arc<dyn Device>)),
         }
@@ -46,7 +47,11 @@ impl DeviceType {
 
     /// Declares a custom method, answered by [`Device::call`].
     pub fn method(mut self, name: &str, description: &str) -> Self {
-        self.info.methods.push(MethodInfo { name: name.to_owned(), description: description.to_owned() });
+        self.info.methods.push(MethodInfo {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            kind: MemberKind::Method,
+        });
         self
     }
 

@@ -95,13 +95,18 @@ pub fn test_python() -> PathBuf {
 pub fn registry_with_wan(config: serde_json::Value) -> std::sync::Arc<vitro::registry::Registry> {
     use vitro_protocol::types::{DeviceDescription, Role};
     let registry = std::sync::Arc::new(vitro::registry::Registry::default());
-    registry.insert(DeviceDescription {
-        name: "wan".into(),
-        type_name: "linux_server".into(),
-        role: Role::Server,
-        plugin: "other".into(),
-        config,
-    });
+    registry.insert(
+        DeviceDescription {
+            name: "wan".into(),
+            type_name: "linux_server".into(),
+            role: Role::Server,
+            plugin: "other".into(),
+            config,
+            classes: Vec::new(),
+            methods: Vec::new(),
+        },
+        None,
+    );
     registry
 }
 

@@ -1,9 +1,13 @@
-//! The devices the host knows, as plugins see them through `host/devices`.
+//! The devices the host knows, as plugins see them through `host/devices`, `host/config` and
+//! `host/call`.
 
+use std::collections::HashMap;
 use std::sync::RwLock;
 
 use tokio::sync::broadcast;
+use vitro_protocol::session::SessionConfig;
 use vitro_protocol::types::{ConsoleData, DeviceDescription, DeviceQuery};
+use vitro_rpc::PeerHandle;
 
 /// How many console chunks a slow viewer may fall behind before it misses some (the plugin's
 /// console log still has every byte).
@@ -13,12 +17,20 @@ const CONSOLE_BACKLOG: usize = 4096;
 #[derive(Debug)]
 pub struct Registry {
     devices: RwLock<Vec<DeviceDescription>>,
+    /// The connection to each device's plugin, by device name.
+    owners: RwLock<HashMap<String, PeerHandle>>,
+    config: RwLock<Option<SessionConfig>>,
     consoles: broadcast::Sender<ConsoleData>,
 }
 
 impl Default for Registry {
     fn default() -> Self {
-        Self { devices: RwLock::default(), consoles: broadcast::channel(CONSOLE_BACKLOG).0 }
+        Self {
+            devices: RwLock::default(),
+            owners: RwLock::default(),
+            config: RwLock::default(),
+            consoles: broadcast::channel(CONSOLE_BACKLOG).0,
+        }
     }
 }
 
@@ -33,8 +45,26 @@ impl Registry {
         self.consoles.subscribe()
     }
 
-    /// Adds (or replaces, by name) a device.
-    pub fn insert(&self, device: DeviceDescription) {
+    /// Records the deployment's parsed config, which `host/config` answers from then on.
+    pub fn set_config(&self, config: SessionConfig) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Some(config);
+    }
+
+    /// The deployment's config, once it is parsed.
+    pub fn config(&self) -> Option<SessionConfig> {
+        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The connection to the plugin that owns device `name`.
+    pub fn owner(&self, name: &str) -> Option<PeerHandle> {
+        self.owners.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    }
+
+    /// Adds (or replaces, by name) a device, owned by the plugin at the other end of `owner`.
+    pub fn insert(&self, device: DeviceDescription, owner: Option<PeerHandle>) {
+        if let Some(owner) = owner {
+            self.owners.write().unwrap_or_else(|p| p.into_inner()).insert(device.name.clone(), owner);
+        }
         let mut devices = self.devices.write().unwrap_or_else(|p| p.into_inner());
         devices.retain(|d| d.name != device.name);
         let at = devices.partition_point(|d| d.name < device.name);
@@ -66,15 +96,17 @@ mod tests {
             role,
             plugin: "p".into(),
             config: serde_json::json!({ "name": name }),
+            classes: Vec::new(),
+            methods: Vec::new(),
         }
     }
 
     #[test]
     fn finds_by_name_type_and_role_in_name_order() {
         let registry = Registry::default();
-        registry.insert(device("wan", "linux_server", Role::Server));
-        registry.insert(device("board", "qemu_board", Role::Device));
-        registry.insert(device("lan", "linux_server", Role::Attached));
+        registry.insert(device("wan", "linux_server", Role::Server), None);
+        registry.insert(device("board", "qemu_board", Role::Device), None);
+        registry.insert(device("lan", "linux_server", Role::Attached), None);
         let names = |q: DeviceQuery| registry.find(&q).into_iter().map(|d| d.name).collect::<Vec<_>>();
         assert_eq!(names(DeviceQuery::default()), ["board", "lan", "wan"]);
         assert_eq!(

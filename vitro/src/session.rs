@@ -48,8 +48,6 @@ pub struct SessionState {
     pub consoles: Arc<ConsoleHub>,
     /// Devices whose type implements the contingency-check hook.
     pub contingency: Vec<String>,
-    /// The custom methods each device's type declares, by device name.
-    pub methods: std::collections::HashMap<String, Vec<vitro_protocol::types::MethodInfo>>,
 }
 
 impl SessionState {
@@ -184,7 +182,6 @@ fn handle(state: Arc<SessionState>, request: IncomingRequest) -> BoxFuture<Resul
                     .devices
                     .iter()
                     .map(|(device, peer)| SessionDevice {
-                        methods: state.methods.get(&device.name).cloned().unwrap_or_default(),
                         device: device.clone(),
                         state: if peer.closed_reason().is_some() {
                             DeviceState::Failed

@@ -20,6 +20,15 @@ pub struct DeviceCreateParams {
     pub console_log_dir: Option<String>,
 }
 
+/// `device/create` result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceCreateResult {
+    /// The members of this very device, when they differ from what its type declares (for
+    /// drivers whose members are only known once the instance exists); since 1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<super::MethodInfo>>,
+}
+
 /// `device/hook` params: run one lifecycle hook on a device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DeviceHookParams {
@@ -77,6 +86,13 @@ pub struct DeviceDescription {
     pub plugin: String,
     /// Its merged config.
     pub config: serde_json::Value,
+    /// Qualified class names its type reports (since 1.1; see `DeviceTypeInfo::classes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
+    /// Its custom methods (and, since 1.1, properties): what its type declares, or what
+    /// `device/create` answered for this device.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<super::MethodInfo>,
 }
 
 /// `host/devices` result.

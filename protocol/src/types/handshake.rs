@@ -98,8 +98,20 @@ pub enum Hook {
     Validate,
     /// Boot the device (its role decides in which phase).
     Boot,
-    /// Configure the booted device.
+    /// Configure the booted device (its role decides in which phase).
     Configure,
+    /// Boot in the server boot phase, whatever the type's role (since 1.1).
+    ServerBoot,
+    /// Configure in the server configure phase, whatever the type's role (since 1.1).
+    ServerConfigure,
+    /// Boot in the device boot phase, whatever the type's role (since 1.1).
+    DeviceBoot,
+    /// Configure in the device configure phase, whatever the type's role (since 1.1).
+    DeviceConfigure,
+    /// Boot in the attached boot phase, whatever the type's role (since 1.1).
+    AttachedBoot,
+    /// Configure in the attached configure phase, whatever the type's role (since 1.1).
+    AttachedConfigure,
     /// Connect to an already running device instead of booting it (`--skip-boot`).
     SkipBoot,
     /// Check that the device is fit for a test's `env_req`.
@@ -113,8 +125,20 @@ pub enum Hook {
 
 impl Hook {
     /// Every hook this version knows, in lifecycle order (a test checks it against the enum).
-    pub const ALL: [Hook; 6] =
-        [Hook::Validate, Hook::Boot, Hook::Configure, Hook::SkipBoot, Hook::ContingencyCheck, Hook::Shutdown];
+    pub const ALL: [Hook; 12] = [
+        Hook::Validate,
+        Hook::Boot,
+        Hook::Configure,
+        Hook::ServerBoot,
+        Hook::ServerConfigure,
+        Hook::DeviceBoot,
+        Hook::DeviceConfigure,
+        Hook::AttachedBoot,
+        Hook::AttachedConfigure,
+        Hook::SkipBoot,
+        Hook::ContingencyCheck,
+        Hook::Shutdown,
+    ];
 
     /// The kebab-case wire name.
     pub fn name(self) -> String {
@@ -155,14 +179,39 @@ pub enum ClientKind {
     Unknown,
 }
 
+/// What a device member is: a method to call, or a property to read (since 1.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum MemberKind {
+    /// Called with arguments: `device/call` runs it.
+    #[default]
+    Method,
+    /// Read without arguments: `device/call` with no params returns its value.
+    Property,
+    /// A kind this version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl MemberKind {
+    fn is_method(&self) -> bool {
+        *self == MemberKind::Method
+    }
+}
+
 /// A custom device method a type offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MethodInfo {
-    /// Method name, e.g. `execute_command`.
+    /// Method name, e.g. `execute_command`; a dotted path (`sw.version`) names a member of a
+    /// member (since 1.1).
     pub name: String,
     /// One line for `--help` style listings.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// Method or property (since 1.1; absent: method).
+    #[serde(default, skip_serializing_if = "MemberKind::is_method")]
+    pub kind: MemberKind,
 }
 
 /// A device type a plugin provides.
@@ -184,6 +233,10 @@ pub struct DeviceTypeInfo {
     /// Set when devices of this type are LAN or Wi-Fi clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientKind>,
+    /// Qualified names of the implementing class and its bases (`pkg.module.Class`), for
+    /// lookups by class in test code (since 1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
 }
 
 /// A plugin-level hook (the core hooks of Python Vitro).
@@ -205,6 +258,8 @@ pub enum Capability {
     Release,
     /// Its device types implement the `shutdown` hook.
     DeviceShutdown,
+    /// Answers `plugin/configure` with `vitro`'s own flags, before reservation (since 1.1).
+    Configure,
     /// A capability this version does not know.
     #[serde(other)]
     Unknown,
@@ -214,10 +269,11 @@ impl Capability {
     /// The plugin-level method a plugin with this capability answers, if it is one.
     pub fn method(self) -> Option<&'static str> {
         use crate::methods::{
-            PluginParseConfig, PluginPostSetup, PluginRelease, PluginReserve, PluginSetupEnv,
+            PluginConfigure, PluginParseConfig, PluginPostSetup, PluginRelease, PluginReserve, PluginSetupEnv,
         };
         use crate::RequestMethod;
         match self {
+            Capability::Configure => Some(PluginConfigure::METHOD),
             Capability::Reservation => Some(PluginReserve::METHOD),
             Capability::ConfigParsing => Some(PluginParseConfig::METHOD),
             Capability::EnvSetup => Some(PluginSetupEnv::METHOD),

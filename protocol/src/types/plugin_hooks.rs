@@ -5,6 +5,43 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// `vitro`'s own deployment flags (Python Vitro's core flags), as given on its command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HostArgs {
+    /// `--board-name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_name: Option<String>,
+    /// `--env-config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_config: Option<String>,
+    /// `--inventory-config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_config: Option<String>,
+    /// `--skip-boot`.
+    #[serde(default)]
+    pub skip_boot: bool,
+    /// `--skip-contingency-checks`.
+    #[serde(default)]
+    pub skip_contingency_checks: bool,
+    /// `--save-console-logs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_console_logs: Option<String>,
+    /// `--ignore-devices`, split at commas.
+    #[serde(default)]
+    pub ignore_devices: Vec<String>,
+}
+
+/// `plugin/configure` params: sent once, after the command line is parsed and before
+/// reservation, to plugins with the `configure` capability (since 1.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigureParams {
+    /// `vitro`'s own flags.
+    pub args: HostArgs,
+    /// Values of the plugin's own flags, by name.
+    #[serde(default)]
+    pub options: BTreeMap<String, serde_json::Value>,
+}
+
 /// `plugin/reserve` params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReserveParams {
@@ -45,6 +82,12 @@ pub struct ParseConfigParams {
     /// Values of the plugin's own flags, by name.
     #[serde(default)]
     pub options: BTreeMap<String, serde_json::Value>,
+    /// The environment file as read (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<serde_json::Value>,
+    /// The board's inventory entry as read or reserved (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<serde_json::Value>,
 }
 
 /// `plugin/parseConfig` result.

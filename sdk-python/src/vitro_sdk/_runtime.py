@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .errors import CODES, DeviceError
 from .messages import names
-from .plugin import CAPABILITIES, HOOKS, SDK, Device, Host, Plugin
+from .plugin import CAPABILITIES, HOOKS, SDK, Device, Host, Plugin, invoke
 
 if TYPE_CHECKING:
     from .messages.protocol import (
         Capability,
+        ConfigureParams,
         ConsoleData,
         ConsoleRef,
         DeviceCallParams,
@@ -76,12 +77,6 @@ class _Forward(logging.Handler):
         if isinstance(device, str):
             params["device"] = device
         self.runtime.notify(names.LOG, params)
-
-
-async def _invoke(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
-    if inspect.iscoroutinefunction(fn):
-        return await fn(*args, **kwargs)
-    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 #: The id of a message, from its first bytes (a number or a string).
@@ -295,6 +290,13 @@ class Runtime:
                 },
             )
         major, minor = max(common)
+        needs = self.plugin.min_protocol_version
+        if needs is not None and (major, minor) < needs:
+            raise DeviceError(
+                f"plugin {self.plugin.name} needs protocol {needs[0]}.{needs[1]}, and the host speaks "
+                f"{major}.{minor} at most; upgrade vitro",
+                "version-mismatch",
+            )
         self.max_message = int(params.get("limits", {}).get("max_message_size", self.max_message))
         root = logging.getLogger()
         root.addHandler(_Forward(self))
@@ -313,6 +315,8 @@ class Runtime:
             }
             if cls.client:
                 entry["client"] = cls.client
+            if cls.classes:
+                entry["classes"] = list(cls.classes)
             types.append(entry)
         capabilities: list[Capability] = self.plugin.plugin_hooks.capabilities()
         if any("shutdown" in t["hooks"] for t in types):
@@ -341,10 +345,10 @@ class Runtime:
         if name in self.devices:
             raise DeviceError(f"device {name} already exists", "invalid-state")
         log_dir = params.get("console_log_dir")
-        self.devices[str(name)] = cls(
-            str(name), params.get("config") or {}, self.host, Path(log_dir) if log_dir else None
-        )
-        return {}
+        device = cls(str(name), params.get("config") or {}, self.host, Path(log_dir) if log_dir else None)
+        self.devices[str(name)] = device
+        members = device.members()
+        return {} if members is None else {"methods": members}
 
     def device(self, name: Any) -> Device:  # noqa: ANN401
         device = self.devices.get(str(name))
@@ -359,7 +363,7 @@ class Runtime:
             raise DeviceError(f"unknown hook {params.get('hook')!r}", "method-not-found")
         args = [params.get("env_req")] if hook == "contingency_check" else []
         try:
-            await _invoke(getattr(device, hook), *args)
+            await invoke(getattr(device, hook), *args)
         finally:
             if hook == "shutdown":
                 await asyncio.to_thread(device.close_consoles)
@@ -367,16 +371,7 @@ class Runtime:
 
     async def call(self, params: DeviceCallParams) -> Any:  # noqa: ANN401
         device = self.device(params.get("device"))
-        fn = type(device).device_methods().get(params.get("method", ""))
-        if fn is None:
-            raise DeviceError(f"{device.name} has no method {params.get('method')!r}", "method-not-found")
-        bound = getattr(device, fn.__name__)
-        given = params.get("params")
-        if isinstance(given, list):
-            return await _invoke(bound, *given)
-        if isinstance(given, dict):
-            return await _invoke(bound, **given)
-        return await _invoke(bound) if given is None else await _invoke(bound, given)
+        return await device.call(params.get("method", ""), params.get("params"))
 
     async def plugin_hook(self, name: str, params: dict[str, Any]) -> Any:  # noqa: ANN401
         hooks = self.plugin.plugin_hooks
@@ -385,19 +380,24 @@ class Runtime:
             raise DeviceError(f"no method `{name}`", "method-not-found")
         fn = getattr(hooks, CAPABILITIES[capability])
         options = params.get("options") or {}
+        if name == names.PLUGIN_CONFIGURE:
+            await invoke(fn, cast("ConfigureParams", params)["args"], options)
+            return {}
         if name == names.PLUGIN_RESERVE:
             reserve = cast("ReserveParams", params)
-            return {"inventory": await _invoke(fn, reserve["board_name"], options)}
+            return {"inventory": await invoke(fn, reserve["board_name"], options)}
         if name == names.PLUGIN_PARSE_CONFIG:
             parse = cast("ParseConfigParams", params)
-            result: ParseConfigResult = {"patch": await _invoke(fn, parse["devices"], options) or []}
+            accepted = inspect.signature(fn).parameters
+            raw = {key: parse.get(key) for key in ("env", "inventory") if key in accepted}
+            result: ParseConfigResult = {"patch": await invoke(fn, parse["devices"], options, **raw) or []}
             return result
         if name == names.PLUGIN_RELEASE:
             release = cast("ReleaseParams", params)
-            await _invoke(fn, release["status"], release.get("error"))
+            await invoke(fn, release["status"], release.get("error"))
             return {}
         setup = cast("SetupParams", params)
-        await _invoke(fn, options, setup.get("console_log_dir"))
+        await invoke(fn, options, setup.get("console_log_dir"))
         return {}
 
     # -- consoles --

@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from .errors import DeviceError
 from .messages import names
@@ -29,9 +29,14 @@ if TYPE_CHECKING:
         DeploymentStatus,
         DeviceDescription,
         Hook,
+        HostArgs,
+        MethodInfo,
         PatchOperation,
         Role,
     )
+    from .messages.session import SessionConfig
+
+T = TypeVar("T")
 
 PROTOCOL_VERSION = names.PROTOCOL_VERSION
 
@@ -67,6 +72,13 @@ CAPABILITIES: dict[Capability, str] = {
 }
 
 
+async def invoke(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+    """Runs a hook or method: an ``async def`` on the event loop, a plain ``def`` in a worker thread."""
+    if inspect.iscoroutinefunction(fn):
+        return await fn(*args, **kwargs)
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
 def method(func: Callable[..., Any]) -> Callable[..., Any]:
     """Marks a Device method as a custom device method callable through ``device/call``."""
     func._vitro_method = True  # type: ignore[attr-defined]
@@ -92,8 +104,26 @@ class Host:
         self, name: str | None = None, type: str | None = None, role: Role | None = None
     ) -> list[DeviceDescription]:
         """:meth:`devices` for plain ``def`` hooks, which run in worker threads."""
-        future = asyncio.run_coroutine_threadsafe(self.devices(name, type, role), self._runtime.loop)
-        return future.result()
+        return self.sync(self.devices(name, type, role))
+
+    async def config(self) -> SessionConfig:
+        """The deployment's config once it is parsed (from ``plugin/setupEnv`` on): the merged
+        devices, the environment and the board's inventory entry."""
+        result: SessionConfig = await self._runtime.request(names.HOST_CONFIG, {}, timeout=30)
+        return result
+
+    async def call(self, device: str, method: str, params: Any = None, timeout: float = 600) -> Any:  # noqa: ANN401
+        """Runs ``method`` of ``device``, whichever plugin owns it, through the host."""
+        body = {"device": device, "method": method, "params": params}
+        return await self._runtime.request(names.HOST_CALL, body, timeout=timeout)
+
+    def sync(self, call: Awaitable[T]) -> T:
+        """Runs one of these calls from a worker thread (plain ``def`` hooks run in those)."""
+
+        async def wrapped() -> T:
+            return await call
+
+        return asyncio.run_coroutine_threadsafe(wrapped(), self._runtime.loop).result()
 
     def progress(self, device: str, message: str, percent: float | None = None) -> None:
         """Tells the host what ``device`` is doing now; callable from any thread."""
@@ -111,6 +141,8 @@ class Device:
     role: ClassVar[Role] = "device"
     #: ``lan`` or ``wifi`` when devices of the type are LAN or Wi-Fi clients.
     client: ClassVar[ClientKind | None] = None
+    #: Qualified class names test code may look the type up by (protocol 1.1); empty: none.
+    classes: ClassVar[list[str]] = []
 
     def __init__(
         self, name: str, config: dict[str, Any], host: Host, console_log_dir: Path | None = None
@@ -140,6 +172,26 @@ class Device:
     def configure(self) -> MaybeAwaitable:
         """``configure``: apply the config to the booted device."""
 
+    # A phase's own hooks (protocol 1.1): a type that overrides one takes part in that phase
+    # whatever its role.
+    def server_boot(self) -> MaybeAwaitable:
+        """``server-boot``: boot in the server boot phase."""
+
+    def server_configure(self) -> MaybeAwaitable:
+        """``server-configure``: configure in the server configure phase."""
+
+    def device_boot(self) -> MaybeAwaitable:
+        """``device-boot``: boot in the device boot phase."""
+
+    def device_configure(self) -> MaybeAwaitable:
+        """``device-configure``: configure in the device configure phase."""
+
+    def attached_boot(self) -> MaybeAwaitable:
+        """``attached-boot``: boot in the attached boot phase."""
+
+    def attached_configure(self) -> MaybeAwaitable:
+        """``attached-configure``: configure in the attached configure phase."""
+
     def skip_boot(self) -> MaybeAwaitable:
         """``skip-boot``: connect to the running device without booting it."""
 
@@ -154,6 +206,24 @@ class Device:
         """Closes every console given to :meth:`add_console`."""
         for connection in self.consoles.values():
             connection.close()
+
+    def members(self) -> list[MethodInfo] | None:
+        """This instance's callable members, when they differ from its type's ``@method``s
+        (reported in ``device/create``'s answer); ``None``: the type's."""
+        return None
+
+    async def call(self, name: str, params: Any) -> Any:  # noqa: ANN401
+        """Runs member ``name`` for ``device/call``: an array of params is its positional
+        arguments, an object its keyword arguments, ``null`` none, anything else the one argument."""
+        fn = type(self).device_methods().get(name)
+        if fn is None:
+            raise DeviceError(f"{self.name} has no method {name!r}", "method-not-found")
+        bound = getattr(self, fn.__name__)
+        if isinstance(params, list):
+            return await invoke(bound, *params)
+        if isinstance(params, dict):
+            return await invoke(bound, **params)
+        return await invoke(bound) if params is None else await invoke(bound, params)
 
     @classmethod
     def implemented_hooks(cls) -> list[Hook]:
@@ -180,6 +250,9 @@ class PluginHooks:
         #: The host; set before the first hook runs.
         self.host: Host | None = None
 
+    def configure(self, args: HostArgs, options: dict[str, Any]) -> MaybeAwaitable:
+        """``plugin/configure``: ``vitro``'s own flags, once, before reservation."""
+
     def reserve(self, board_name: str, options: dict[str, Any]) -> Any:  # noqa: ANN401
         """``plugin/reserve``: the inventory entry of ``board_name``."""
         raise DeviceError("this plugin does not reserve boards", "method-not-found")
@@ -187,7 +260,9 @@ class PluginHooks:
     def parse_config(
         self, devices: list[Any], options: dict[str, Any]
     ) -> list[PatchOperation] | Awaitable[list[PatchOperation] | None] | None:
-        """``plugin/parseConfig``: an RFC 6902 patch against the merged device list."""
+        """``plugin/parseConfig``: an RFC 6902 patch against the merged device list. An override
+        that takes ``env`` and ``inventory`` keyword arguments also gets the raw environment and
+        the board's inventory entry."""
         return None
 
     def setup_env(self, options: dict[str, Any], console_log_dir: str | None) -> MaybeAwaitable:
@@ -220,6 +295,8 @@ class Plugin:
         self.types: dict[str, type[Device]] = {}
         self.plugin_hooks = PluginHooks()
         self.protocol_versions = [PROTOCOL_VERSION]
+        #: The oldest version the plugin can work with (``None``: any it speaks).
+        self.min_protocol_version: tuple[int, int] | None = None
         #: At most this many hooks run at once (``None``: no limit).
         self.max_concurrency: int | None = None
 

@@ -81,7 +81,7 @@ async fn stop(mut plugin: PluginProcess) {
 async fn handshake(subject: Subject) {
     let plugin = start(&subject, None).await;
     let info = plugin.info();
-    assert_eq!(info.protocol_version, ProtocolVersion::new(1, 0));
+    assert_eq!(info.protocol_version, vitro_protocol::PROTOCOL_VERSION);
     assert!(info.plugin.sdk.starts_with("vitro-sdk-"), "{}", info.plugin.sdk);
     let t = info.device_types.iter().find(|t| t.type_name == subject.device_type).expect("its type");
     assert_eq!(t.role, Role::Device);

@@ -75,7 +75,7 @@ fn local(result: Result<Value, CallError>) -> vitro_protocol::RpcError {
 async fn handshake_reports_the_plugin_its_types_and_the_chosen_version() {
     let mut plugin = start_with(fixture(&[]), options()).await;
     let info = plugin.info();
-    assert_eq!(info.protocol_version, ProtocolVersion::new(1, 0));
+    assert_eq!(info.protocol_version, vitro_protocol::PROTOCOL_VERSION);
     assert_eq!(info.plugin.name, "fixture");
     assert!(info.plugin.sdk.starts_with("vitro-sdk-rust "), "{}", info.plugin.sdk);
     let t = &info.device_types[0];
@@ -95,7 +95,11 @@ async fn a_newer_plugin_is_refused_with_both_versions_and_what_to_upgrade() {
     let err =
         PluginProcess::start(command, Arc::new(Registry::default()), None, options()).await.err().unwrap();
     assert_eq!(err.kind(), ErrorKind::VersionMismatch);
-    assert!(err.message.contains("host speaks 1.0"), "{}", err.message);
+    assert!(
+        err.message.contains(&format!("host speaks {}", vitro_protocol::PROTOCOL_VERSION)),
+        "{}",
+        err.message
+    );
     assert!(err.message.contains("plugin speaks 2.0"), "{}", err.message);
     assert!(err.message.contains("upgrade vitro"), "{}", err.message);
 }

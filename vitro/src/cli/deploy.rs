@@ -113,6 +113,7 @@ async fn deploy_with(
         env_config,
         inventory_config: args.inventory_config.clone(),
         skip_boot: args.skip_boot,
+        skip_contingency_checks: args.skip_contingency_checks,
         ignore_devices: args.ignore_devices.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         console_log_dir: args.save_console_logs.clone(),
         flag_values: flag_values(&matches, &added),

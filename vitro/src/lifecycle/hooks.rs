@@ -86,8 +86,8 @@ impl<'a> Deployment<'a> {
             .devices
             .iter()
             .enumerate()
-            .filter(|(_, d)| d.hooks.contains(&phase.hook) && phase.roles.contains(&d.description.role))
-            .map(|(index, device)| {
+            .filter_map(|(index, d)| Some((index, d, phase.hook_for(d.description.role, &d.hooks)?)))
+            .map(|(index, device, hook)| {
                 let semaphore = semaphores[device.plugin].clone();
                 async move {
                     let _permit = match &semaphore {
@@ -100,8 +100,8 @@ impl<'a> Deployment<'a> {
                         self.progress.line(name, phase.name, "started");
                         self.tracker().running.insert(index, started);
                     }
-                    let timeout = timeout_for(phase, &device.description.config);
-                    let params = DeviceHookParams { device: name.clone(), hook: phase.hook, env_req: None };
+                    let timeout = timeout_for(phase, hook, &device.description.config);
+                    let params = DeviceHookParams { device: name.clone(), hook, env_req: None };
                     let result = self.plugins[device.plugin]
                         .request::<DeviceHook>(&params, Some(timeout))
                         .await

@@ -35,6 +35,8 @@ pub struct DeployOptions {
     pub inventory_config: Option<String>,
     /// `--skip-boot`.
     pub skip_boot: bool,
+    /// `--skip-contingency-checks` (told to plugins that ask for `vitro`'s flags).
+    pub skip_contingency_checks: bool,
     /// `--ignore-devices`, split at commas.
     pub ignore_devices: Vec<String>,
     /// `--save-console-logs`.
@@ -85,7 +87,6 @@ struct Device {
     description: DeviceDescription,
     plugin: usize,
     hooks: Vec<Hook>,
-    methods: Vec<vitro_protocol::types::MethodInfo>,
     report: DeviceReport,
 }
 
@@ -176,7 +177,6 @@ impl<'a> Deployment<'a> {
                 .filter(|d| d.hooks.contains(&Hook::ContingencyCheck))
                 .map(|d| d.description.name.clone())
                 .collect(),
-            methods: self.devices.iter().map(|d| (d.description.name.clone(), d.methods.clone())).collect(),
         }
     }
 

@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 use vitro_protocol::methods::{
-    DeviceCreate, PluginParseConfig, PluginPostSetup, PluginReserve, PluginSetupEnv,
+    DeviceCreate, PluginConfigure, PluginParseConfig, PluginPostSetup, PluginReserve, PluginSetupEnv,
 };
+use vitro_protocol::session::SessionConfig;
 use vitro_protocol::types::{
-    Capability, DeviceCreateParams, DeviceDescription, DeviceTypeInfo, ParseConfigParams, ReserveParams,
+    Capability, ConfigureParams, DeviceCreateParams, DeviceDescription, DeviceTypeInfo, HostArgs,
+    ParseConfigParams, ReserveParams,
 };
 
 use super::phases::{self, Phase};
@@ -25,17 +27,23 @@ impl<'a> Deployment<'a> {
     pub(super) async fn setup(&mut self) -> Result<(), Failure> {
         self.enter("configuration");
         let types = self.type_map()?;
+        self.configure_plugins().await?;
         let env = JsonFile::load(&self.options.env_config).await?;
         let (inventory, inventory_file) = self.inventory().await?;
         check_unique_names(&inventory, &inventory_file)?;
         let client_types = ClientTypes::with_declared(types.values().map(|(_, info)| info));
         let merged = merge_devices(&inventory, &inventory_file, &env, &client_types)?;
+        self.env = env.value.clone();
+        self.inventory = inventory_file.value.get(&inventory.board).cloned().unwrap_or_default();
         self.enter("config parsing");
         let merged = self.parse_config(merged).await?;
         check_patched(&merged)?;
-        self.env = env.value.clone();
-        self.inventory = inventory_file.value.get(&inventory.board).cloned().unwrap_or_default();
         self.merged = merged.clone();
+        self.registry.set_config(SessionConfig {
+            devices: merged.clone(),
+            env: self.env.clone(),
+            inventory: self.inventory.clone(),
+        });
         let mut wanted = Vec::new();
         for config in merged {
             let name = config["name"].as_str().unwrap_or_default().to_owned();
@@ -85,6 +93,38 @@ impl<'a> Deployment<'a> {
         Ok(types)
     }
 
+    /// `plugin/configure`: `vitro`'s own flags, to the plugins that ask for them.
+    async fn configure_plugins(&self) -> Result<(), Failure> {
+        let options = &self.options;
+        let args = HostArgs {
+            board_name: options.board_name.clone(),
+            env_config: Some(options.env_config.clone()),
+            inventory_config: options.inventory_config.clone(),
+            skip_boot: options.skip_boot,
+            skip_contingency_checks: options.skip_contingency_checks,
+            save_console_logs: options.console_log_dir.clone(),
+            ignore_devices: options.ignore_devices.clone(),
+        };
+        let calls = self.with_capability(Capability::Configure).into_iter().map(|index| {
+            let params = ConfigureParams { args: args.clone(), options: self.options_for(index) };
+            async move {
+                let result = self.plugins[index]
+                    .request::<PluginConfigure>(&params, Some(self.plugin_hook_timeout()))
+                    .await;
+                (index, result)
+            }
+        });
+        for (index, result) in join_all(calls).await {
+            if let Err(e) = result {
+                return Err(Failure::new(
+                    "configuration",
+                    format!("plugin {}: {e}", self.plugin_name(index)),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) async fn inventory(&self) -> Result<(BoardInventory, JsonFile), Failure> {
         if let Some(&index) = self.with_capability(Capability::Reservation).first() {
             self.enter("reservation");
@@ -114,7 +154,12 @@ impl<'a> Deployment<'a> {
     pub(super) async fn parse_config(&self, mut devices: Vec<Value>) -> Result<Vec<Value>, Failure> {
         for index in self.with_capability(Capability::ConfigParsing) {
             let name = self.plugin_name(index);
-            let params = ParseConfigParams { devices: devices.clone(), options: self.options_for(index) };
+            let params = ParseConfigParams {
+                devices: devices.clone(),
+                options: self.options_for(index),
+                env: Some(self.env.clone()),
+                inventory: Some(self.inventory.clone()),
+            };
             let result = self.plugins[index]
                 .request::<PluginParseConfig>(&params, Some(self.plugin_hook_timeout()))
                 .await
@@ -166,20 +211,21 @@ impl<'a> Deployment<'a> {
         for ((name, type_name, plugin, info, config), result) in wanted.into_iter().zip(results) {
             let plugin_name = self.plugin_name(plugin).to_owned();
             match result {
-                Ok(_) => {
+                Ok(created) => {
                     let description = DeviceDescription {
                         name: name.clone(),
                         type_name: type_name.clone(),
                         role: info.role,
                         plugin: plugin_name.clone(),
                         config,
+                        classes: info.classes,
+                        methods: created.methods.unwrap_or(info.methods),
                     };
-                    self.registry.insert(description.clone());
+                    self.registry.insert(description.clone(), Some(plugins[plugin].peer().clone()));
                     self.devices.push(Device {
                         description,
                         plugin,
                         hooks: info.hooks,
-                        methods: info.methods,
                         report: DeviceReport {
                             name,
                             type_name,

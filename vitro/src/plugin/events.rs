@@ -1,15 +1,15 @@
 //! What plugins tell the host unasked (`$/log`, `$/progress`, console output) and what they ask of
-//! it (`host/devices`): the handler of a plugin's connection, and the bounded event queue.
+//! it (`host/devices`, `host/config`, `host/call`): the handler of a plugin's connection, and the bounded event queue.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
-use vitro_protocol::methods::{ConsoleOutput, HostDevices, Log, Progress};
+use vitro_protocol::methods::{ConsoleOutput, DeviceCall, HostCall, HostConfig, HostDevices, Log, Progress};
 use vitro_protocol::types::{DeviceList, LogLevel, LogParams, ProgressParams};
 use vitro_protocol::{ErrorKind, NotificationMethod, RequestMethod, RpcError};
-use vitro_rpc::{to_raw, BoxFuture, Handler, IncomingRequest, PeerHandle};
+use vitro_rpc::{to_raw, BoxFuture, CallError, Handler, IncomingRequest, PeerHandle};
 
 use crate::registry::Registry;
 
@@ -83,6 +83,17 @@ impl Handler for HostHandler {
             HostDevices::METHOD => request
                 .params::<HostDevices>()
                 .and_then(|query| to_raw(&DeviceList { devices: self.registry.find(&query) })),
+            HostConfig::METHOD => match self.registry.config() {
+                Some(config) => to_raw(&config),
+                None => Err(RpcError::new(
+                    ErrorKind::InvalidState,
+                    "the config is not parsed yet: ask for it from `plugin/setupEnv` or a device hook on",
+                )),
+            },
+            HostCall::METHOD => {
+                let registry = self.registry.clone();
+                return Box::pin(async move { forward_call(&registry, request).await });
+            }
             other => {
                 Err(RpcError::new(ErrorKind::MethodNotFound, format!("the host has no method `{other}`")))
             }
@@ -121,6 +132,28 @@ impl Handler for HostHandler {
         }
     }
 }
+
+/// `host/call`: runs a device method in the plugin that owns the device, for a plugin that
+/// does not; the caller's cancellation reaches the owner.
+async fn forward_call(registry: &Registry, request: IncomingRequest) -> Result<Box<RawValue>, RpcError> {
+    let params = request.params::<HostCall>()?;
+    let Some(owner) = registry.owner(&params.device) else {
+        let names: Vec<String> = registry.find(&Default::default()).into_iter().map(|d| d.name).collect();
+        return Err(RpcError::new(
+            ErrorKind::UnknownDevice,
+            format!("no device {:?} is registered (devices: {})", params.device, names.join(", ")),
+        ));
+    };
+    tokio::select! {
+        result = owner.request_raw(DeviceCall::METHOD, &params, Some(FORWARDED_CALL_TIMEOUT)) => {
+            result.map_err(CallError::into_rpc)
+        }
+        () = request.cancel.cancelled() => Err(RpcError::new(ErrorKind::Cancelled, "the caller cancelled the call")),
+    }
+}
+
+/// Deadline of a device call one plugin makes through the host (`host/call`).
+const FORWARDED_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A `$/log` record's message with its structured fields appended as `key=value`.
 fn log_text(record: &LogParams) -> String {

@@ -4,7 +4,7 @@ sdk-python/tools/gen_messages.py; do not edit."""
 from __future__ import annotations
 
 #: The protocol version this SDK speaks, (major, minor).
-PROTOCOL_VERSION: tuple[int, int] = (1, 0)
+PROTOCOL_VERSION: tuple[int, int] = (1, 1)
 
 #: Error kind -> JSON-RPC code.
 ERROR_CODES: dict[str, int] = {
@@ -27,7 +27,20 @@ ERROR_CODES: dict[str, int] = {
 }
 
 #: Hooks, capabilities and log levels, in the protocol's order.
-HOOKS: tuple[str, ...] = ("validate", "boot", "configure", "skip-boot", "contingency-check", "shutdown")
+HOOKS: tuple[str, ...] = (
+    "validate",
+    "boot",
+    "configure",
+    "server-boot",
+    "server-configure",
+    "device-boot",
+    "device-configure",
+    "attached-boot",
+    "attached-configure",
+    "skip-boot",
+    "contingency-check",
+    "shutdown",
+)
 LOG_LEVELS: tuple[str, ...] = ("trace", "debug", "info", "warn", "error")
 #: Capability -> the plugin-level method it answers.
 CAPABILITY_METHODS: dict[str, str] = {
@@ -36,6 +49,7 @@ CAPABILITY_METHODS: dict[str, str] = {
     "env-setup": "plugin/setupEnv",
     "post-setup": "plugin/postSetup",
     "release": "plugin/release",
+    "configure": "plugin/configure",
 }
 
 # Environment variables.
@@ -52,12 +66,15 @@ PING = "$/ping"
 DEVICE_CREATE = "device/create"
 DEVICE_HOOK = "device/hook"
 DEVICE_CALL = "device/call"
+PLUGIN_CONFIGURE = "plugin/configure"
 PLUGIN_RESERVE = "plugin/reserve"
 PLUGIN_PARSE_CONFIG = "plugin/parseConfig"
 PLUGIN_SETUP_ENV = "plugin/setupEnv"
 PLUGIN_POST_SETUP = "plugin/postSetup"
 PLUGIN_RELEASE = "plugin/release"
 HOST_DEVICES = "host/devices"
+HOST_CONFIG = "host/config"
+HOST_CALL = "host/call"
 DEVICE_CONSOLES = "device/consoles"
 CONSOLE_OPEN = "console/open"
 CONSOLE_CLOSE = "console/close"

@@ -6,7 +6,7 @@ from typing import Any, Literal, TypeAlias, TypedDict
 
 from typing_extensions import NotRequired
 
-VitroPluginProtocol10: TypeAlias = Any
+VitroPluginProtocol11: TypeAlias = Any
 """
 Every type of the Vitro plugin protocol, under $defs. methods.json names the params and result type of each method.
 """
@@ -134,26 +134,29 @@ Where a device type sits in the boot order.
 
 
 Hook: TypeAlias = Literal[
-    "validate", "boot", "configure", "skip-boot", "contingency-check", "shutdown", "unknown"
+    "validate",
+    "boot",
+    "configure",
+    "server-boot",
+    "server-configure",
+    "device-boot",
+    "device-configure",
+    "attached-boot",
+    "attached-configure",
+    "skip-boot",
+    "contingency-check",
+    "shutdown",
+    "unknown",
 ]
 """
 A per-device lifecycle hook.
 """
 
 
-class MethodInfo(TypedDict):
-    """
-    A custom device method a type offers.
-    """
-
-    name: str
-    """
-    Method name, e.g. `execute_command`.
-    """
-    description: NotRequired[str]
-    """
-    One line for `--help` style listings.
-    """
+MemberKind: TypeAlias = Literal["method", "property", "unknown"]
+"""
+What a device member is: a method to call, or a property to read (since 1.1).
+"""
 
 
 ClientKind: TypeAlias = Literal["lan", "wifi", "unknown"]
@@ -170,6 +173,7 @@ Capability: TypeAlias = Literal[
     "post-setup",
     "release",
     "device-shutdown",
+    "configure",
     "unknown",
 ]
 """
@@ -273,6 +277,41 @@ DeviceCallResult: TypeAlias = Any
 """
 
 
+class HostArgs(TypedDict):
+    """
+    `vitro`'s own deployment flags (Python Vitro's core flags), as given on its command line.
+    """
+
+    board_name: NotRequired[str | None]
+    """
+    `--board-name`.
+    """
+    env_config: NotRequired[str | None]
+    """
+    `--env-config`.
+    """
+    inventory_config: NotRequired[str | None]
+    """
+    `--inventory-config`.
+    """
+    skip_boot: NotRequired[bool]
+    """
+    `--skip-boot`.
+    """
+    skip_contingency_checks: NotRequired[bool]
+    """
+    `--skip-contingency-checks`.
+    """
+    save_console_logs: NotRequired[str | None]
+    """
+    `--save-console-logs`.
+    """
+    ignore_devices: NotRequired[list[str]]
+    """
+    `--ignore-devices`, split at commas.
+    """
+
+
 class ReserveParams(TypedDict):
     """
     `plugin/reserve` params.
@@ -311,6 +350,14 @@ class ParseConfigParams(TypedDict):
     options: NotRequired[dict[str, Any]]
     """
     Values of the plugin's own flags, by name.
+    """
+    env: NotRequired[Any]
+    """
+    The environment file as read (since 1.1).
+    """
+    inventory: NotRequired[Any]
+    """
+    The board's inventory entry as read or reserved (since 1.1).
     """
 
 
@@ -365,30 +412,22 @@ class DeviceQuery(TypedDict):
     """
 
 
-class DeviceDescription(TypedDict):
+class SessionConfig(TypedDict):
     """
-    A registered device, as the host knows it.
+    `session/config` result: the merged device list and the raw files.
     """
 
-    name: str
+    devices: list[Any]
     """
-    Device name.
+    The merged device configs, as `vitro config` prints them (after config-parsing hooks).
     """
-    type: str
+    env: Any
     """
-    Device type.
+    The environment file as read.
     """
-    role: Role
+    inventory: Any
     """
-    Role of its type.
-    """
-    plugin: str
-    """
-    Name of the plugin that owns it.
-    """
-    config: Any
-    """
-    Its merged config.
+    The board's inventory entry as read (or as reserved).
     """
 
 
@@ -600,34 +639,51 @@ class InitializeParams(TypedDict):
     """
 
 
-class DeviceTypeInfo(TypedDict):
+class MethodInfo(TypedDict):
     """
-    A device type a plugin provides.
+    A custom device method a type offers.
     """
 
-    type: str
+    name: str
     """
-    The `type` string of inventory entries, e.g. `linux_server`.
+    Method name, e.g. `execute_command`; a dotted path (`sw.version`) names a member of a
+    member (since 1.1).
     """
-    role: Role
+    description: NotRequired[str]
     """
-    Boot-order role.
+    One line for `--help` style listings.
     """
-    hooks: list[Hook]
+    kind: NotRequired[MemberKind]
     """
-    Hooks this type implements; others are skipped by the host.
+    Method or property (since 1.1; absent: method).
     """
-    methods: NotRequired[list[MethodInfo]]
+
+
+class DeviceCreateResult(TypedDict):
     """
-    Custom methods callable through `device/call`.
+    `device/create` result.
     """
-    config_schema: NotRequired[Any]
+
+    methods: NotRequired[list[MethodInfo] | None]
     """
-    JSON Schema of the device's config entry, if the plugin publishes one.
+    The members of this very device, when they differ from what its type declares (for
+    drivers whose members are only known once the instance exists); since 1.1.
     """
-    client: NotRequired[ClientKind | None]
+
+
+class ConfigureParams(TypedDict):
     """
-    Set when devices of this type are LAN or Wi-Fi clients.
+    `plugin/configure` params: sent once, after the command line is parsed and before
+    reservation, to plugins with the `configure` capability (since 1.1).
+    """
+
+    args: HostArgs
+    """
+    `vitro`'s own flags.
+    """
+    options: NotRequired[dict[str, Any]]
+    """
+    Values of the plugin's own flags, by name.
     """
 
 
@@ -657,14 +713,39 @@ class ReleaseParams(TypedDict):
     """
 
 
-class DeviceList(TypedDict):
+class DeviceDescription(TypedDict):
     """
-    `host/devices` result.
+    A registered device, as the host knows it.
     """
 
-    devices: list[DeviceDescription]
+    name: str
     """
-    Matching devices, sorted by name.
+    Device name.
+    """
+    type: str
+    """
+    Device type.
+    """
+    role: Role
+    """
+    Role of its type.
+    """
+    plugin: str
+    """
+    Name of the plugin that owns it.
+    """
+    config: Any
+    """
+    Its merged config.
+    """
+    classes: NotRequired[list[str]]
+    """
+    Qualified class names its type reports (since 1.1; see `DeviceTypeInfo::classes`).
+    """
+    methods: NotRequired[list[MethodInfo]]
+    """
+    Its custom methods (and, since 1.1, properties): what its type declares, or what
+    `device/create` answered for this device.
     """
 
 
@@ -684,6 +765,76 @@ class RpcError(TypedDict):
     data: NotRequired[ErrorData | None]
     """
     Machine-readable part; absent or foreign-shaped `data` from other peers reads as `None`.
+    """
+
+
+class DeviceTypeInfo(TypedDict):
+    """
+    A device type a plugin provides.
+    """
+
+    type: str
+    """
+    The `type` string of inventory entries, e.g. `linux_server`.
+    """
+    role: Role
+    """
+    Boot-order role.
+    """
+    hooks: list[Hook]
+    """
+    Hooks this type implements; others are skipped by the host.
+    """
+    methods: NotRequired[list[MethodInfo]]
+    """
+    Custom methods callable through `device/call`.
+    """
+    config_schema: NotRequired[Any]
+    """
+    JSON Schema of the device's config entry, if the plugin publishes one.
+    """
+    client: NotRequired[ClientKind | None]
+    """
+    Set when devices of this type are LAN or Wi-Fi clients.
+    """
+    classes: NotRequired[list[str]]
+    """
+    Qualified names of the implementing class and its bases (`pkg.module.Class`), for
+    lookups by class in test code (since 1.1).
+    """
+
+
+class DeviceList(TypedDict):
+    """
+    `host/devices` result.
+    """
+
+    devices: list[DeviceDescription]
+    """
+    Matching devices, sorted by name.
+    """
+
+
+class ResponseEnvelope(TypedDict):
+    """
+    Shape of a response on the wire: exactly one of `result` and `error`.
+    """
+
+    jsonrpc: str
+    """
+    Always `"2.0"`.
+    """
+    id: NotRequired[RequestId | None]
+    """
+    Id of the request answered; `null` only for unparseable requests.
+    """
+    result: NotRequired[Any]
+    """
+    The method's result, on success.
+    """
+    error: NotRequired[RpcError | None]
+    """
+    The error, on failure.
     """
 
 
@@ -715,27 +866,4 @@ class InitializeResult(TypedDict):
     max_concurrency: NotRequired[int | None]
     """
     At most this many of its hooks run at once (none: no limit).
-    """
-
-
-class ResponseEnvelope(TypedDict):
-    """
-    Shape of a response on the wire: exactly one of `result` and `error`.
-    """
-
-    jsonrpc: str
-    """
-    Always `"2.0"`.
-    """
-    id: NotRequired[RequestId | None]
-    """
-    Id of the request answered; `null` only for unparseable requests.
-    """
-    result: NotRequired[Any]
-    """
-    The method's result, on success.
-    """
-    error: NotRequired[RpcError | None]
-    """
-    The error, on failure.
     """

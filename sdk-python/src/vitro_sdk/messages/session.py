@@ -6,7 +6,7 @@ from typing import Any, Literal, TypeAlias, TypedDict
 
 from typing_extensions import NotRequired
 
-VitroLiveSession10: TypeAlias = Any
+VitroLiveSession11: TypeAlias = Any
 """
 Requests a client sends to the Unix socket named by VITRO_SESSION (same framing as the plugin protocol); types under $defs.
 """
@@ -24,25 +24,16 @@ Where a device type sits in the boot order.
 """
 
 
+MemberKind: TypeAlias = Literal["method", "property", "unknown"]
+"""
+What a device member is: a method to call, or a property to read (since 1.1).
+"""
+
+
 DeviceState: TypeAlias = Literal["ready", "failed", "unknown"]
 """
 What state a device is in.
 """
-
-
-class MethodInfo(TypedDict):
-    """
-    A custom device method a type offers.
-    """
-
-    name: str
-    """
-    Method name, e.g. `execute_command`.
-    """
-    description: NotRequired[str]
-    """
-    One line for `--help` style listings.
-    """
 
 
 class SessionConfig(TypedDict):
@@ -193,6 +184,26 @@ class ContingencyResult(TypedDict):
     """
 
 
+class MethodInfo(TypedDict):
+    """
+    A custom device method a type offers.
+    """
+
+    name: str
+    """
+    Method name, e.g. `execute_command`; a dotted path (`sw.version`) names a member of a
+    member (since 1.1).
+    """
+    description: NotRequired[str]
+    """
+    One line for `--help` style listings.
+    """
+    kind: NotRequired[MemberKind]
+    """
+    Method or property (since 1.1; absent: method).
+    """
+
+
 class SessionDevice(TypedDict):
     """
     A device of the held test bed.
@@ -218,13 +229,18 @@ class SessionDevice(TypedDict):
     """
     Its merged config.
     """
-    state: DeviceState
+    classes: NotRequired[list[str]]
     """
-    Whether it can be used.
+    Qualified class names its type reports (since 1.1; see `DeviceTypeInfo::classes`).
     """
     methods: NotRequired[list[MethodInfo]]
     """
-    The custom methods its type declares (what a client lists, completes and documents).
+    Its custom methods (and, since 1.1, properties): what its type declares, or what
+    `device/create` answered for this device.
+    """
+    state: DeviceState
+    """
+    Whether it can be used.
     """
 
 
