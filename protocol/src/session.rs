@@ -63,6 +63,9 @@ pub struct SessionCallParams {
     /// Its arguments.
     #[serde(default)]
     pub params: serde_json::Value,
+    /// Keyword arguments that go with an array of positional `params` (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kwargs: Option<serde_json::Map<String, serde_json::Value>>,
     /// Seconds the call may take (default 600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<f64>,

@@ -119,6 +119,7 @@ impl Session {
             device: device.to_owned(),
             method: method.to_owned(),
             params,
+            kwargs: None,
             timeout: Some(timeout.as_secs_f64()),
         };
         let slack = timeout + Duration::from_secs(5);

@@ -130,8 +130,12 @@ pub async fn call_board(
     params: serde_json::Value,
     ms: u64,
 ) -> Result<serde_json::Value, vitro_sdk::peer::CallError> {
-    let params =
-        vitro_protocol::types::DeviceCallParams { device: "board".into(), method: method.into(), params };
+    let params = vitro_protocol::types::DeviceCallParams {
+        device: "board".into(),
+        method: method.into(),
+        params,
+        kwargs: None,
+    };
     let timeout = Some(std::time::Duration::from_millis(ms));
     plugin.request::<vitro_protocol::methods::DeviceCall>(&params, timeout).await.map(|r| r.0)
 }

@@ -217,8 +217,12 @@ fn handle(state: Arc<SessionState>, request: IncomingRequest) -> BoxFuture<Resul
                         RpcError::new(ErrorKind::InvalidParams, format!("`timeout`: {why}"))
                     })?,
                 };
-                let call =
-                    DeviceCallParams { device: params.device, method: params.method, params: params.params };
+                let call = DeviceCallParams {
+                    device: params.device,
+                    method: params.method,
+                    params: params.params,
+                    kwargs: params.kwargs,
+                };
                 let forwarded = tokio::select! {
                     result = peer.request_raw(DeviceCall::METHOD, &call, Some(timeout)) => result,
                     () = request.cancel.cancelled() => return Err(RpcError::new(ErrorKind::Cancelled, "the client went away")),

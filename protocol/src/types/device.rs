@@ -51,6 +51,9 @@ pub struct DeviceCallParams {
     /// Method arguments; their shape is the method's own.
     #[serde(default)]
     pub params: serde_json::Value,
+    /// Keyword arguments that go with an array of positional `params` (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kwargs: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `device/call` result: whatever the method returns.

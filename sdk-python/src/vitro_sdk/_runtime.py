@@ -371,7 +371,14 @@ class Runtime:
 
     async def call(self, params: DeviceCallParams) -> Any:  # noqa: ANN401
         device = self.device(params.get("device"))
-        return await device.call(params.get("method", ""), params.get("params"))
+        given = params.get("params")
+        if isinstance(given, list):
+            args, kwargs = given, {}
+        elif isinstance(given, dict):
+            args, kwargs = [], given
+        else:
+            args, kwargs = ([] if given is None else [given]), {}
+        return await device.call(params.get("method", ""), args, {**kwargs, **(params.get("kwargs") or {})})
 
     async def plugin_hook(self, name: str, params: dict[str, Any]) -> Any:  # noqa: ANN401
         hooks = self.plugin.plugin_hooks

@@ -112,9 +112,19 @@ class Host:
         result: SessionConfig = await self._runtime.request(names.HOST_CONFIG, {}, timeout=30)
         return result
 
-    async def call(self, device: str, method: str, params: Any = None, timeout: float = 600) -> Any:  # noqa: ANN401
-        """Runs ``method`` of ``device``, whichever plugin owns it, through the host."""
-        body = {"device": device, "method": method, "params": params}
+    async def call(
+        self,
+        device: str,
+        method: str,
+        params: Any = None,  # noqa: ANN401
+        timeout: float = 600,
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:  # noqa: ANN401
+        """Runs ``method`` of ``device``, whichever plugin owns it, through the host (``kwargs``
+        go with an array of positional ``params``)."""
+        body: dict[str, Any] = {"device": device, "method": method, "params": params}
+        if kwargs:
+            body["kwargs"] = kwargs
         return await self._runtime.request(names.HOST_CALL, body, timeout=timeout)
 
     def sync(self, call: Awaitable[T]) -> T:
@@ -212,18 +222,14 @@ class Device:
         (reported in ``device/create``'s answer); ``None``: the type's."""
         return None
 
-    async def call(self, name: str, params: Any) -> Any:  # noqa: ANN401
-        """Runs member ``name`` for ``device/call``: an array of params is its positional
-        arguments, an object its keyword arguments, ``null`` none, anything else the one argument."""
+    async def call(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:  # noqa: ANN401
+        """Runs member ``name`` for ``device/call`` (an array of params is its positional
+        arguments, an object its keyword arguments, ``null`` none, anything else the one
+        argument; ``kwargs`` go with an array)."""
         fn = type(self).device_methods().get(name)
         if fn is None:
             raise DeviceError(f"{self.name} has no method {name!r}", "method-not-found")
-        bound = getattr(self, fn.__name__)
-        if isinstance(params, list):
-            return await invoke(bound, *params)
-        if isinstance(params, dict):
-            return await invoke(bound, **params)
-        return await invoke(bound) if params is None else await invoke(bound, params)
+        return await invoke(getattr(self, fn.__name__), *args, **kwargs)
 
     @classmethod
     def implemented_hooks(cls) -> list[Hook]:

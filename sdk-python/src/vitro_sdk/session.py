@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         ContingencyResult,
         DeviceState,
         EnvReqMatch,
+        MethodInfo,
         Role,
         SessionConfig,
         SessionDevice,
@@ -185,9 +186,19 @@ class Session:
         """The merged device list and the raw environment and inventory."""
         return cast("SessionConfig", self.request(names.SESSION_CONFIG))
 
-    def call(self, device: str, method: str, params: Any = None, timeout: float | None = None) -> Any:  # noqa: ANN401
-        """Runs ``method`` of ``device`` in its plugin; returns its result unchanged."""
+    def call(
+        self,
+        device: str,
+        method: str,
+        params: Any = None,  # noqa: ANN401
+        timeout: float | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:  # noqa: ANN401
+        """Runs ``method`` of ``device`` in its plugin; returns its result unchanged. ``kwargs``
+        go with an array of positional ``params``."""
         body: dict[str, Any] = {"device": device, "method": method, "params": params}
+        if kwargs:
+            body["kwargs"] = kwargs
         if timeout is not None:
             body["timeout"] = timeout
         return self.request(names.SESSION_CALL, body, (timeout or self.timeout) + 5)
@@ -233,17 +244,16 @@ class Session:
 
 class RemoteDevice:
     """A device of the live bed. Attribute calls run the driver's device methods in its plugin:
-    positional arguments travel as a list, keyword arguments as an object. The methods its type
-    declares are real attributes (with their descriptions), so ``dir()``, tab completion and
+    positional arguments travel as a list, keyword arguments as an object. The members its plugin
+    declares are real attributes (methods with their descriptions; properties read on access;
+    dotted members such as ``sw.version`` as nested objects), so ``dir()``, tab completion and
     ``help()`` show them; an undeclared name is still tried in the plugin."""
 
     def __new__(cls, session: Session, description: SessionDevice) -> RemoteDevice:
-        declared = {m["name"]: m.get("description", "") for m in description.get("methods", [])}
+        declared = description.get("methods", [])
         if not declared:
             return super().__new__(cls)
-        members: dict[str, Any] = {"__doc__": f"Device type {description['type']}: {cls.__doc__}"}
-        for name, text in declared.items():
-            members[name] = _declared_method(name, text)
+        members = _members(declared, "", f"Device type {description['type']}: {cls.__doc__}")
         subclass = type(f"{description['type']}", (cls,), members)
         return super().__new__(subclass)
 
@@ -256,23 +266,19 @@ class RemoteDevice:
         self.config: dict[str, Any] = description["config"]
         self.state: DeviceState = description["state"]
         self.methods: list[str] = [m["name"] for m in description.get("methods", [])]
+        #: Qualified class names of the driver's implementation, for lookups by class.
+        self.classes: list[str] = list(description.get("classes", []))
 
-    def __getattr__(self, method: str) -> Callable[..., Any]:
-        if method.startswith("_"):
-            raise AttributeError(method)
-
-        def call(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
-            return self._call(method, args, kwargs)
-
-        call.__name__ = method
-        return call
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Member(self, name)
 
     def _call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:  # noqa: ANN401
-        if args and kwargs:
-            raise TypeError(f"{self.name}.{method}: pass positional or keyword arguments, not both")
-        params: Any = list(args) if args else (kwargs or None)
         try:
-            return self._session.call(self.name, method, params)
+            if args and kwargs:
+                return self._session.call(self.name, method, list(args), kwargs=kwargs)
+            return self._session.call(self.name, method, list(args) if args else (kwargs or None))
         except DeviceError as e:
             raise DeviceError(f"{self.name}.{method}: {e.message}", e.kind, e.causes) from None
 
@@ -284,15 +290,94 @@ class RemoteDevice:
         return f"<{self.type} {self.name} ({self.role}, {self.state}, plugin {self.plugin})>"
 
 
-def _declared_method(name: str, description: str) -> Callable[..., Any]:
-    """A method of a device type, as the plugin declared it."""
+class _Member:
+    """An undeclared member of a device: call it, or go on to its own members."""
 
-    def method(self: RemoteDevice, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+    def __init__(self, device: RemoteDevice, path: str) -> None:
+        self._device = device
+        self._path = path
+
+    def __getattr__(self, name: str) -> _Member:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Member(self._device, f"{self._path}.{name}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        return self._device._call(self._path, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{self._device.name}.{self._path}, run in plugin {self._device.plugin}>"
+
+
+class _Namespace:
+    """A member of a device that holds members of its own (``board.sw``)."""
+
+    def __init__(self, device: RemoteDevice) -> None:
+        self._device = device
+
+    def _call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:  # noqa: ANN401
+        return self._device._call(method, args, kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Member(self._device, f"{type(self)._path}.{name}")  # type: ignore[attr-defined]
+
+
+#: What a RemoteDevice knows itself; declared members of these names are not shadowing them.
+_OWN = {"name", "type", "role", "plugin", "config", "state", "methods", "classes", "consoles"}
+
+
+def _members(declared: list[MethodInfo], prefix: str, doc: str) -> dict[str, Any]:
+    """Class members for the declared members under ``prefix``: methods, properties, and a
+    nested namespace per dotted group."""
+    body: dict[str, Any] = {"__doc__": doc}
+    groups: dict[str, list[MethodInfo]] = {}
+    for member in declared:
+        name = member["name"]
+        if not name.startswith(prefix):
+            continue
+        head, dot, _ = name[len(prefix) :].partition(".")
+        if not prefix and head in _OWN:
+            continue  # the device's own attribute of that name says the same
+        if dot:
+            groups.setdefault(head, []).append(member)
+        elif member.get("kind") == "property":
+            body[head] = _declared_property(name, member.get("description", ""))
+        else:
+            body[head] = _declared_method(name, member.get("description", ""))
+    for head, inner in groups.items():
+        path = f"{prefix}{head}"
+        namespace = type(head, (_Namespace,), {**_members(inner, f"{path}.", f"`{path}`"), "_path": path})
+        body[head] = _namespace_property(namespace)
+    return body
+
+
+def _namespace_property(namespace: type[_Namespace]) -> property:
+    def read(self: RemoteDevice | _Namespace) -> _Namespace:
+        return namespace(self._device if isinstance(self, _Namespace) else self)
+
+    return property(read, doc=namespace.__doc__)
+
+
+def _declared_method(name: str, description: str) -> Callable[..., Any]:
+    """A method of a device, as the plugin declared it."""
+
+    def method(self: RemoteDevice | _Namespace, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
         return self._call(name, args, kwargs)
 
-    method.__name__ = name
+    method.__name__ = name.rsplit(".", 1)[-1]
     method.__doc__ = description or f"`{name}`, run in the device's plugin."
     return method
+
+
+def _declared_property(name: str, description: str) -> property:
+    """A property of a device, read in its plugin on each access."""
+
+    def read(self: RemoteDevice | _Namespace) -> Any:  # noqa: ANN401
+        return self._call(name, (), {})
+
+    return property(read, doc=description or f"`{name}`, read in the device's plugin.")
 
 
 class Devices:
@@ -340,16 +425,19 @@ class DeviceManager:
             known = ", ".join(self._devices) or "none"
             raise DeviceError(f"no device named {name} (devices: {known})", "unknown-device") from None
 
-    def get_devices_by_type(self, device_type: str) -> dict[str, RemoteDevice]:
-        """Devices of the inventory type ``device_type``, by name."""
-        return {name: d for name, d in self._devices.items() if d.type == device_type}
+    def get_devices_by_type(self, device_type: str | type) -> dict[str, RemoteDevice]:
+        """Devices of ``device_type``, by name: an inventory type (a string), or a driver class,
+        which matches devices whose implementation is that class or derives from it (Python
+        Vitro's ``get_devices_by_type(MyBox)``)."""
+        return {name: d for name, d in self._devices.items() if _is_of(d, device_type)}
 
-    def get_device_by_type(self, device_type: str) -> RemoteDevice:
-        """The first device of ``device_type``."""
+    def get_device_by_type(self, device_type: str | type) -> RemoteDevice:
+        """The first device of ``device_type`` (see :meth:`get_devices_by_type`)."""
         for device in self._devices.values():
-            if device.type == device_type:
+            if _is_of(device, device_type):
                 return device
-        raise DeviceError(f"no device of type {device_type}", "unknown-device")
+        name = device_type if isinstance(device_type, str) else _qualified(device_type)
+        raise DeviceError(f"no device of type {name}", "unknown-device")
 
     def get_devices_by_role(self, role: Role) -> dict[str, RemoteDevice]:
         """Devices whose type has ``role`` (``server``, ``device``, ``attached``), by name."""
@@ -358,6 +446,16 @@ class DeviceManager:
     def all(self) -> dict[str, RemoteDevice]:
         """Every device, by name."""
         return dict(self._devices)
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _is_of(device: RemoteDevice, device_type: str | type) -> bool:
+    if isinstance(device_type, str):
+        return device.type == device_type
+    return _qualified(device_type) in device.classes
 
 
 class VitroConfig:
@@ -379,3 +477,30 @@ class VitroConfig:
             if config.get("name") == device_name:
                 return config
         raise DeviceError(f"{device_name} - Unknown device name", "unknown-device")
+
+    @property
+    def resource_name(self) -> str:
+        """The board's ``resource_name`` (Python Vitro sets it to the board's inventory key)."""
+        return str(self.get_device_config("board").get("resource_name", ""))
+
+    def get_board_station_number(self) -> int:
+        """The number after the last ``-`` of :attr:`resource_name`."""
+        return int(self.resource_name.split("-")[-1])
+
+    def _board(self, key: str, what: str) -> str:
+        try:
+            return str(self.env_config["environment_def"]["board"][key])
+        except (KeyError, TypeError) as e:
+            raise DeviceError(f"{what} is not found in env config", "unknown-device") from e
+
+    def get_board_sku(self) -> str:
+        """``environment_def.board.SKU`` of the environment."""
+        return self._board("SKU", "Board SKU")
+
+    def get_board_model(self) -> str:
+        """``environment_def.board.model`` of the environment."""
+        return self._board("model", "board.model")
+
+    def get_prov_mode(self) -> str:
+        """``environment_def.board.eRouter_Provisioning_mode`` of the environment."""
+        return self._board("eRouter_Provisioning_mode", "eRouter_Provisioning_mode")

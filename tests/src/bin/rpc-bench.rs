@@ -34,7 +34,7 @@ async fn start() -> PluginProcess {
 }
 
 fn echo(i: u64) -> DeviceCallParams {
-    DeviceCallParams { device: "d".into(), method: "echo".into(), params: json!(i) }
+    DeviceCallParams { device: "d".into(), method: "echo".into(), params: json!(i), kwargs: None }
 }
 
 async fn spawn_and_handshake(label: &str, command: PluginCommand, runs: usize) {

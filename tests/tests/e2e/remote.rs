@@ -39,7 +39,8 @@ async fn a_plugin_behind_ssh_handshakes_answers_calls_and_leaves_nothing_behind(
         console_log_dir: None,
     };
     plugin.request::<DeviceCreate>(&create, Some(Duration::from_secs(10))).await.unwrap();
-    let call = DeviceCallParams { device: "board".into(), method: "config".into(), params: json!({}) };
+    let call =
+        DeviceCallParams { device: "board".into(), method: "config".into(), params: json!({}), kwargs: None };
     let config = plugin.request::<DeviceCall>(&call, Some(Duration::from_secs(10))).await.unwrap();
     assert_eq!(config.0, json!({"x": 1}));
     let exit = plugin.shutdown().await;
@@ -62,7 +63,12 @@ async fn a_remote_plugin_that_crashes_fails_its_call_and_the_remote_side_is_clea
         console_log_dir: None,
     };
     plugin.request::<DeviceCreate>(&create, Some(Duration::from_secs(10))).await.unwrap();
-    let call = DeviceCallParams { device: "board".into(), method: "exit".into(), params: json!({"code": 3}) };
+    let call = DeviceCallParams {
+        device: "board".into(),
+        method: "exit".into(),
+        params: json!({"code": 3}),
+        kwargs: None,
+    };
     match plugin.request::<DeviceCall>(&call, Some(Duration::from_secs(10))).await {
         Err(CallError::Local(e)) => {
             assert_eq!(e.kind(), ErrorKind::PeerGone);

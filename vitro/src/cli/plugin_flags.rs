@@ -35,7 +35,8 @@ pub(super) fn with_plugin_flags(
             } else {
                 flag.action(ArgAction::SetTrue)
             };
-            command = command.arg(flag);
+            // A deployment is `vitro [flags]` or `vitro run [flags] -- CMD`: both take them.
+            command = command.arg(flag.clone()).mut_subcommand("run", |run| run.arg(flag));
             added.push((arg.name.clone(), arg.takes_value));
         }
     }
@@ -46,11 +47,11 @@ pub(super) fn flag_values(matches: &ArgMatches, added: &[(String, bool)]) -> BTr
     let mut values = BTreeMap::new();
     for (name, takes_value) in added {
         if *takes_value {
-            if let Some(value) = matches.get_one::<String>(name) {
+            if let Ok(Some(value)) = matches.try_get_one::<String>(name) {
                 values.insert(name.clone(), Value::String(value.clone()));
             }
-        } else {
-            values.insert(name.clone(), Value::Bool(matches.get_flag(name)));
+        } else if let Ok(Some(given)) = matches.try_get_one::<bool>(name) {
+            values.insert(name.clone(), Value::Bool(*given));
         }
     }
     values

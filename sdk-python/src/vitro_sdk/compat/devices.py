@@ -59,8 +59,8 @@ class HostedDevice(Device):
     def members(self) -> list[MethodInfo]:
         return members(self.instance)
 
-    async def call(self, name: str, params: Any) -> Any:  # noqa: ANN401
-        return await call_member(self.instance, name, params, self.state.sync_lock)
+    async def call(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:  # noqa: ANN401
+        return await call_member(self.instance, name, args, kwargs, self.state.sync_lock)
 
     async def run(self, hook: Hook, env_req: Any = None) -> None:  # noqa: ANN401
         """Runs ``hook`` on the instance as Python Vitro would."""

@@ -3,6 +3,7 @@ objects it holds (``board.sw.version()``), as dotted paths; and how a call reach
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -78,11 +79,16 @@ def members(
     return found
 
 
-async def call_member(owner: object, path: str, params: Any, lock: Any = None) -> Any:  # noqa: ANN401
-    """Runs ``device/call`` for ``path`` on ``owner``: a method is called with ``params`` (an
-    array: positional arguments, an object: keyword arguments, ``null``: none, else the one
-    argument), a property is read. The result must be plain data. ``lock`` (an ``asyncio.Lock``)
-    serialises plain ``def`` methods."""
+async def call_member(
+    owner: object,
+    path: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    lock: asyncio.Lock | None = None,
+) -> Any:  # noqa: ANN401
+    """Runs ``device/call`` for ``path`` on ``owner``: a method is called with ``args`` and
+    ``kwargs``, a property is read. The result must be plain data. ``lock`` serialises plain
+    ``def`` methods."""
     target = owner
     parts = path.split(".")
     for index, part in enumerate(parts):
@@ -94,12 +100,6 @@ async def call_member(owner: object, path: str, params: Any, lock: Any = None) -
             where = ".".join(parts[:index]) or type(owner).__name__
             raise DeviceError(f"{where} has no member {part!r}", "method-not-found") from None
     if callable(target) and not isinstance(target, type):
-        if isinstance(params, list):
-            args, kwargs = params, {}
-        elif isinstance(params, dict):
-            args, kwargs = [], params
-        else:
-            args, kwargs = ([] if params is None else [params]), {}
         if lock is not None and not inspect.iscoroutinefunction(target):
             async with lock:
                 result = await invoke(target, *args, **kwargs)
@@ -107,7 +107,7 @@ async def call_member(owner: object, path: str, params: Any, lock: Any = None) -
             result = await invoke(target, *args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
-    elif params not in (None, [], {}):
+    elif args or kwargs:
         raise DeviceError(f"{path} is a property: read it without arguments", "invalid-params")
     else:
         result = target

@@ -31,7 +31,7 @@ class _Remote:
         self.description = description
         self.properties = {m["name"] for m in description.get("methods", []) if m.get("kind") == "property"}
 
-    def call(self, path: str, params: Any) -> Any:  # noqa: ANN401
+    def call(self, path: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:  # noqa: ANN401
         if threading.current_thread() is threading.main_thread():
             raise DeviceError(
                 f"{self.description['name']}.{path}: device {self.description['name']} lives in another "
@@ -39,11 +39,12 @@ class _Remote:
                 "both distributions in one process (one --only list) or call it from a plain hook",
                 "invalid-state",
             )
-        return self.host.sync(self.host.call(self.description["name"], path, params))
+        name = self.description["name"]
+        return self.host.sync(self.host.call(name, path, list(args) if args else None, kwargs=kwargs))
 
     def member(self, path: str) -> Any:  # noqa: ANN401
         if path in self.properties:
-            return self.call(path, None)
+            return self.call(path)
         return _RemotePath(self, path)
 
 
@@ -60,9 +61,7 @@ class _RemotePath:
         return self._remote.member(f"{self._path}.{name}")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
-        if args and kwargs:
-            raise TypeError(f"{self._path}: pass positional or keyword arguments, not both")
-        return self._remote.call(self._path, list(args) if args else (kwargs or None))
+        return self._remote.call(self._path, args, kwargs)
 
 
 def _proxy_getattribute(self: Any, name: str) -> Any:  # noqa: ANN401

@@ -269,6 +269,10 @@ class DeviceCallParams(TypedDict):
     """
     Method arguments; their shape is the method's own.
     """
+    kwargs: NotRequired[dict[str, Any] | None]
+    """
+    Keyword arguments that go with an array of positional `params` (since 1.1).
+    """
 
 
 DeviceCallResult: TypeAlias = Any

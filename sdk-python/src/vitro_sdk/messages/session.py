@@ -72,6 +72,10 @@ class SessionCallParams(TypedDict):
     """
     Its arguments.
     """
+    kwargs: NotRequired[dict[str, Any] | None]
+    """
+    Keyword arguments that go with an array of positional `params` (since 1.1).
+    """
     timeout: NotRequired[float | None]
     """
     Seconds the call may take (default 600).
