@@ -112,13 +112,19 @@ async fn hooks_and_methods_reach_the_device_and_errors_keep_their_kind_and_cause
         }
         other => panic!("{other:?}"),
     }
-    let call = |method: &str, params| DeviceCallParams { device: "l".into(), method: method.into(), params };
+    let call = |method: &str, params| DeviceCallParams {
+        device: "l".into(),
+        method: method.into(),
+        params,
+        kwargs: None,
+    };
     assert_eq!(host.request::<DeviceCall>(&call("double", json!(21)), T).await.unwrap().0, json!(42));
     assert_eq!(
         remote_kind(host.request::<DeviceCall>(&call("io", json!(null)), T).await),
         ErrorKind::DeviceError
     );
-    let missing = DeviceCallParams { device: "nope".into(), method: "double".into(), params: json!(1) };
+    let missing =
+        DeviceCallParams { device: "nope".into(), method: "double".into(), params: json!(1), kwargs: None };
     assert_eq!(remote_kind(host.request::<DeviceCall>(&missing, T).await), ErrorKind::UnknownDevice);
     host.request::<Shutdown>(&Empty {}, T).await.unwrap();
     assert_eq!(
