@@ -1,5 +1,6 @@
 //! `vitro plugins list|check`, and starting and stopping the plugins of any command.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -13,17 +14,30 @@ use crate::plugin::{EventSink, PluginCommand, PluginOptions, PluginProcess};
 use crate::registry::Registry;
 
 pub(super) fn plugin_commands(source: &PluginSource) -> Result<Vec<PluginCommand>, String> {
+    let given = source
+        .plugins
+        .iter()
+        .map(|line| PluginCommand::parse(line).map_err(|e| format!("--plugin: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut commands = Vec::new();
     if !source.no_path {
         let found = discover(&std::env::var_os("PATH").unwrap_or_default());
         for warning in found.warnings() {
             eprintln!("warning: {warning}");
         }
-        commands.extend(found.plugins.iter().map(|p| PluginCommand::executable(&p.path)));
+        // A `--plugin` command that runs a PATH plugin's program (by its file name, e.g. with
+        // other arguments) replaces it.
+        let file_name = |program: &str| Path::new(program).file_name().map(|f| f.to_owned());
+        let replaced: Vec<_> = given.iter().filter_map(|c| file_name(&c.program)).collect();
+        commands.extend(
+            found
+                .plugins
+                .iter()
+                .filter(|p| !p.path.file_name().is_some_and(|f| replaced.iter().any(|r| r == f)))
+                .map(|p| PluginCommand::executable(&p.path)),
+        );
     }
-    for line in &source.plugins {
-        commands.push(PluginCommand::parse(line).map_err(|e| format!("--plugin: {e}"))?);
-    }
+    commands.extend(given);
     Ok(commands)
 }
 
