@@ -36,6 +36,19 @@ fn plugins_list_shows_plugins_on_path_and_warns_about_shadowed_and_unusable_file
 }
 
 #[test]
+fn a_plugin_command_replaces_the_path_plugin_that_runs_the_same_program() {
+    let dir = TempDir::new("replace");
+    std::os::unix::fs::symlink(FIXTURE, dir.path().join("vitro-plugin-fixture")).unwrap();
+    let given = format!("{} --name mine", dir.path().join("vitro-plugin-fixture").display());
+    let out = vitro().args(["plugins", "list", "--plugin", &given]).env("PATH", dir.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<&str> = stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert!(names.contains(&"mine"), "{stdout}");
+    assert!(!names.contains(&"fixture"), "the PATH one is replaced, not run beside it: {stdout}");
+}
+
+#[test]
 fn plugins_list_fails_with_the_cause_when_a_plugin_cannot_start() {
     let out = vitro()
         .args(["plugins", "list", "--no-path", "--plugin", "/nonexistent/vitro-plugin-ghost"])
