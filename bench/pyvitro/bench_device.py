@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import time
 
-from vitro import hookimpl
 from vitro.devices.base_devices import VitroDevice
+
+from vitro import hookimpl
 
 DELAY = int(os.environ.get("BENCH_HOOK_MS", "0")) / 1000
 

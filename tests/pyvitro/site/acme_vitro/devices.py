@@ -6,12 +6,12 @@ import asyncio
 from argparse import Namespace
 from typing import Any
 
-from vitro import hookimpl
 from vitro.devices.base_devices import VitroDevice
 from vitro.libraries.device_manager import DeviceManager
 from vitro.libraries.vitro_config import VitroConfig
 
 from acme_vitro.trace import trace
+from vitro import hookimpl
 
 
 class Software:
@@ -43,8 +43,13 @@ class AcmeServer(VitroDevice):
     @hookimpl
     def vitro_server_boot(self, config: VitroConfig, cmdline_args: Namespace) -> None:
         self.booted = True
-        trace(cmdline_args, "vitro_server_boot", self.device_name, config=self.config,
-              devices=[d["name"] for d in config.get_devices_config()])
+        trace(
+            cmdline_args,
+            "vitro_server_boot",
+            self.device_name,
+            config=self.config,
+            devices=[d["name"] for d in config.get_devices_config()],
+        )
 
     @hookimpl
     def vitro_server_configure(self, cmdline_args: Namespace) -> None:
@@ -97,8 +102,14 @@ class AcmeBoard(VitroDevice):
     def vitro_device_boot(self, cmdline_args: Namespace, device_manager: DeviceManager) -> None:
         server = device_manager.get_device_by_type(AcmeServer)
         self.wan_address = server.dhcp_lease(self.config.get("mac", "00:00:00:00:00:01"))
-        trace(cmdline_args, "vitro_device_boot", self.device_name, config=self.config,
-              server=server.device_name, wan=self.wan_address)
+        trace(
+            cmdline_args,
+            "vitro_device_boot",
+            self.device_name,
+            config=self.config,
+            server=server.device_name,
+            wan=self.wan_address,
+        )
 
     @hookimpl
     def vitro_device_configure(self, cmdline_args: Namespace) -> None:

@@ -6,13 +6,13 @@ from argparse import ArgumentParser, Namespace
 from typing import Any
 
 from pluggy import PluginManager
-from vitro import hookimpl
 from vitro.devices.base_devices import VitroDevice
 from vitro.libraries.device_manager import DeviceManager
 from vitro.libraries.vitro_config import VitroConfig, get_inventory_config, parse_vitro_config
 
 from acme_vitro.devices import AcmeBoard, AcmeLan, AcmeServer
 from acme_vitro.trace import trace
+from vitro import hookimpl
 
 
 @hookimpl

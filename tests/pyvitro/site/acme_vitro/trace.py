@@ -11,7 +11,7 @@ from typing import Any
 _LOCK = threading.Lock()
 
 
-def trace(cmdline_args: Namespace | None, hook: str, device: str | None = None, **facts: Any) -> None:
+def trace(cmdline_args: Namespace | None, hook: str, device: str | None = None, **facts: Any) -> None:  # noqa: ANN401
     path = getattr(cmdline_args, "acme_trace", None) or os.environ.get("ACME_TRACE")
     if not path:
         return

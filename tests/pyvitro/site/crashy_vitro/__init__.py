@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import threading
 
-from vitro import hookimpl
 from vitro.devices.base_devices import VitroDevice
+
+from vitro import hookimpl
 
 
 class Raising(VitroDevice):

@@ -6,9 +6,10 @@ from argparse import Namespace
 
 from acme_vitro.devices import AcmeServer
 from acme_vitro.trace import trace
-from vitro import hookimpl
 from vitro.devices.base_devices import VitroDevice
 from vitro.libraries.device_manager import DeviceManager
+
+from vitro import hookimpl
 
 
 class RelayClient(VitroDevice):
