@@ -46,7 +46,17 @@ class HostedDevice(Device):
             self.instance: VitroDevice = self.hosted.cls(config, self.state.cmdline_args)
         except Exception as e:
             raise _failure(f"{self.hosted.cls.__qualname__}(config, cmdline_args)", e) from e
-        self.state.device_manager.register_device(self.instance)
+        if self.state.plugin_manager.has_plugin(name):
+            raise DeviceError(
+                f"device {name}: Python Vitro registers devices with pluggy under their names, and "
+                f"{name!r} is already a plugin's name (an entry point of the `vitro` group); "
+                "rename the device",
+                "invalid-params",
+            )
+        try:
+            self.state.device_manager.register_device(self.instance)
+        except Exception as e:
+            raise _failure(f"registering {name} with pluggy", e) from e
 
     @classmethod
     def implemented_hooks(cls) -> list[Hook]:
@@ -63,21 +73,30 @@ class HostedDevice(Device):
         return await call_member(self.instance, name, args, kwargs, self.state.sync_lock)
 
     async def run(self, hook: Hook, env_req: Any = None) -> None:  # noqa: ANN401
-        """Runs ``hook`` on the instance as Python Vitro would."""
+        """Runs ``hook`` on the instance as Python Vitro would: the ``_async`` twin on the event
+        loop when every device of the process has one, else the plain hook in a worker thread,
+        one at a time. A plain hook that is an ``async def`` is never awaited by Python Vitro, so
+        not here either (reported at start)."""
+        await self.state.ready()
         spec = PYTHON_HOOK[hook]
         twin = f"{spec}_async"
         if ASYNC_TWINS and hook not in ("contingency-check", "shutdown") and self.state.all_have_twins(spec):
             impl = self.state.impl_of(self.instance, twin)
             if impl is not None:
-                await _guarded(twin, self.state.call_impl(impl, env_req))
+                try:
+                    await self.state.call_impl(impl, env_req)
+                except DeviceError:
+                    raise
+                except Exception as e:
+                    raise _failure(twin, e) from e
             return
         impl = self.state.impl_of(self.instance, spec)
         if impl is None:
             return
         async with self.state.sync_lock:
-            result = await asyncio.to_thread(_guarded_sync, spec, self.state.call_impl, impl, env_req)
-        if inspect.isawaitable(result):
-            await _guarded(spec, result)
+            result = await asyncio.to_thread(_guarded, spec, self.state.call_impl, impl, env_req)
+        if inspect.iscoroutine(result):
+            result.close()
 
 
 def _failure(what: str, error: BaseException) -> DeviceError:
@@ -89,16 +108,7 @@ def _failure(what: str, error: BaseException) -> DeviceError:
     return DeviceError(f"{what} raised {type(error).__name__}: {error}", "device-error", causes)
 
 
-async def _guarded(spec: str, awaitable: Any) -> Any:  # noqa: ANN401
-    try:
-        return await awaitable
-    except DeviceError:
-        raise
-    except Exception as e:
-        raise _failure(spec, e) from e
-
-
-def _guarded_sync(spec: str, fn: Any, *args: Any) -> Any:  # noqa: ANN401
+def _guarded(spec: str, fn: Any, *args: Any) -> Any:  # noqa: ANN401
     try:
         return fn(*args)
     except DeviceError:

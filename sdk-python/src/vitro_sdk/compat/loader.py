@@ -156,6 +156,11 @@ class HostedPlugins:
             names = [n for n in (spec, f"{spec}_async") if n in found]
             if names:
                 hooks[hook] = names
+            if spec in found and inspect.iscoroutinefunction(getattr(cls, spec)):
+                self.problems.append(
+                    f"{dist}: device type {type_name!r} defines {spec} as an async def; Python Vitro "
+                    f"calls it without awaiting it, so, as there, it never runs (name it {spec}_async)"
+                )
             if names == [f"{spec}_async"] and hook not in ("contingency-check", "shutdown"):
                 self.problems.append(
                     f"{dist}: device type {type_name!r} implements only {spec}_async; Python Vitro runs an "
