@@ -4,18 +4,17 @@ Python Vitro does and serves their device types and core hooks on Vitro's protoc
 
 from __future__ import annotations
 
-import sys
-
 
 def main() -> None:
-    """The ``vitro-plugin-pyvitro`` console script."""
+    """The ``vitro-plugin-pyvitro`` console script. Without Python Vitro installed it still
+    starts, hosts nothing and says why in its version (``vitro plugins list`` shows it), so that
+    having the SDK on PATH costs ``vitro`` runs no warning."""
     try:
         from .host import main as run
     except ModuleNotFoundError as e:
-        print(
-            f"vitro-plugin-pyvitro: {e}: it hosts Python Vitro plugins and needs Python Vitro; "
-            "install it with `pip install 'vitro-sdk[pyvitro]'`",
-            file=sys.stderr,
-        )
-        sys.exit(2)
+        from ..plugin import SDK, Plugin
+
+        why = f"hosts nothing: {e.name} is not installed; pip install 'vitro-sdk[pyvitro]'"
+        Plugin("pyvitro", f"{SDK.rsplit(' ', 1)[-1]} ({why})").run()
+        return
     run()

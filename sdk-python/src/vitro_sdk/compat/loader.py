@@ -119,7 +119,11 @@ class HostedPlugins:
                 if entry.group != PROJECT_NAME or self.plugin_manager.has_plugin(entry.name):
                     continue
                 found.add(_normal(dist_name))
-                self.plugin_manager.register(entry.load(), name=entry.name)
+                try:
+                    loaded = entry.load()
+                except Exception as e:
+                    raise RuntimeError(f"{dist_name}: entry point {entry.value} does not load: {e}") from e
+                self.plugin_manager.register(loaded, name=entry.name)
                 self.distributions[entry.name] = dist_name
         for missing in sorted(wanted - found):
             self.problems.append(
