@@ -226,3 +226,21 @@ def test_a_device_finds_a_device_of_another_process_through_device_manager(tmp_p
     assert across[0]["server"] == "wan" and across[0]["is_server"] is True
     assert across[0]["ping"] == {"address": "10.0.0.9", "sent": 2, "received": 2}
     assert across[0]["all"] == ["board", "lan1", "lan2", "relay1", "wan"]
+
+
+def test_the_copied_core_flags_are_python_vitros() -> None:
+    import argparse
+
+    from vitro.plugins import core
+    from vitro_sdk.compat.loader import add_core_flags
+
+    ours, theirs = argparse.ArgumentParser(add_help=False), argparse.ArgumentParser(add_help=False)
+    add_core_flags(ours)
+    core.vitro_add_cmdline_args(theirs)
+
+    def shape(parser: argparse.ArgumentParser) -> list[tuple[Any, ...]]:
+        return [(a.option_strings, a.dest, a.default, a.required, a.help, type(a)) for a in parser._actions]
+
+    assert shape(ours) == shape(theirs)
+    argv = ["--env-config", "e.json", "--board-name", "b", "--skip-boot", "--ignore-devices", "x,y"]
+    assert ours.parse_args(argv) == theirs.parse_args(argv)

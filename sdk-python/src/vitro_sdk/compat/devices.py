@@ -57,6 +57,7 @@ class HostedDevice(Device):
             self.state.device_manager.register_device(self.instance)
         except Exception as e:
             raise _failure(f"registering {name} with pluggy", e) from e
+        self.state.registered()
 
     @classmethod
     def implemented_hooks(cls) -> list[Hook]:

@@ -13,7 +13,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from vitro.devices.base_devices import VitroDevice
-from vitro.libraries.vitro_config import VitroConfig
 
 from ..errors import DeviceError
 from ..plugin import Plugin, PluginHooks
@@ -112,9 +111,11 @@ class HostedHooks(PluginHooks):
                 cmdline_args=self.state.cmdline_args, inventory_config=inventory or {}, env_config=env or {}
             ),
         )
+        from vitro.libraries.vitro_config import VitroConfig
+
         if not isinstance(config, VitroConfig):
             raise DeviceError(f"vitro_parse_config returned a {type(config).__name__}, not a VitroConfig")
-        self.state.config = config
+        self.state.parsed_config = config
         return [{"op": "replace", "path": "", "value": list(config.get_devices_config())}]
 
     async def setup_env(self, options: dict[str, Any], console_log_dir: str | None) -> None:
@@ -123,7 +124,7 @@ class HostedHooks(PluginHooks):
         await self._run(
             "vitro_setup_env",
             lambda: hook.vitro_setup_env(
-                config=self.state.config,
+                config=self.state.config_for("vitro_setup_env"),
                 cmdline_args=self.state.cmdline_args,
                 plugin_manager=self.state.plugin_manager,
                 device_manager=self.state.device_manager,
@@ -156,7 +157,7 @@ class HostedHooks(PluginHooks):
         await self._run(
             "vitro_release_devices",
             lambda: hook.vitro_release_devices(
-                config=self.state.config,
+                config=self.state.config_for("vitro_release_devices"),
                 cmdline_args=self.state.cmdline_args,
                 plugin_manager=self.state.plugin_manager,
                 deployment_status=deployment_status,

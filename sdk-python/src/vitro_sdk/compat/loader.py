@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 from vitro.devices.base_devices import VitroDevice
-from vitro.plugins import core
 from vitro.plugins.hookspecs import core as core_spec
 from vitro.plugins.hookspecs import devices as device_spec
 
@@ -199,7 +198,7 @@ class HostedPlugins:
         """Python Vitro's parser: its core flags, then every hosted plugin's; returns the parser
         and the hosted plugins' actions."""
         parser = HostedParser(PROJECT_NAME, add_help=False)
-        core.vitro_add_cmdline_args(parser)
+        add_core_flags(parser)
         before = len(parser._actions)  # argparse has no public list of its actions
         self.plugin_manager.hook.vitro_add_cmdline_args(argparser=parser)
         return parser, parser._actions[before:]
@@ -227,6 +226,45 @@ class HostedPlugins:
                 arg["default"] = str(action.default)
             declared.append(arg)
         return declared
+
+
+def add_core_flags(parser: argparse.ArgumentParser) -> None:
+    """Python Vitro 0.8.1's core flags (its ``vitro.plugins.core.vitro_add_cmdline_args``, which
+    a test compares with these). Copied rather than called: importing that module costs a host
+    process 150 ms (it pulls in jsonmerge, jsonschema and requests) that most deployments never
+    need, and every group of hosted plugins is a process of its own."""
+    parser.add_argument("--board-name", type=_non_empty, required=False, help="Board name")
+    parser.add_argument(
+        "--env-config", type=_non_empty, required=True, help="Environment JSON config file path"
+    )
+    parser.add_argument(
+        "--inventory-config", type=_non_empty, required=False, help="Inventory JSON config file path"
+    )
+    parser.add_argument(
+        "--legacy",
+        action="store_true",
+        help="allows for devices.<device> obj to be exposed (only for legacy use)",
+    )
+    parser.add_argument(
+        "--skip-boot",
+        action="store_true",
+        help="Skips the booting process, all devices will be used as they are",
+    )
+    parser.add_argument(
+        "--skip-contingency-checks", action="store_true", help="Skip contingency checks while running tests"
+    )
+    parser.add_argument("--save-console-logs", default="", help="Save the console logs at the give location")
+    parser.add_argument(
+        "--ignore-devices",
+        default="",
+        help="Ignore the given devices (names are comma separated). Useful when a device is incommunicado",
+    )
+
+
+def _non_empty(value: str) -> str:
+    if not value:
+        raise argparse.ArgumentTypeError("Argument value should not be empty")
+    return value
 
 
 def _help(action: argparse.Action) -> str:

@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from vitro.devices.base_devices import VitroDevice
 from vitro.libraries.device_manager import DeviceManager
-from vitro.libraries.vitro_config import VitroConfig
 
 from ..errors import DeviceError
 from .proxies import ProxyDeviceManager
 
 if TYPE_CHECKING:
     import pluggy
+    from vitro.libraries.vitro_config import VitroConfig
 
     from ..messages.protocol import HostArgs
+    from ..messages.session import SessionConfig
     from ..plugin import Host
     from .loader import HostedPlugins
 
@@ -29,9 +30,13 @@ class HostState:
         self.plugins = plugins
         self.cmdline_args = argparse.Namespace()
         #: The config hooks get: what a hosted ``vitro_parse_config`` returned, else one built
-        #: from ``host/config``.
-        self.config: VitroConfig | None = None
+        #: from ``host/config`` when a hook first asks for it.
+        self.parsed_config: VitroConfig | None = None
+        self._found_config: SessionConfig | None = None
         self._device_manager: DeviceManager | None = None
+        #: Caches of hook lookups, cleared when a device registers.
+        self._twins: dict[str, bool] = {}
+        self._impls: dict[str, dict[int, Any]] = {}
         self.host: Host | None = None
         #: Plain ``def`` hooks and methods run one at a time, as in Python Vitro's one thread.
         self.sync_lock = asyncio.Lock()
@@ -74,6 +79,27 @@ class HostState:
             self._device_manager = ProxyDeviceManager(self.plugin_manager)
 
     @property
+    def config(self) -> VitroConfig:
+        """The ``VitroConfig`` hooks get (built on first use: importing its module is slow)."""
+        if self.parsed_config is None:
+            from vitro.libraries.vitro_config import VitroConfig
+
+            found = self._found_config or {"devices": [], "env": {}, "inventory": {}}
+            self.parsed_config = VitroConfig(found["devices"], found["env"], found["inventory"])
+        return self.parsed_config
+
+    def config_for(self, hook_name: str) -> VitroConfig | None:
+        """The config for a core hook call, when one of its implementations takes it."""
+        caller = getattr(self.plugin_manager.hook, hook_name)
+        wanted = any("config" in impl.argnames for impl in caller.get_hookimpls())
+        return self.config if wanted else None
+
+    def registered(self) -> None:
+        """A device was registered: hook lookups are computed again."""
+        self._twins.clear()
+        self._impls.clear()
+
+    @property
     def device_manager(self) -> DeviceManager:
         self.ensure_device_manager()
         assert self._device_manager is not None
@@ -85,9 +111,8 @@ class HostState:
         async with self._config_lock:
             if self.host is None:
                 raise DeviceError("the host plugin is not initialised", "invalid-state")
-            if self.config is None:
-                found = await self.host.config()
-                self.config = VitroConfig(found["devices"], found["env"], found["inventory"])
+            if self.parsed_config is None and self._found_config is None:
+                self._found_config = await self.host.config()
             manager = self.device_manager
             if isinstance(manager, ProxyDeviceManager) and not manager.proxies_loaded:
                 await manager.load_proxies(self.host)
@@ -95,25 +120,29 @@ class HostState:
     def all_have_twins(self, spec: str) -> bool:
         """Python Vitro's rule for a phase: run the ``_async`` twins (concurrently) only when the
         devices with the plain hook are exactly those with the twin."""
-        devices = [p for _, p in self.plugin_manager.list_name_plugin() if isinstance(p, VitroDevice)]
-        plain = {id(d) for d in devices if hasattr(d, spec)}
-        twins = {id(d) for d in devices if hasattr(d, f"{spec}_async")}
-        return plain == twins
+        if spec not in self._twins:
+            devices = [p for _, p in self.plugin_manager.list_name_plugin() if isinstance(p, VitroDevice)]
+            plain = {id(d) for d in devices if hasattr(d, spec)}
+            twins = {id(d) for d in devices if hasattr(d, f"{spec}_async")}
+            self._twins[spec] = plain == twins
+        return self._twins[spec]
 
     def impl_of(self, instance: object, name: str) -> Any:  # noqa: ANN401
         """The pluggy hook implementation ``name`` of ``instance``, if it has one."""
-        caller = getattr(self.plugin_manager.hook, name, None)
-        if caller is None:
-            return None
-        return next((impl for impl in caller.get_hookimpls() if impl.plugin is instance), None)
+        if name not in self._impls:
+            caller = getattr(self.plugin_manager.hook, name, None)
+            impls = caller.get_hookimpls() if caller is not None else []
+            self._impls[name] = {id(impl.plugin): impl for impl in impls}
+        return self._impls[name].get(id(instance))
 
     def call_impl(self, impl: Any, env_req: Any = None) -> Any:  # noqa: ANN401
         """Calls a hook implementation with the arguments it names, as pluggy does."""
         available = {
-            "config": self.config,
             "cmdline_args": self.cmdline_args,
             "device_manager": self.device_manager,
             "plugin_manager": self.plugin_manager,
             "env_req": env_req,
         }
+        if "config" in impl.argnames:
+            available["config"] = self.config
         return impl.function(*[available.get(name) for name in impl.argnames])
