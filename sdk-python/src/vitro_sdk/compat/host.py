@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..messages.protocol import Capability, DeploymentStatus, HostArgs, PatchOperation
     from ..plugin import Host
 
-_LOGGER = logging.getLogger("vitro.pyvitro")
+_LOGGER = logging.getLogger("vitro_sdk.pyvitro")
 #: The protocol version whose phase hooks (`server-boot`...) hosted devices need.
 NEEDS = (1, 1)
 
