@@ -228,6 +228,7 @@ def test_a_device_finds_a_device_of_another_process_through_device_manager(tmp_p
     assert across[0]["all"] == ["board", "lan1", "lan2", "relay1", "wan"]
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # jsonmerge, imported by Python Vitro's core
 def test_the_copied_core_flags_are_python_vitros() -> None:
     import argparse
 
@@ -244,3 +245,18 @@ def test_the_copied_core_flags_are_python_vitros() -> None:
     assert shape(ours) == shape(theirs)
     argv = ["--env-config", "e.json", "--board-name", "b", "--skip-boot", "--ignore-devices", "x,y"]
     assert ours.parse_args(argv) == theirs.parse_args(argv)
+
+
+def test_an_async_hook_that_needs_a_device_of_another_process_is_told_to_merge_the_groups(
+    tmp_path: Path,
+) -> None:
+    inventory = json.loads((FIXTURES / "inventory.json").read_text())
+    inventory["acme"]["devices"].append({"name": "relay2", "type": "relay_async_client"})
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    bed = [*BED[:4], "--inventory-config", str(tmp_path / "inventory.json")]
+    assert _ours(*bed).returncode == 0, "in one process the async hook calls the server directly"
+    run = _ours(*bed, plugins=[f"{HOST} --only acme-vitro", f"{HOST} --only relay-vitro"])
+    assert run.returncode == 1
+    assert "relay2 (plugin pyvitro.relay-vitro)" in run.stderr, run.stderr[-3000:]
+    assert "wan.ping: wan lives in another process (plugin pyvitro.acme-vitro)" in run.stderr
+    assert "merge the two groups into one process" in run.stderr

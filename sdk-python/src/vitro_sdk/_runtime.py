@@ -308,10 +308,7 @@ class Runtime:
                 "type": type_name,
                 "role": cls.role,
                 "hooks": cls.implemented_hooks(),
-                "methods": [
-                    {"name": n, "description": (inspect.getdoc(fn) or "").split("\n")[0]}
-                    for n, fn in cls.device_methods().items()
-                ],
+                "methods": cls.type_members(),
             }
             if cls.client:
                 entry["client"] = cls.client

@@ -217,6 +217,14 @@ class Device:
         for connection in self.consoles.values():
             connection.close()
 
+    @classmethod
+    def type_members(cls) -> list[MethodInfo]:
+        """The members the type declares in the handshake: its ``@method`` functions."""
+        return [
+            {"name": n, "description": (inspect.getdoc(fn) or "").split("\n")[0]}
+            for n, fn in cls.device_methods().items()
+        ]
+
     def members(self) -> list[MethodInfo] | None:
         """This instance's callable members, when they differ from its type's ``@method``s
         (reported in ``device/create``'s answer); ``None``: the type's."""

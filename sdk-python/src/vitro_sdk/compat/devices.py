@@ -64,8 +64,8 @@ class HostedDevice(Device):
         return list(cls.hosted.hooks)
 
     @classmethod
-    def device_methods(cls) -> dict[str, Any]:
-        return {}
+    def type_members(cls) -> list[MethodInfo]:
+        return members(cls.hosted.cls)
 
     def members(self) -> list[MethodInfo]:
         return members(self.instance)

@@ -49,7 +49,8 @@ def members(
     owner: object, prefix: str = "", depth: int = 1, seen: set[int] | None = None
 ) -> list[MethodInfo]:
     """The public members of ``owner`` as dotted paths, hook implementations left out; an
-    attribute holding an object with members of its own is walked (to :data:`MAX_DEPTH`)."""
+    attribute holding an object with members of its own is walked (to :data:`MAX_DEPTH`). Of a
+    class, what the class itself shows: its methods, and its properties without reading them."""
     seen = seen if seen is not None else {id(owner)}
     found: list[MethodInfo] = []
     for name in sorted(dir(owner)):
@@ -66,7 +67,7 @@ def members(
         if isinstance(static, type):
             continue
         computed = isinstance(static, (property, cached_property))
-        read, value = _read(owner, name)
+        read, value = (False, None) if isinstance(owner, type) and computed else _read(owner, name)
         nested = read and not is_plain_data(value) and id(value) not in seen and depth < MAX_DEPTH
         if nested and any(not n.startswith("_") for n in dir(value)):
             seen.add(id(value))

@@ -32,14 +32,15 @@ class _Remote:
         self.properties = {m["name"] for m in description.get("methods", []) if m.get("kind") == "property"}
 
     def call(self, path: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:  # noqa: ANN401
+        name, plugin = self.description["name"], self.description["plugin"]
         if threading.current_thread() is threading.main_thread():
+            # Async hooks run on the event loop, which must stay free to carry the call.
             raise DeviceError(
-                f"{self.description['name']}.{path}: device {self.description['name']} lives in another "
-                f"process (plugin {self.description['plugin']}) and an async hook cannot wait for it; host "
-                "both distributions in one process (one --only list) or call it from a plain hook",
+                f"{name}.{path}: {name} lives in another process (plugin {plugin}), which an async hook "
+                "cannot wait for; merge the two groups into one process (one `vitro-plugin-pyvitro "
+                "--only A,B` naming both distributions), or call it from a plain hook",
                 "invalid-state",
             )
-        name = self.description["name"]
         return self.host.sync(self.host.call(name, path, list(args) if args else None, kwargs=kwargs))
 
     def member(self, path: str) -> Any:  # noqa: ANN401

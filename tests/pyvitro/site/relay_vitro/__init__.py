@@ -29,6 +29,18 @@ class RelayClient(VitroDevice):
         )
 
 
+class AsyncRelayClient(VitroDevice):
+    """Boots with an async twin, which asks the server too."""
+
+    @hookimpl
+    def vitro_attached_device_boot(self) -> None:
+        pass
+
+    @hookimpl
+    async def vitro_attached_device_boot_async(self, device_manager: DeviceManager) -> None:
+        device_manager.get_device_by_type(AcmeServer).ping("10.0.0.9")
+
+
 @hookimpl
 def vitro_add_devices() -> dict[str, type[VitroDevice]]:
-    return {"relay_client": RelayClient}
+    return {"relay_client": RelayClient, "relay_async_client": AsyncRelayClient}
