@@ -82,6 +82,14 @@ pub fn committed_files() -> BTreeMap<String, String> {
     let environment: Vec<Value> =
         crate::env::ALL.iter().map(|(name, value)| json!({ "name": name, "value": value })).collect();
     // Every variant of an enum, in order, as the schema lists them (not the `unknown` fallback).
+    // Hooks newer than 1.0, with the version they came with.
+    let hooks_since = || -> serde_json::Map<String, Value> {
+        crate::types::Hook::ALL
+            .iter()
+            .filter(|h| h.since() > crate::ProtocolVersion::new(1, 0))
+            .map(|h| (h.name(), json!(h.since())))
+            .collect()
+    };
     let variants = |name: &str| -> Vec<String> {
         defs[name]["oneOf"]
             .as_array()
@@ -105,6 +113,7 @@ pub fn committed_files() -> BTreeMap<String, String> {
         "error_kinds": error_kinds,
         "environment": environment,
         "hooks": variants("Hook"),
+        "hooks_since": hooks_since(),
         "capabilities": capabilities,
         "log_levels": variants("LogLevel"),
     });

@@ -251,3 +251,41 @@ def test_consoles_stream_take_input_and_take_markers(tmp_path: Path) -> None:
     log = (tmp_path / "s_shell.txt").read_text()
     assert "] 42\n" in log and "] ##### checkpoint\n" in log
     assert code == 0
+
+
+class Gateway(Device):
+    """Boots with the servers and configures with the devices (protocol 1.1 phase hooks)."""
+
+    async def server_boot(self) -> None:
+        pass
+
+    def device_configure(self) -> None:
+        pass
+
+
+def test_phase_hooks_are_declared_and_need_a_host_that_knows_them() -> None:
+    plugin = Plugin("gw", "1.0").device_type("gateway", Gateway)
+
+    def script(host: Host) -> list[dict[str, Any]]:
+        answer = host.call("initialize", INIT)
+        os.close(host.to_plugin_w)
+        return [answer]
+
+    _, answers = run_session(script, plugin)
+    error = answers[0]["error"]
+    assert error["data"]["kind"] == "version-mismatch"
+    assert "needs protocol 1.1 (its device types use the `server-boot` hook)" in error["message"]
+
+    def newer(host: Host) -> list[dict[str, Any]]:
+        init = host.call("initialize", {**INIT, "protocol_versions": [{"major": 1, "minor": 1}]})
+        host.send({"method": "initialized", "params": {}})
+        host.call("device/create", {"name": "g", "type": "gateway", "config": {}})
+        boot = host.call("device/hook", {"device": "g", "hook": "server-boot"})
+        configure = host.call("device/hook", {"device": "g", "hook": "device-configure"})
+        host.call("shutdown", {})
+        host.send({"method": "exit", "params": {}})
+        return [init, boot, configure]
+
+    code, (init, boot, configure) = run_session(newer, plugin)
+    assert init["result"]["device_types"][0]["hooks"] == ["server-boot", "device-configure"]
+    assert (boot["result"], configure["result"], code) == ({}, {}, 0)

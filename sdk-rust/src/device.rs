@@ -69,6 +69,31 @@ pub trait Device: Send + Sync + 'static {
     async fn configure(&self, _ctx: &Context) -> DriverResult<()> {
         Ok(())
     }
+    /// `server-boot` (protocol 1.1): boot in the server boot phase, whatever the type's role. The
+    /// phase hooks below let one type boot as a server and configure as a device.
+    async fn server_boot(&self, _ctx: &Context) -> DriverResult<()> {
+        Ok(())
+    }
+    /// `server-configure` (1.1): configure in the server configure phase.
+    async fn server_configure(&self, _ctx: &Context) -> DriverResult<()> {
+        Ok(())
+    }
+    /// `device-boot` (1.1): boot in the device boot phase.
+    async fn device_boot(&self, _ctx: &Context) -> DriverResult<()> {
+        Ok(())
+    }
+    /// `device-configure` (1.1): configure in the device configure phase.
+    async fn device_configure(&self, _ctx: &Context) -> DriverResult<()> {
+        Ok(())
+    }
+    /// `attached-boot` (1.1): boot in the attached boot phase.
+    async fn attached_boot(&self, _ctx: &Context) -> DriverResult<()> {
+        Ok(())
+    }
+    /// `attached-configure` (1.1): configure in the attached configure phase.
+    async fn attached_configure(&self, _ctx: &Context) -> DriverResult<()> {
+        Ok(())
+    }
     /// `skip-boot`: connect to the running device without booting it.
     async fn skip_boot(&self, _ctx: &Context) -> DriverResult<()> {
         Ok(())

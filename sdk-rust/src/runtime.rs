@@ -92,6 +92,20 @@ impl Runtime {
             RpcError::new(ErrorKind::VersionMismatch, e.to_string())
                 .with_details(serde_json::json!({ "host": e.host, "plugin": e.plugin }))
         })?;
+        // The first declared hook of the newest version, if the negotiated one is older.
+        let hooks = self.plugin.types.iter().flat_map(|t| t.info.hooks.iter().copied());
+        let newest = hooks.reduce(|a, b| if b.since() > a.since() { b } else { a });
+        if let Some(hook) = newest.filter(|h| h.since() > version) {
+            return Err(RpcError::new(
+                ErrorKind::VersionMismatch,
+                format!(
+                    "plugin {} needs protocol {} (its device types use the `{}` hook), and the host speaks {version} at most; upgrade vitro",
+                    self.plugin.info.name,
+                    hook.since(),
+                    hook.name()
+                ),
+            ));
+        }
         self.link.connect(peer.clone(), params.log_level);
         *lock(&self.state) = State::Running;
         let mut capabilities = self.plugin.capabilities.clone();
@@ -199,6 +213,12 @@ impl Runtime {
                 Hook::Validate => device.validate(&ctx).await,
                 Hook::Boot => device.boot(&ctx).await,
                 Hook::Configure => device.configure(&ctx).await,
+                Hook::ServerBoot => device.server_boot(&ctx).await,
+                Hook::ServerConfigure => device.server_configure(&ctx).await,
+                Hook::DeviceBoot => device.device_boot(&ctx).await,
+                Hook::DeviceConfigure => device.device_configure(&ctx).await,
+                Hook::AttachedBoot => device.attached_boot(&ctx).await,
+                Hook::AttachedConfigure => device.attached_configure(&ctx).await,
                 Hook::SkipBoot => device.skip_boot(&ctx).await,
                 Hook::ContingencyCheck => device.contingency_check(&ctx, &env_req).await,
                 Hook::Shutdown => device.shutdown(&ctx).await,

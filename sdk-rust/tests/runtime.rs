@@ -184,3 +184,64 @@ fn a_device_type_declares_exactly_the_hooks_its_impl_defines() {
     assert_eq!(<Modem as Device>::hooks(), [Hook::SkipBoot, Hook::ContingencyCheck]);
     assert_eq!(<Lamp as Device>::hooks(), [Hook::Boot]);
 }
+
+/// Boots with the servers and configures with the devices (protocol 1.1 phase hooks); counts.
+struct Gateway(Arc<std::sync::atomic::AtomicUsize>);
+
+#[vitro_sdk::device]
+impl Device for Gateway {
+    async fn server_boot(&self, _ctx: &Context) -> DriverResult<()> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    async fn device_configure(&self, _ctx: &Context) -> DriverResult<()> {
+        self.0.fetch_add(10, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn phase_hooks_are_declared_routed_and_refused_by_an_older_host() {
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = |calls: Arc<std::sync::atomic::AtomicUsize>| {
+        let (host_io, plugin_io) = tokio::io::duplex(64 * 1024);
+        let plugin =
+            Plugin::new("gw", "1.0")
+                .device_type(DeviceType::new("gateway", Role::Device, move |_| Ok(Gateway(calls.clone()))));
+        let (plugin_read, plugin_write) = tokio::io::split(plugin_io);
+        tokio::spawn(plugin.serve(plugin_read, plugin_write));
+        let (host_read, host_write) = tokio::io::split(host_io);
+        peer::start(host_read, host_write, Arc::new(NoHost), PeerConfig::new("gw"))
+    };
+    let old = InitializeParams {
+        protocol_versions: vec![vitro_protocol::ProtocolVersion::new(1, 0)],
+        ..init_params()
+    };
+    match start(calls.clone()).request::<Initialize>(&old, T).await {
+        Err(CallError::Remote(e)) => {
+            assert_eq!(e.kind(), ErrorKind::VersionMismatch);
+            assert!(
+                e.message.contains("needs protocol 1.1 (its device types use the `server-boot` hook)"),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("expected version-mismatch, got {other:?}"),
+    }
+    let host = start(calls.clone());
+    let info = host.request::<Initialize>(&init_params(), T).await.unwrap();
+    assert_eq!(info.device_types[0].hooks, [Hook::ServerBoot, Hook::DeviceConfigure]);
+    let create = DeviceCreateParams {
+        name: "g".into(),
+        type_name: "gateway".into(),
+        config: json!({}),
+        console_log_dir: None,
+    };
+    host.request::<DeviceCreate>(&create, T).await.unwrap();
+    for hook in [Hook::ServerBoot, Hook::DeviceConfigure] {
+        host.request::<DeviceHook>(&DeviceHookParams { device: "g".into(), hook, env_req: None }, T)
+            .await
+            .unwrap();
+    }
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 11);
+}

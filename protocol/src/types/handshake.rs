@@ -140,6 +140,20 @@ impl Hook {
         Hook::Shutdown,
     ];
 
+    /// The first protocol version that has this hook: a plugin that declares it needs a host of
+    /// that version (its phase hooks came with 1.1).
+    pub fn since(self) -> ProtocolVersion {
+        match self {
+            Hook::ServerBoot
+            | Hook::ServerConfigure
+            | Hook::DeviceBoot
+            | Hook::DeviceConfigure
+            | Hook::AttachedBoot
+            | Hook::AttachedConfigure => ProtocolVersion::new(1, 1),
+            _ => ProtocolVersion::new(1, 0),
+        }
+    }
+
     /// The kebab-case wire name.
     pub fn name(self) -> String {
         serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()

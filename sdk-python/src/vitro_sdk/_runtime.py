@@ -290,10 +290,14 @@ class Runtime:
                 },
             )
         major, minor = max(common)
-        needs = self.plugin.min_protocol_version
-        if needs is not None and (major, minor) < needs:
+        needs, why = self.plugin.min_protocol_version or (1, 0), ""
+        for cls in self.plugin.types.values():
+            for hook in cls.implemented_hooks():
+                if names.HOOKS_SINCE.get(hook, (1, 0)) > needs:
+                    needs, why = names.HOOKS_SINCE[hook], f" (its device types use the `{hook}` hook)"
+        if (major, minor) < needs:
             raise DeviceError(
-                f"plugin {self.plugin.name} needs protocol {needs[0]}.{needs[1]}, and the host speaks "
+                f"plugin {self.plugin.name} needs protocol {needs[0]}.{needs[1]}{why}, and the host speaks "
                 f"{major}.{minor} at most; upgrade vitro",
                 "version-mismatch",
             )

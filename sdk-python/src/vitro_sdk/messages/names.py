@@ -41,6 +41,15 @@ HOOKS: tuple[str, ...] = (
     "contingency-check",
     "shutdown",
 )
+#: Hooks newer than 1.0 -> the version they came with: declaring one needs that host.
+HOOKS_SINCE: dict[str, tuple[int, int]] = {
+    "server-boot": (1, 1),
+    "server-configure": (1, 1),
+    "device-boot": (1, 1),
+    "device-configure": (1, 1),
+    "attached-boot": (1, 1),
+    "attached-configure": (1, 1),
+}
 LOG_LEVELS: tuple[str, ...] = ("trace", "debug", "info", "warn", "error")
 #: Capability -> the plugin-level method it answers.
 CAPABILITY_METHODS: dict[str, str] = {
