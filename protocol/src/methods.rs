@@ -179,7 +179,7 @@ requests! {
     PluginRelease = "plugin/release", HostToPlugin, ReleaseParams => Empty;
     /// Find registered devices and their merged configs.
     HostDevices = "host/devices", PluginToHost, DeviceQuery => DeviceList;
-    /// The deployment's config once it is parsed: merged devices, environment, inventory (since 1.1; before that, `invalid-state`).
+    /// The deployment's config: merged devices, environment, inventory (since 1.1); `invalid-state` until it is parsed.
     HostConfig = "host/config", PluginToHost since(1, 1), Empty => SessionConfig;
     /// Call a method of a device of any plugin; the host forwards it as `device/call` (since 1.1).
     HostCall = "host/call", PluginToHost since(1, 1), DeviceCallParams => DeviceCallResult;
