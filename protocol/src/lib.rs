@@ -15,6 +15,7 @@ pub mod schema;
 pub mod seconds;
 pub mod secrets;
 pub mod session;
+pub mod templates;
 pub mod types;
 pub mod version;
 

@@ -134,7 +134,9 @@ pub fn committed_files() -> BTreeMap<String, String> {
     });
     let settings = SchemaSettings::draft2020_12();
     let inventory = settings.clone().into_generator().into_root_schema_for::<crate::files::InventoryFile>();
-    let environment = settings.into_generator().into_root_schema_for::<crate::files::EnvironmentFile>();
+    let environment =
+        settings.clone().into_generator().into_root_schema_for::<crate::files::EnvironmentFile>();
+    let template = settings.into_generator().into_root_schema_for::<crate::templates::Template>();
     BTreeMap::from([
         ("protocol.schema.json".to_owned(), pretty(&protocol)),
         ("methods.json".to_owned(), pretty(&listing)),
@@ -144,6 +146,7 @@ pub fn committed_files() -> BTreeMap<String, String> {
             "environment.schema.json".to_owned(),
             pretty(&serde_json::to_value(environment).unwrap_or_default()),
         ),
+        ("template.schema.json".to_owned(), pretty(&serde_json::to_value(template).unwrap_or_default())),
     ])
 }
 
