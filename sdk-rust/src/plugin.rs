@@ -40,6 +40,7 @@ impl DeviceType {
                 config_schema: None,
                 client: None,
                 classes: Vec::new(),
+                implements: Vec::new(),
             },
             factory: Box::new(move |spec| Ok(Arc::new(factory(spec)?) as Arc<dyn Device>)),
         }
@@ -52,6 +53,14 @@ impl DeviceType {
             description: description.to_owned(),
             kind: MemberKind::Method,
         });
+        self
+    }
+
+    /// Declares that the type implements a template (`"lan@1"`, see `protocol/templates/`);
+    /// `vitro` checks at start that each of its required methods is declared with
+    /// [`DeviceType::method`].
+    pub fn implements(mut self, template: &str) -> Self {
+        self.info.implements.push(template.to_owned());
         self
     }
 

@@ -104,6 +104,7 @@ pub fn registry_with_wan(config: serde_json::Value) -> std::sync::Arc<vitro::reg
             config,
             classes: Vec::new(),
             methods: Vec::new(),
+            implements: Vec::new(),
         },
         None,
     );

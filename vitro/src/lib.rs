@@ -13,3 +13,4 @@ pub mod plugin;
 pub mod registry;
 pub mod session;
 pub mod session_dir;
+pub mod templates;

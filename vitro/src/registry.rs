@@ -98,6 +98,7 @@ mod tests {
             config: serde_json::json!({ "name": name }),
             classes: Vec::new(),
             methods: Vec::new(),
+            implements: Vec::new(),
         }
     }
 

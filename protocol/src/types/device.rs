@@ -96,6 +96,9 @@ pub struct DeviceDescription {
     /// `device/create` answered for this device.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<super::MethodInfo>,
+    /// The templates its type implements (since 1.2; see `DeviceTypeInfo::implements`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub implements: Vec<String>,
 }
 
 /// `host/devices` result.

@@ -251,6 +251,10 @@ pub struct DeviceTypeInfo {
     /// lookups by class in test code (since 1.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<String>,
+    /// Templates the type implements, `name@major` (`lan@1`): every required method of each is
+    /// among `methods`, which the host checks at start (since 1.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub implements: Vec<String>,
 }
 
 /// A plugin-level hook (the core hooks of Python Vitro).

@@ -153,6 +153,9 @@ class Device:
     client: ClassVar[ClientKind | None] = None
     #: Qualified class names test code may look the type up by (protocol 1.1); empty: none.
     classes: ClassVar[list[str]] = []
+    #: Templates the type implements, ``name@major`` (``"lan@1"``; protocol 1.2): ``vitro``
+    #: checks at start that every required method of each is a ``@method`` of the type.
+    implements: ClassVar[list[str]] = []
 
     def __init__(
         self, name: str, config: dict[str, Any], host: Host, console_log_dir: Path | None = None

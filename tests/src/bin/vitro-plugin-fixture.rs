@@ -234,8 +234,12 @@ fn main() -> ExitCode {
     let mode = flag("--mode").unwrap_or_else(|| "normal".into());
     let prefix = flag("--types").unwrap_or_else(|| "fixture".into());
     let schema: Option<Value> = flag("--config-schema").and_then(|text| serde_json::from_str(&text).ok());
+    let implements = flag("--implements");
     let typed = |name: String, role: Role| {
-        let device_type = fixture_type(&name, role);
+        let mut device_type = fixture_type(&name, role);
+        if let Some(template) = &implements {
+            device_type = device_type.implements(template);
+        }
         match &schema {
             Some(schema) => device_type.config_schema(schema.clone()),
             None => device_type,

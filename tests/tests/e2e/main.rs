@@ -10,3 +10,4 @@ mod plugin_host;
 mod remote;
 mod session;
 mod ssh_console;
+mod templates;

@@ -103,6 +103,15 @@ async fn deploy_with(
             "no plugin reserves boards, so --board-name and --inventory-config are needed; give both".into(),
         ));
     }
+    let templates = vitro_protocol::templates::Templates::builtin();
+    let broken: Vec<String> = plugins
+        .iter()
+        .flat_map(|p| crate::templates::check_declarations(&templates, p.info()))
+        .map(|e| e.to_string())
+        .collect();
+    if !broken.is_empty() {
+        return Err(Error::Failed(broken.join("\nerror: ")));
+    }
     if plugins.is_empty() {
         eprintln!(
             "warning: no plugins found: put vitro-plugin-<name> executables on PATH or pass --plugin COMMAND"

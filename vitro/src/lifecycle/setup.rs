@@ -219,6 +219,7 @@ impl<'a> Deployment<'a> {
                         plugin: plugin_name.clone(),
                         config,
                         classes: info.classes,
+                        implements: info.implements,
                         methods: created.methods.unwrap_or(info.methods),
                     };
                     self.registry.insert(description.clone(), Some(plugins[plugin].peer().clone()));

@@ -4,7 +4,7 @@ sdk-python/tools/gen_messages.py; do not edit."""
 from __future__ import annotations
 
 #: The protocol version this SDK speaks, (major, minor).
-PROTOCOL_VERSION: tuple[int, int] = (1, 1)
+PROTOCOL_VERSION: tuple[int, int] = (1, 2)
 
 #: Error kind -> JSON-RPC code.
 ERROR_CODES: dict[str, int] = {

@@ -6,7 +6,7 @@ from typing import Any, Literal, TypeAlias, TypedDict
 
 from typing_extensions import NotRequired
 
-VitroPluginProtocol11: TypeAlias = Any
+VitroPluginProtocol12: TypeAlias = Any
 """
 Every type of the Vitro plugin protocol, under $defs. methods.json names the params and result type of each method.
 """
@@ -751,6 +751,10 @@ class DeviceDescription(TypedDict):
     Its custom methods (and, since 1.1, properties): what its type declares, or what
     `device/create` answered for this device.
     """
+    implements: NotRequired[list[str]]
+    """
+    The templates its type implements (since 1.2; see `DeviceTypeInfo::implements`).
+    """
 
 
 class RpcError(TypedDict):
@@ -805,6 +809,11 @@ class DeviceTypeInfo(TypedDict):
     """
     Qualified names of the implementing class and its bases (`pkg.module.Class`), for
     lookups by class in test code (since 1.1).
+    """
+    implements: NotRequired[list[str]]
+    """
+    Templates the type implements, `name@major` (`lan@1`): every required method of each is
+    among `methods`, which the host checks at start (since 1.2).
     """
 
 

@@ -6,7 +6,7 @@ from typing import Any, Literal, TypeAlias, TypedDict
 
 from typing_extensions import NotRequired
 
-VitroLiveSession11: TypeAlias = Any
+VitroLiveSession12: TypeAlias = Any
 """
 Requests a client sends to the Unix socket named by VITRO_SESSION (same framing as the plugin protocol); types under $defs.
 """
@@ -241,6 +241,10 @@ class SessionDevice(TypedDict):
     """
     Its custom methods (and, since 1.1, properties): what its type declares, or what
     `device/create` answered for this device.
+    """
+    implements: NotRequired[list[str]]
+    """
+    The templates its type implements (since 1.2; see `DeviceTypeInfo::implements`).
     """
     state: DeviceState
     """

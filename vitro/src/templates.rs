@@ -1,0 +1,135 @@
+//! Device templates on the host's side: the check of each plugin's `implements` declarations at
+//! start (every required method of a declared template is among the type's methods).
+
+use vitro_protocol::templates::{TemplateRef, Templates};
+use vitro_protocol::types::InitializeResult;
+
+/// One broken declaration: which plugin, type and template, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclarationError {
+    /// Plugin name.
+    pub plugin: String,
+    /// Device type.
+    pub type_name: String,
+    /// The declaration as written (`lan@1`).
+    pub template: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl std::fmt::Display for DeclarationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "plugin {}: device type {} declares template {}, but {}",
+            self.plugin, self.type_name, self.template, self.problem
+        )
+    }
+}
+
+/// Every broken declaration of `plugin`: unknown templates and missing required methods, one
+/// error per method, in the templates' order.
+pub fn check_declarations(templates: &Templates, plugin: &InitializeResult) -> Vec<DeclarationError> {
+    let mut errors = Vec::new();
+    for device_type in &plugin.device_types {
+        for declared in &device_type.implements {
+            let error = |problem: String| DeclarationError {
+                plugin: plugin.plugin.name.clone(),
+                type_name: device_type.type_name.clone(),
+                template: declared.clone(),
+                problem,
+            };
+            let methods = TemplateRef::parse(declared).and_then(|reference| templates.methods(&reference));
+            let methods = match methods {
+                Ok(methods) => methods,
+                Err(why) => {
+                    errors.push(error(why));
+                    continue;
+                }
+            };
+            for (name, (defined_in, method)) in methods {
+                if method.required && !device_type.methods.iter().any(|m| m.name == name) {
+                    let from = if defined_in.to_string() == *declared {
+                        String::new()
+                    } else {
+                        format!(" (from {defined_in}, which it extends)")
+                    };
+                    errors.push(error(format!(
+                        "lacks its required method {name}{from}; add it to the type's methods"
+                    )));
+                }
+            }
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vitro_protocol::types::{DeviceTypeInfo, MemberKind, MethodInfo, PluginInfo, Role};
+    use vitro_protocol::ProtocolVersion;
+
+    fn plugin(implements: &[&str], methods: &[&str]) -> InitializeResult {
+        InitializeResult {
+            protocol_version: ProtocolVersion::new(1, 2),
+            plugin: PluginInfo { name: "p".into(), version: "1".into(), sdk: "none".into() },
+            device_types: vec![DeviceTypeInfo {
+                type_name: "client".into(),
+                role: Role::Attached,
+                hooks: Vec::new(),
+                methods: methods
+                    .iter()
+                    .map(|m| MethodInfo {
+                        name: (*m).into(),
+                        description: String::new(),
+                        kind: MemberKind::Method,
+                    })
+                    .collect(),
+                config_schema: None,
+                client: None,
+                classes: Vec::new(),
+                implements: implements.iter().map(|t| (*t).into()).collect(),
+            }],
+            capabilities: Vec::new(),
+            cli_args: Vec::new(),
+            max_concurrency: None,
+        }
+    }
+
+    #[test]
+    fn a_missing_required_method_is_named_with_plugin_type_and_template() {
+        let templates = Templates::builtin();
+        let lan =
+            ["execute_command", "get_hostname", "get_interface_ipv4addr", "ping", "get_default_gateway"];
+        let errors = check_declarations(&templates, &plugin(&["lan@1"], &lan));
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "plugin p: device type client declares template lan@1, but lacks its required method http_get; add it to the type's methods",
+                "plugin p: device type client declares template lan@1, but lacks its required method release_dhcp; add it to the type's methods",
+                "plugin p: device type client declares template lan@1, but lacks its required method renew_dhcp; add it to the type's methods",
+            ]
+        );
+        let errors =
+            check_declarations(&templates, &plugin(&["lan@1"], &["http_get", "release_dhcp", "renew_dhcp"]));
+        assert!(errors[0]
+            .to_string()
+            .contains("lacks its required method execute_command (from linux_host@1, which it extends)"));
+    }
+
+    #[test]
+    fn unknown_or_misspelt_templates_are_errors() {
+        let templates = Templates::builtin();
+        assert!(check_declarations(&templates, &plugin(&["lan@9"], &[]))[0]
+            .problem
+            .contains("no template lan@9"));
+        assert!(check_declarations(&templates, &plugin(&["lan"], &[]))[0].problem.contains("name@major"));
+        assert!(check_declarations(
+            &templates,
+            &plugin(&["power@1"], &["power_on", "power_off", "power_cycle"])
+        )
+        .is_empty());
+    }
+}
