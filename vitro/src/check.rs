@@ -257,6 +257,19 @@ async fn handshake(command: &PluginCommand) -> Result<(), String> {
     Ok(())
 }
 
+/// Every template a device type declares is known and its required methods are declared.
+async fn template_declarations(command: &PluginCommand) -> Result<(), String> {
+    let mut plugin = started(command, vec![PROTOCOL_VERSION]).await.map_err(|e| e.chain())?;
+    let info = plugin.info().clone();
+    plugin.shutdown().await;
+    let templates = vitro_protocol::templates::Templates::builtin();
+    let errors = crate::templates::check_declarations(&templates, &info);
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
+    }
+}
+
 async fn version_skew(command: &PluginCommand) -> Result<(), String> {
     match started(command, vec![ProtocolVersion::new(99, 0)]).await {
         Err(e) if e.kind() == ErrorKind::VersionMismatch => Ok(()),
@@ -329,6 +342,7 @@ async fn running_cases(command: &PluginCommand) -> Vec<Outcome> {
 pub async fn check(command: &PluginCommand) -> Vec<Outcome> {
     let mut outcomes = vec![
         Outcome { case: "handshake", result: handshake(command).await },
+        Outcome { case: "template declarations", result: template_declarations(command).await },
         Outcome { case: "version skew", result: version_skew(command).await },
         Outcome { case: "early request refused", result: early_request_refused(command).await },
         Outcome { case: "started by hand", result: started_by_hand(command).await },

@@ -106,8 +106,16 @@ fn plugins_check_passes_the_rust_and_python_plugins_and_names_what_a_sloppy_one_
     for plugin in [FIXTURE.to_owned(), python] {
         let out = vitro().args(["plugins", "check", &plugin]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && text.contains("15 passed, 0 failed"), "{plugin}:\n{text}");
+        assert!(out.status.success() && text.contains("16 passed, 0 failed"), "{plugin}:\n{text}");
     }
+    let out =
+        vitro().args(["plugins", "check", &format!("{FIXTURE} --implements power@1")]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAILED  template declarations: plugin fixture: device type fixture declares template power@1, but lacks its required method power_cycle"),
+        "{text}"
+    );
     let sloppy = root.join("tests/plugins/garbage.sh");
     let out = vitro().args(["plugins", "check"]).arg(&sloppy).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
