@@ -92,6 +92,64 @@ pub struct ContingencyResult {
     pub checked: Vec<String>,
 }
 
+/// `session/checkTemplates` params.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TemplateCheckParams {
+    /// Only this device (all that declare templates when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+}
+
+/// How one checked call went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CheckOutcome {
+    /// The result fits the method's result schema.
+    Passed,
+    /// The result breaks the schema (`schema_path`, `instance_path` and `value` say where).
+    Failed,
+    /// The call itself failed (`message` says why).
+    Error,
+    /// An outcome this version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// One template method called on one device with one side-effect-free example.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TemplateCheckResult {
+    /// Device name.
+    pub device: String,
+    /// The template as the device's type declares it (`lan@1`).
+    pub template: String,
+    /// Method name.
+    pub method: String,
+    /// The example's params it was called with.
+    pub params: serde_json::Value,
+    /// How it went.
+    pub outcome: CheckOutcome,
+    /// Why it failed or errored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Where in the result schema the check failed (a JSON Pointer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_path: Option<String>,
+    /// Where in the result the offending value is (a JSON Pointer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_path: Option<String>,
+    /// The offending value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+}
+
+/// `session/checkTemplates` result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TemplateCheckReport {
+    /// Every call made, by device, template and method.
+    pub results: Vec<TemplateCheckResult>,
+}
+
 macro_rules! session_requests {
     ($($(#[doc = $doc:literal])* $ty:ident = $name:literal, $params:ty => $result:ty;)*) => {
         $(
@@ -137,4 +195,6 @@ session_requests! {
     SessionEnvReq = "session/envReq", EnvReqParams => EnvReqMatch;
     /// Run every device's contingency check for an `env_req`; the first failure is the error.
     SessionContingencyCheck = "session/contingencyCheck", EnvReqParams => ContingencyResult;
+    /// Call each side-effect-free template example on each device that declares the template, and check each result against the template's result schema.
+    SessionCheckTemplates = "session/checkTemplates", TemplateCheckParams => TemplateCheckReport;
 }

@@ -14,9 +14,10 @@ use vitro_protocol::methods::{
     ConsoleClosedNotice, ConsoleOutput, ConsoleWrite, DeviceCall, DeviceHook, RequestMethod as _,
 };
 use vitro_protocol::session::{
-    ContingencyResult, DeviceState, EnvReqMatch, SessionCall, SessionConfig, SessionConfigMethod,
-    SessionConsoleOpen, SessionConsoleWrite, SessionConsoles, SessionContingencyCheck, SessionDevice,
-    SessionDevices, SessionDevicesMethod, SessionEnvReq, SessionMarker, SessionRelease,
+    ContingencyResult, DeviceState, EnvReqMatch, SessionCall, SessionCheckTemplates, SessionConfig,
+    SessionConfigMethod, SessionConsoleOpen, SessionConsoleWrite, SessionConsoles, SessionContingencyCheck,
+    SessionDevice, SessionDevices, SessionDevicesMethod, SessionEnvReq, SessionMarker, SessionRelease,
+    TemplateCheckReport,
 };
 use vitro_protocol::types::{
     ConsoleClosed, ConsoleList, DeviceCallParams, DeviceDescription, DeviceHookParams, Empty, Hook,
@@ -228,6 +229,24 @@ fn handle(state: Arc<SessionState>, request: IncomingRequest) -> BoxFuture<Resul
                     () = request.cancel.cancelled() => return Err(RpcError::new(ErrorKind::Cancelled, "the client went away")),
                 };
                 forwarded.map_err(CallError::into_rpc)
+            }
+            SessionCheckTemplates::METHOD => {
+                let wanted = request.params::<SessionCheckTemplates>()?.device;
+                if let Some(name) = &wanted {
+                    state.device(name)?;
+                }
+                let devices: Vec<_> = state
+                    .devices
+                    .iter()
+                    .filter(|(d, _)| wanted.as_ref().is_none_or(|name| *name == d.name))
+                    .cloned()
+                    .collect();
+                let templates = vitro_protocol::templates::Templates::builtin();
+                let results = tokio::select! {
+                    results = crate::templates::live_check(&templates, &devices) => results,
+                    () = request.cancel.cancelled() => return Err(RpcError::new(ErrorKind::Cancelled, "the client went away")),
+                };
+                to_raw(&TemplateCheckReport { results })
             }
             SessionRelease::METHOD => {
                 state.release.cancel();

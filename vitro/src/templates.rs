@@ -1,8 +1,19 @@
 //! Device templates on the host's side: the check of each plugin's `implements` declarations at
-//! start (every required method of a declared template is among the type's methods).
+//! start (every required method of a declared template is among the type's methods), and the live
+//! contract check of a held bed (`vitro templates check`, `session/checkTemplates`).
 
+use std::time::Duration;
+
+use serde_json::Value;
+use vitro_protocol::methods::DeviceCall;
+use vitro_protocol::session::{CheckOutcome, TemplateCheckResult};
 use vitro_protocol::templates::{TemplateRef, Templates};
-use vitro_protocol::types::InitializeResult;
+use vitro_protocol::types::{DeviceCallParams, DeviceDescription, InitializeResult};
+use vitro_protocol::RequestMethod;
+use vitro_rpc::PeerHandle;
+
+/// Deadline of one checked call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One broken declaration: which plugin, type and template, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +73,72 @@ pub fn check_declarations(templates: &Templates, plugin: &InitializeResult) -> V
         }
     }
     errors
+}
+
+/// Calls each side-effect-free example of each template method on each device in `devices` that
+/// declares the template (through the device's plugin at `peer`), and checks every result against
+/// the method's result schema. Devices are checked one after another, their calls in order.
+pub async fn live_check(
+    templates: &Templates,
+    devices: &[(DeviceDescription, PeerHandle)],
+) -> Vec<TemplateCheckResult> {
+    let mut results = Vec::new();
+    for (device, peer) in devices {
+        for declared in &device.implements {
+            let Ok(methods) = TemplateRef::parse(declared).and_then(|r| templates.methods(&r)) else {
+                continue; // refused at start; a bed with it is not held
+            };
+            for (name, (_, method)) in methods {
+                let validator = jsonschema::options().should_validate_formats(true).build(&method.result);
+                for example in method.examples.iter().filter(|e| e.side_effect_free) {
+                    let mut result = TemplateCheckResult {
+                        device: device.name.clone(),
+                        template: declared.clone(),
+                        method: name.clone(),
+                        params: example.params.clone(),
+                        outcome: CheckOutcome::Passed,
+                        message: None,
+                        schema_path: None,
+                        instance_path: None,
+                        value: None,
+                    };
+                    let call = DeviceCallParams {
+                        device: device.name.clone(),
+                        method: name.clone(),
+                        params: example.params.clone(),
+                        kwargs: None,
+                    };
+                    let answer = peer.request_raw(DeviceCall::METHOD, &call, Some(CALL_TIMEOUT)).await;
+                    let answer = answer.map_err(|e| e.to_string()).and_then(|raw| {
+                        serde_json::from_str::<Value>(raw.get())
+                            .map_err(|e| format!("unreadable result: {e}"))
+                    });
+                    match (answer, &validator) {
+                        (Err(message), _) => {
+                            result.outcome = CheckOutcome::Error;
+                            result.message = Some(message);
+                        }
+                        (Ok(_), Err(e)) => {
+                            result.outcome = CheckOutcome::Error;
+                            result.message =
+                                Some(format!("the template's result schema does not compile: {e}"));
+                        }
+                        (Ok(value), Ok(validator)) => {
+                            if let Some(error) = validator.iter_errors(&value).next() {
+                                result.outcome = CheckOutcome::Failed;
+                                result.message = Some(error.to_string());
+                                result.schema_path = Some(error.schema_path().to_string());
+                                result.instance_path = Some(error.instance_path().to_string());
+                                result.value = Some(error.instance().clone().into_owned());
+                            }
+                        }
+                    }
+                    results.push(result);
+                }
+            }
+        }
+    }
+    results
 }
 
 #[cfg(test)]

@@ -20,3 +20,65 @@ fn a_type_that_declares_a_template_without_its_required_methods_fails_at_start()
     assert!(err.contains("lacks its required method release_dhcp"), "every missing method is named: {err}");
     assert!(bed.trace().iter().all(|l| l.starts_with("plugin ")), "nothing was deployed: {:?}", bed.trace());
 }
+
+/// A bed of two simulated outlets (`power@1`), one of which reports a state the template does
+/// not allow; `script` runs under `vitro run`.
+fn powerstrip_bed(name: &str, script: &str) -> (Bed, std::process::Output) {
+    let bed = Bed::new(
+        name,
+        json!([
+            {"name": "good", "type": "outlet", "state": "on"},
+            {"name": "bad", "type": "outlet", "report": "dimmed"}
+        ]),
+        env(),
+    );
+    let plugin = format!(
+        "{} {}/plugins/vitro-plugin-powerstrip",
+        vitro_e2e::test_python().display(),
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let vitro = vitro_e2e::target_bin("vitro");
+    let out = std::process::Command::new(&vitro)
+        .args(["run", "--no-path", "--plugin", &plugin, "--board-name", "bench", "--env-config"])
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .args(["--", "sh", "-c", script])
+        .env("VITRO", &vitro)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    bed.assert_nothing_left();
+    (bed, out)
+}
+
+#[test]
+fn the_live_check_names_device_method_schema_path_and_value() {
+    let (_bed, out) = powerstrip_bed("template-check", "\"$VITRO\" templates check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "a failed check fails the command: {stdout}\n{}", stderr(&out));
+    assert!(stdout.contains("passed  good power@1 get_power_state {}"), "{stdout}");
+    assert!(
+        stdout.contains("FAILED  bad power@1 get_power_state {}: \"dimmed\" is not one of \"on\" or \"off\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(schema path /enum, at \"\" of the result: \"dimmed\")"), "{stdout}");
+    assert!(stdout.contains("1 passed, 1 failed, 0 errors"), "{stdout}");
+}
+
+#[test]
+fn templates_list_on_a_held_bed_names_the_devices_of_each() {
+    let (_bed, out) = powerstrip_bed(
+        "template-list",
+        "\"$VITRO\" templates list --format json && \"$VITRO\" templates show power",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
+    let json_end = stdout.find("\n]").expect("the JSON list") + 2;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout[..json_end]).unwrap();
+    let power = rows.iter().find(|r| r["template"] == "power@1").unwrap();
+    assert_eq!(power["devices"], json!(["bad", "good"]));
+    assert_eq!(rows.iter().find(|r| r["template"] == "lan@1").unwrap()["devices"], json!([]));
+    assert!(stdout.contains("devices: bad, good"), "{stdout}");
+}

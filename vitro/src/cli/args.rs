@@ -33,6 +33,67 @@ pub enum Command {
     /// Work with plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Device templates: the shared contracts device types implement.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+}
+
+/// Text for people, or JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned text.
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// The live session a command looks at.
+#[derive(Debug, Clone, Args)]
+pub struct SessionArg {
+    /// The held bed's session socket (default: $VITRO_SESSION, set under `vitro run` and printed
+    /// by `vitro --hold`).
+    #[arg(long, value_name = "PATH")]
+    pub session: Option<PathBuf>,
+}
+
+/// `vitro templates ...`
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// The templates vitro knows; on a held bed also which device implements which.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+        /// The held bed.
+        #[command(flatten)]
+        session: SessionArg,
+    },
+    /// One template's methods (NAME or NAME@MAJOR); on a held bed also its devices.
+    Show {
+        /// The template, e.g. `lan` or `lan@1`.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+        /// The held bed.
+        #[command(flatten)]
+        session: SessionArg,
+    },
+    /// On a held bed: call each side-effect-free template example on each device that declares
+    /// the template and check every result against the template's schema.
+    Check {
+        /// Only this device.
+        #[arg(long, value_name = "NAME")]
+        device: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+        /// The held bed.
+        #[command(flatten)]
+        session: SessionArg,
+    },
 }
 
 /// Where plugins come from.
@@ -146,7 +207,7 @@ pub struct CheckArgs {
 pub(super) fn wants_plugins(argv: &[String]) -> bool {
     let words: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
     let subcommand = words.iter().find(|w| !w.starts_with('-')).copied();
-    let is_subcommand = matches!(subcommand, Some("config" | "plugins" | "help"));
+    let is_subcommand = matches!(subcommand, Some("config" | "plugins" | "templates" | "help"));
     // `vitro run -- CMD` deploys too. This looks at the first word that is not a flag, so a flag
     // value spelled `config` or `plugins` is misread; clap then reports the usage error.
     let version = words.iter().any(|w| *w == "--version" || *w == "-V");

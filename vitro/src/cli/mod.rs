@@ -1,7 +1,8 @@
 //! The command line: `run` maps the parsed arguments onto the library and says how `vitro` ends.
 //!
 //! `vitro [run flags]` deploys a test bed; `vitro config` prints the merged device list;
-//! `vitro plugins list|check` shows or checks the plugins. Plugins may add run flags (declared
+//! `vitro plugins list|check` shows or checks the plugins; `vitro templates list|show|check`
+//! shows the device templates and checks a held bed against them. Plugins may add run flags (declared
 //! in their handshake): for a run or `--help`, the plugins are started first and their flags
 //! join the command line before it is parsed.
 
@@ -11,13 +12,17 @@ mod deploy;
 mod hold;
 mod plugin_flags;
 mod plugins;
+mod templates;
 
 use std::process::ExitCode;
 
 use clap::CommandFactory;
 use tokio_util::sync::CancellationToken;
 
-pub use args::{CheckArgs, Cli, Command, ConfigArgs, PluginSource, PluginsCommand, RunArgs, RunCommand};
+pub use args::{
+    CheckArgs, Cli, Command, ConfigArgs, Format, PluginSource, PluginsCommand, RunArgs, RunCommand,
+    SessionArg, TemplatesCommand,
+};
 
 /// Exit status for failures (a plugin or the deployment failed).
 pub const EXIT_FAILURE: u8 = 1;
@@ -76,6 +81,10 @@ pub async fn run(argv: Vec<String>, cancel: CancellationToken) -> Result<ExitCod
             },
             Some(Command::Plugins(PluginsCommand::List(source))) => plugins::list(&source, &cancel).await,
             Some(Command::Plugins(PluginsCommand::Check(args))) => plugins::check_plugin(&args).await,
+            Some(Command::Templates(command)) => tokio::select! {
+                result = templates::run(command) => result,
+                () = cancel.cancelled() => Ok(ExitCode::from(EXIT_FAILURE)),
+            },
             Some(Command::Run(_)) | None => Err(Error::Usage("nothing to do; see vitro --help".into())),
         };
     }

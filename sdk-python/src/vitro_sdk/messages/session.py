@@ -188,6 +188,23 @@ class ContingencyResult(TypedDict):
     """
 
 
+class TemplateCheckParams(TypedDict):
+    """
+    `session/checkTemplates` params.
+    """
+
+    device: NotRequired[str | None]
+    """
+    Only this device (all that declare templates when absent).
+    """
+
+
+CheckOutcome: TypeAlias = Literal["passed", "failed", "error", "unknown"]
+"""
+How one checked call went.
+"""
+
+
 class MethodInfo(TypedDict):
     """
     A custom device method a type offers.
@@ -205,6 +222,49 @@ class MethodInfo(TypedDict):
     kind: NotRequired[MemberKind]
     """
     Method or property (since 1.1; absent: method).
+    """
+
+
+class TemplateCheckResult(TypedDict):
+    """
+    One template method called on one device with one side-effect-free example.
+    """
+
+    device: str
+    """
+    Device name.
+    """
+    template: str
+    """
+    The template as the device's type declares it (`lan@1`).
+    """
+    method: str
+    """
+    Method name.
+    """
+    params: Any
+    """
+    The example's params it was called with.
+    """
+    outcome: CheckOutcome
+    """
+    How it went.
+    """
+    message: NotRequired[str | None]
+    """
+    Why it failed or errored.
+    """
+    schema_path: NotRequired[str | None]
+    """
+    Where in the result schema the check failed (a JSON Pointer).
+    """
+    instance_path: NotRequired[str | None]
+    """
+    Where in the result the offending value is (a JSON Pointer).
+    """
+    value: NotRequired[Any]
+    """
+    The offending value.
     """
 
 
@@ -249,6 +309,17 @@ class SessionDevice(TypedDict):
     state: DeviceState
     """
     Whether it can be used.
+    """
+
+
+class TemplateCheckReport(TypedDict):
+    """
+    `session/checkTemplates` result.
+    """
+
+    results: list[TemplateCheckResult]
+    """
+    Every call made, by device, template and method.
     """
 
 
