@@ -318,8 +318,8 @@ class Runtime:
                 entry["client"] = cls.client
             if cls.classes:
                 entry["classes"] = list(cls.classes)
-            if cls.implements:
-                entry["implements"] = list(cls.implements)
+            if templates := cls.declared_templates():
+                entry["implements"] = templates
             types.append(entry)
         capabilities: list[Capability] = self.plugin.plugin_hooks.capabilities()
         if any("shutdown" in t["hooks"] for t in types):

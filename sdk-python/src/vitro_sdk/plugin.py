@@ -153,8 +153,9 @@ class Device:
     client: ClassVar[ClientKind | None] = None
     #: Qualified class names test code may look the type up by (protocol 1.1); empty: none.
     classes: ClassVar[list[str]] = []
-    #: Templates the type implements, ``name@major`` (``"lan@1"``; protocol 1.2): ``vitro``
-    #: checks at start that every required method of each is a ``@method`` of the type.
+    #: Templates the type implements besides the template protocols it inherits
+    #: (``vitro_sdk.templates``), ``name@major`` (``"lan@1"``; protocol 1.2). ``vitro`` checks at
+    #: start that every required method of each is among the type's methods.
     implements: ClassVar[list[str]] = []
 
     def __init__(
@@ -249,10 +250,31 @@ class Device:
 
     @classmethod
     def device_methods(cls) -> dict[str, Callable[..., Any]]:
-        """Custom methods marked with ``@method``, by name."""
-        return {
+        """Custom methods: those marked with ``@method`` and those of the inherited template
+        protocols that the class implements, by name."""
+        found = {
             name: fn for name, fn in inspect.getmembers(cls, callable) if getattr(fn, "_vitro_method", False)
         }
+        for template in cls._template_protocols():
+            for name in template.__dict__.get("PARAMS", {}):
+                owner = next(c for c in cls.__mro__ if name in vars(c))
+                if "TEMPLATE" not in vars(owner):  # not the protocol's own stub
+                    found.setdefault(name, getattr(cls, name))
+        return found
+
+    @classmethod
+    def _template_protocols(cls) -> list[type]:
+        """The template protocols among the class's bases (``vitro_sdk.templates``)."""
+        return [c for c in cls.__mro__ if "TEMPLATE" in vars(c)]
+
+    @classmethod
+    def declared_templates(cls) -> list[str]:
+        """The templates the type declares: those of its template protocols (a template that
+        another of them extends is implied) and :attr:`implements`."""
+        protocols = cls._template_protocols()
+        extended = {vars(c).get("EXTENDS") for c in protocols}
+        inherited = [str(vars(c)["TEMPLATE"]) for c in protocols if vars(c)["TEMPLATE"] not in extended]
+        return sorted(set(inherited) | set(cls.implements))
 
 
 class PluginHooks:

@@ -17,7 +17,7 @@ import queue
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .errors import DeviceError
 from .messages import names
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     )
 
 SESSION_ENV = names.ENV_SESSION
+T = TypeVar("T")
 
 
 class ConsoleStream:
@@ -268,6 +269,8 @@ class RemoteDevice:
         self.methods: list[str] = [m["name"] for m in description.get("methods", [])]
         #: Qualified class names of the driver's implementation, for lookups by class.
         self.classes: list[str] = list(description.get("classes", []))
+        #: The templates its type implements (``lan@1``), those they extend included.
+        self.implements: set[str] = _with_extended(description.get("implements", []))
 
     def __getattr__(self, name: str) -> Any:  # noqa: ANN401
         if name.startswith("_"):
@@ -325,7 +328,7 @@ class _Namespace:
 
 
 #: What a RemoteDevice knows itself; declared members of these names are not shadowing them.
-_OWN = {"name", "type", "role", "plugin", "config", "state", "methods", "classes", "consoles"}
+_OWN = {"name", "type", "role", "plugin", "config", "state", "methods", "classes", "implements", "consoles"}
 
 
 def _members(declared: list[MethodInfo], prefix: str, doc: str) -> dict[str, Any]:
@@ -380,12 +383,80 @@ def _declared_property(name: str, description: str) -> property:
     return property(read, doc=description or f"`{name}`, read in the device's plugin.")
 
 
+def _with_extended(references: list[str]) -> set[str]:
+    """Template references and every template they extend (``lan@1`` -> also ``linux_host@1``)."""
+    from .templates import BY_REFERENCE
+
+    found: set[str] = set()
+    for reference in references:
+        current: str | None = reference
+        while current is not None and current not in found:
+            found.add(current)
+            template = BY_REFERENCE.get(current)
+            current = template.EXTENDS if template is not None else None
+    return found
+
+
+def _template(template: type[T] | str) -> type[T]:
+    """A template protocol, given as itself or as its name (``lan``, ``lan@1``)."""
+    from .templates import BY_REFERENCE
+
+    if not isinstance(template, str):
+        return template
+    for reference, protocol in BY_REFERENCE.items():
+        if template in (reference, reference.split("@")[0]):
+            return cast("type[T]", protocol)
+    known = ", ".join(sorted(BY_REFERENCE))
+    raise DeviceError(f"no template {template!r} (known: {known})", "unknown-device-type")
+
+
+class TemplateDevice:
+    """A device seen through a template (what :meth:`Devices.by_template` gives): the template's
+    methods take positional or keyword arguments and travel as named params, as every driver of
+    the template expects them; anything else is the device's own (``name``, ``config``...)."""
+
+    def __init__(self, device: RemoteDevice, template: type) -> None:
+        self._device = device
+        self._params: dict[str, list[str]] = {}
+        for protocol in reversed(template.__mro__):
+            self._params.update(vars(protocol).get("PARAMS", {}))
+        self.template: str = str(getattr(template, "TEMPLATE", ""))
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+        if name.startswith("_") or name not in self._params:
+            return getattr(self._device, name)
+        names = self._params[name]
+
+        def call(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+            if len(args) > len(names):
+                raise TypeError(f"{name} takes at most {len(names)} arguments ({', '.join(names)})")
+            named = {**dict(zip(names[: len(args)], args, strict=True)), **kwargs}
+            return self._device._call(name, (), named)
+
+        call.__name__ = name
+        return call
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(self._params) | set(dir(self._device)))
+
+    def __repr__(self) -> str:
+        return f"<{self._device.name} as {self.template}>"
+
+
 class Devices:
     """The devices of the live bed as attributes (``devices.board``), also iterable, countable and
     indexable by name; ``dir()`` and tab completion list them."""
 
     def __init__(self, devices: dict[str, RemoteDevice]) -> None:
         self._devices = devices
+
+    def by_template(self, template: type[T] | str) -> list[T]:
+        """The devices that implement ``template`` (a protocol of :mod:`vitro_sdk.templates`, or
+        its name), each typed as it: ``for lan in devices.by_template(Lan): lan.ping("10.0.0.1")``."""
+        protocol = _template(template)
+        reference = str(getattr(protocol, "TEMPLATE", ""))
+        found = [TemplateDevice(d, protocol) for d in self._devices.values() if reference in d.implements]
+        return cast("list[T]", found)
 
     def __getattr__(self, name: str) -> RemoteDevice:
         try:
@@ -438,6 +509,11 @@ class DeviceManager:
                 return device
         name = device_type if isinstance(device_type, str) else _qualified(device_type)
         raise DeviceError(f"no device of type {name}", "unknown-device")
+
+    def get_devices_by_template(self, template: type[T] | str) -> dict[str, T]:
+        """The devices that implement ``template``, by name, typed as it (see
+        :meth:`Devices.by_template`)."""
+        return {d.name: d for d in Devices(self._devices).by_template(template)}  # type: ignore[attr-defined]
 
     def get_devices_by_role(self, role: Role) -> dict[str, RemoteDevice]:
         """Devices whose type has ``role`` (``server``, ``device``, ``attached``), by name."""
