@@ -75,8 +75,8 @@ pub fn check_declarations(templates: &Templates, plugin: &InitializeResult) -> V
     errors
 }
 
-/// Calls each side-effect-free example of each template method on each device in `devices` that
-/// declares the template (through the device's plugin at `peer`), and checks every result against
+/// Calls each side-effect-free example of each template method (that the device offers) on each
+/// device in `devices` that declares the template (through the device's plugin at `peer`), and checks every result against
 /// the method's result schema. Devices are checked one after another, their calls in order.
 pub async fn live_check(
     templates: &Templates,
@@ -88,7 +88,9 @@ pub async fn live_check(
             let Ok(methods) = TemplateRef::parse(declared).and_then(|r| templates.methods(&r)) else {
                 continue; // refused at start; a bed with it is not held
             };
-            for (name, (_, method)) in methods {
+            // An optional method the device does not offer is not called.
+            let offered = |name: &str| device.methods.iter().any(|m| m.name == name);
+            for (name, (_, method)) in methods.into_iter().filter(|(name, _)| offered(name)) {
                 let validator = jsonschema::options().should_validate_formats(true).build(&method.result);
                 for example in method.examples.iter().filter(|e| e.side_effect_free) {
                     let mut result = TemplateCheckResult {

@@ -6,10 +6,14 @@
 //! - `lan_client` (role `attached`, a LAN client): the same, and during `boot` it finds the board
 //!   through the host's device lookup and checks that it reaches the board's SSH port.
 //!
-//! Both offer `execute_command`, `get_kernel` and `get_addresses`. The SSH console is the device's
-//! console `ssh` (attach to it from `vitro`'s menu); `shutdown` closes it.
+//! Both offer `get_kernel` and `get_addresses`, and implement templates (see `contract.rs`):
+//! `linux_server` is a `wan@1`, `lan_client` a `lan@1`, both `linux_host@1` (`execute_command`,
+//! `ping`...). The SSH console is the device's console `ssh` (attach to it from `vitro`'s menu);
+//! `shutdown` closes it.
 //! Config: `ipaddr`, `port`, `username`, `password` and/or `key`, `host_key_check`, `prompt`
 //! (see `vitro_sdk::console::connect`; `connection_type` defaults to `authenticated_ssh`).
+
+mod contract;
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -208,18 +212,10 @@ impl Device for LinuxHost {
     }
 
     async fn call(&self, _ctx: &Context, method: &str, params: Value) -> DriverResult<Value> {
+        if let Some(result) = self.template_call(method, &params).await {
+            return result;
+        }
         match method {
-            "execute_command" => {
-                let command =
-                    params.get(0).or_else(|| params.get("command")).and_then(Value::as_str).ok_or_else(
-                        || {
-                            DriverError::device(
-                                "execute_command needs a command: [\"uname -a\"] or {\"command\": ...}",
-                            )
-                        },
-                    )?;
-                Ok(json!(self.console()?.check_output(command, COMMAND_TIMEOUT).await?))
-            }
             "get_kernel" => Ok(json!(lock(&self.facts).kernel)),
             "get_addresses" => Ok(json!(lock(&self.facts).addresses)),
             other => Err(DriverError::new(
@@ -244,10 +240,15 @@ fn printf_escaped(text: &str) -> String {
 }
 
 fn linux_type(name: &str, role: Role, client: bool) -> DeviceType {
-    DeviceType::new(name, role, move |spec| Ok(LinuxHost::new(spec, client)))
-        .method("execute_command", "Run a shell command on the host and return its output")
+    let (template, own) = if client { ("lan@1", contract::LAN) } else { ("wan@1", contract::WAN) };
+    let mut device_type = DeviceType::new(name, role, move |spec| Ok(LinuxHost::new(spec, client)))
+        .implements(template)
         .method("get_kernel", "The kernel `uname -sr` reported at boot")
-        .method("get_addresses", "The host's addresses found at boot")
+        .method("get_addresses", "The host's addresses found at boot");
+    for (method, description) in contract::LINUX_HOST.iter().chain(own) {
+        device_type = device_type.method(method, description);
+    }
+    device_type
 }
 
 fn main() -> ExitCode {

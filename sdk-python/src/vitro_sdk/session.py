@@ -32,6 +32,8 @@ if TYPE_CHECKING:
         SessionConfig,
         SessionDevice,
         SessionDevices,
+        TemplateCheckReport,
+        TemplateCheckResult,
     )
 
 SESSION_ENV = names.ENV_SESSION
@@ -237,6 +239,13 @@ class Session:
         answer = self.request(names.SESSION_CONTINGENCY_CHECK, {"env_req": env_req})
         result = cast("ContingencyResult", answer)
         return result["checked"]
+
+    def check_templates(self, device: str | None = None) -> list[TemplateCheckResult]:
+        """Calls each side-effect-free template example on each device that declares the
+        template (or on ``device``) and checks every result against the template's schema."""
+        params = {} if device is None else {"device": device}
+        report = cast("TemplateCheckReport", self.request(names.SESSION_CHECK_TEMPLATES, params))
+        return report["results"]
 
     def release(self) -> None:
         """Releases the test bed; ``vitro`` shuts everything down and exits."""

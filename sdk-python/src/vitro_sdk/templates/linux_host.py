@@ -50,8 +50,6 @@ class LinuxHost(Protocol):
         """The MAC address of an interface, lower case with colons. (optional)"""
         ...
 
-    def ping(
-        self, host: str, count: int = 4, timeout: float | None = None
-    ) -> PingResult:
+    def ping(self, host: str, count: int = 4, timeout: float | None = None) -> PingResult:
         """Pings a host from this one and reports how many answers came back."""
         ...

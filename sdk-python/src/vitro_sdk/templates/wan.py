@@ -31,9 +31,7 @@ class Wan(LinuxHost, Protocol):
         """The IPv4 address the server is reached at from the device under test."""
         ...
 
-    def start_http_service(
-        self, port: int, body: str = "vitro"
-    ) -> StartHttpServiceResult:
+    def start_http_service(self, port: int, body: str = "vitro") -> StartHttpServiceResult:
         """Serves a small page over HTTP on a port; returns the URL path's body it serves and the service's
         process id."""
         ...
