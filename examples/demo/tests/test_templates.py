@@ -5,10 +5,11 @@ Rust `lan_client` and the Python `py_lan_client` of examples/python-lan)."""
 from __future__ import annotations
 
 import socket
+import time
 from typing import Any
 
 from vitro_sdk.session import Session
-from vitro_sdk.templates import Lan, LinuxHost, Wan
+from vitro_sdk.templates import Cpe, Lan, LinuxHost, Wan
 
 
 def _free_port() -> int:
@@ -62,3 +63,16 @@ def test_every_device_keeps_the_contracts_it_declares() -> None:
     results = Session().check_templates()
     broken = [r for r in results if r["outcome"] != "passed"]
     assert results and not broken, broken
+
+
+def test_the_board_comes_back_from_a_reboot(devices: Any) -> None:  # noqa: ANN401
+    """Last, as it wipes what configure wrote on the board (its root is an initramfs)."""
+    (board,) = devices.by_template(Cpe)
+    assert board.get_software_version()
+    assert board.get_seconds_uptime() > 0
+    started = time.monotonic()
+    board.reboot()
+    uptime = board.get_seconds_uptime()
+    # Without a reboot the uptime would have gone on from where it was (seconds after boot).
+    assert uptime < time.monotonic() - started, uptime
+    assert board.get_wan_ipv4addr() is None or board.get_wan_ipv4addr().count(".") == 3
