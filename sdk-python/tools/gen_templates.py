@@ -178,7 +178,9 @@ def _formatted(files: dict[str, str]) -> dict[str, str]:
         for name, text in files.items():
             (Path(tmp) / name).write_text(text)
         config = ROOT / "ruff.toml"
-        subprocess.run([ruff, "check", "--fix", "-q", "--select", "I,F401", "--config", config, tmp], check=True)
+        subprocess.run(
+            [ruff, "check", "--fix", "-q", "--select", "I,F401", "--config", config, tmp], check=True
+        )
         subprocess.run([ruff, "format", "-q", "--config", config, tmp], check=True)
         return {name: (Path(tmp) / name).read_text() for name in files}
 
