@@ -41,6 +41,7 @@ mod plugin;
 mod runtime;
 pub mod session;
 mod stdio;
+pub mod templates;
 pub use vitro_rpc::terminal;
 
 pub use async_trait::async_trait;
@@ -48,5 +49,7 @@ pub use device::{Context, Device, DeviceSpec, PluginHooks};
 pub use error::{DriverError, DriverResult};
 pub use host::Host;
 pub use plugin::{DeviceType, Plugin};
+/// The `serde_json` of the SDK's types (device params and results are its `Value`s).
+pub use serde_json;
 pub use vitro_protocol as protocol;
 pub use vitro_sdk_macros::device;

@@ -58,9 +58,22 @@ impl DeviceType {
 
     /// Declares that the type implements a template (`"lan@1"`, see `protocol/templates/`);
     /// `vitro` checks at start that each of its required methods is declared with
-    /// [`DeviceType::method`].
+    /// [`DeviceType::method`]. [`DeviceType::template`] does both for a generated template.
     pub fn implements(mut self, template: &str) -> Self {
         self.info.implements.push(template.to_owned());
+        self
+    }
+
+    /// Declares a template of [`crate::templates`] (`&lan_v1::DECLARATION`) and its required
+    /// methods (inherited ones included); declare the optional ones the type offers with
+    /// [`DeviceType::method`]. Route their calls with `#[vitro_sdk::device(routes(lan_v1))]`.
+    pub fn template(mut self, declaration: &crate::templates::Declaration) -> Self {
+        self = self.implements(declaration.template);
+        for (name, required, description) in declaration.methods {
+            if *required && !self.info.methods.iter().any(|m| m.name == *name) {
+                self = self.method(name, description);
+            }
+        }
         self
     }
 
