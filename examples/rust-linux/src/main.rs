@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use vitro_sdk::console::{connect, ConnectOptions, Console};
 use vitro_sdk::protocol::types::{ClientKind, Role};
-use vitro_sdk::{Context, Device, DeviceSpec, DeviceType, DriverError, DriverResult, Plugin};
+use vitro_sdk::{templates, Context, Device, DeviceSpec, DeviceType, DriverError, DriverResult, Plugin};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Tools a host needs unless its config says otherwise.
@@ -211,8 +211,14 @@ impl Device for LinuxHost {
         Ok(())
     }
 
-    async fn call(&self, _ctx: &Context, method: &str, params: Value) -> DriverResult<Value> {
-        if let Some(result) = self.template_call(method, &params).await {
+    async fn call(&self, ctx: &Context, method: &str, params: Value) -> DriverResult<Value> {
+        // A LAN client answers lan@1 (and linux_host@1), a server wan@1 (and linux_host@1).
+        let routed = if self.client {
+            templates::lan_v1::route(self, ctx, method, &params).await
+        } else {
+            templates::wan_v1::route(self, ctx, method, &params).await
+        };
+        if let Some(result) = routed {
             return result;
         }
         match method {
@@ -240,15 +246,12 @@ fn printf_escaped(text: &str) -> String {
 }
 
 fn linux_type(name: &str, role: Role, client: bool) -> DeviceType {
-    let (template, own) = if client { ("lan@1", contract::LAN) } else { ("wan@1", contract::WAN) };
-    let mut device_type = DeviceType::new(name, role, move |spec| Ok(LinuxHost::new(spec, client)))
-        .implements(template)
+    DeviceType::new(name, role, move |spec| Ok(LinuxHost::new(spec, client)))
+        .template(contract::declaration(client))
+        .method("get_date", "The host's date and time (date -Iseconds)")
+        .method("get_interface_macaddr", "The MAC address of an interface")
         .method("get_kernel", "The kernel `uname -sr` reported at boot")
-        .method("get_addresses", "The host's addresses found at boot");
-    for (method, description) in contract::LINUX_HOST.iter().chain(own) {
-        device_type = device_type.method(method, description);
-    }
-    device_type
+        .method("get_addresses", "The host's addresses found at boot")
 }
 
 fn main() -> ExitCode {
