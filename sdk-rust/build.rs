@@ -170,12 +170,18 @@ pub mod {module} {{
 
     /// What a device type that implements `{reference}` declares: the template, and every method
     /// (inherited ones included) with whether it is required and its description.
-    pub const DECLARATION: Declaration = Declaration {{
+    const DECLARATION: Declaration = Declaration {{
         template: TEMPLATE,
         methods: &[
 {declared}
         ],
     }};
+
+    /// The declaration of a device type whose devices are `T`s: only a type that implements
+    /// [`{trait_name}`] can declare `{reference}` (with [`crate::DeviceType::template`]).
+    pub fn declaration<T: {trait_name} + ?Sized>() -> &'static Declaration {{
+        &DECLARATION
+    }}
 
 {structs}    /// The methods of `{reference}`; a device type that declares the template implements this.
     #[async_trait]

@@ -58,15 +58,17 @@ impl DeviceType {
 
     /// Declares that the type implements a template (`"lan@1"`, see `protocol/templates/`);
     /// `vitro` checks at start that each of its required methods is declared with
-    /// [`DeviceType::method`]. [`DeviceType::template`] does both for a generated template.
+    /// [`DeviceType::method`]. [`DeviceType::template`] does both for a generated template, and
+    /// checks at compile time that the devices implement it; this is the unchecked way.
     pub fn implements(mut self, template: &str) -> Self {
         self.info.implements.push(template.to_owned());
         self
     }
 
-    /// Declares a template of [`crate::templates`] (`&lan_v1::DECLARATION`) and its required
-    /// methods (inherited ones included); declare the optional ones the type offers with
-    /// [`DeviceType::method`]. Route their calls with `#[vitro_sdk::device(routes(lan_v1))]`.
+    /// Declares a template of [`crate::templates`] (`lan_v1::declaration::<MyLan>()`, which only
+    /// compiles when `MyLan` implements `Lan`) and its required methods (inherited ones
+    /// included); declare the optional ones the type offers with [`DeviceType::method`]. Route
+    /// their calls with `#[vitro_sdk::device(routes(lan_v1))]`.
     pub fn template(mut self, declaration: &crate::templates::Declaration) -> Self {
         self = self.implements(declaration.template);
         for (name, required, description) in declaration.methods {

@@ -21,12 +21,22 @@
 //! #[vitro_sdk::device(routes(power_v1))]
 //! impl Device for Strip {}
 //!
-//! let strip = DeviceType::new("strip", Role::Server, |_| Ok(Strip)).template(&power_v1::DECLARATION);
+//! let strip = DeviceType::new("strip", Role::Server, |_| Ok(Strip)).template(power_v1::declaration::<Strip>());
 //! ```
 //!
-//! Routing a template the type does not fully implement does not compile:
+//! Declaring or routing a template the type does not implement does not compile:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
+//! use vitro_sdk::{protocol::types::Role, templates::power_v1, Device, DeviceType};
+//! struct Strip;
+//! #[vitro_sdk::device]
+//! impl Device for Strip {}
+//! let strip = DeviceType::new("strip", Role::Server, |_| Ok(Strip)).template(power_v1::declaration::<Strip>());
+//! // error: the trait `Power` is not implemented for `Strip`
+//! ```
+//!
+//!
+//! ```compile_fail,E0277
 //! use vitro_sdk::{Device, templates::power_v1};
 //! struct Strip;
 //! #[vitro_sdk::device(routes(power_v1))]
@@ -36,7 +46,7 @@
 //!
 //! nor does implementing it without every required method:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0046
 //! use vitro_sdk::{Context, DriverResult, templates::power_v1::Power};
 //! struct Strip;
 //! #[vitro_sdk::async_trait]
@@ -55,7 +65,8 @@ pub use crate::{Context, DriverError, DriverResult};
 use vitro_protocol::ErrorKind;
 
 /// What a device type declares for a template: its reference and its methods (inherited ones
-/// included) as `(name, required, description)`.
+/// included) as `(name, required, description)`. Get one from the template module's
+/// `declaration::<T>()`, which needs `T` to implement the template's trait.
 #[derive(Debug, Clone, Copy)]
 pub struct Declaration {
     /// `lan@1`.

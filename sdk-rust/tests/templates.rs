@@ -64,7 +64,7 @@ async fn a_template_trait_is_declared_and_its_calls_are_routed() {
     let (host_io, plugin_io) = tokio::io::duplex(64 * 1024);
     let plugin = Plugin::new("strip", "1.0").device_type(
         DeviceType::new("outlet", Role::Server, |_| Ok(Outlet::default()))
-            .template(&power_v1::DECLARATION)
+            .template(power_v1::declaration::<Outlet>())
             .method("log", "What the outlet was told"),
     );
     let (plugin_read, plugin_write) = tokio::io::split(plugin_io);

@@ -196,9 +196,9 @@ impl Wan for LinuxHost {
 /// The template a host type declares: a LAN client is a `lan@1`, a server a `wan@1`.
 pub fn declaration(client: bool) -> &'static vitro_sdk::templates::Declaration {
     if client {
-        &lan_v1::DECLARATION
+        lan_v1::declaration::<LinuxHost>()
     } else {
-        &wan_v1::DECLARATION
+        wan_v1::declaration::<LinuxHost>()
     }
 }
 
