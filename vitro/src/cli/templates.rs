@@ -96,8 +96,7 @@ fn list(templates: &Templates, devices: Option<&BTreeMap<String, Vec<String>>>, 
     let rows: Vec<Value> = templates
         .all()
         .map(|t| {
-            let methods =
-                templates.methods(&TemplateRef::parse(&reference(t)).expect("a known template")).ok();
+            let methods = TemplateRef::parse(&reference(t)).ok().and_then(|r| templates.methods(&r).ok());
             let (required, all) =
                 methods.map_or((0, 0), |m| (m.values().filter(|(_, m)| m.required).count(), m.len()));
             let mut row = json!({
