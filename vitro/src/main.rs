@@ -30,6 +30,11 @@ fn main() -> ExitCode {
     if argv.get(1).map(String::as_str) == Some(vitro::plugin::reaper::REAPER_ARG) {
         return vitro::plugin::reaper::run();
     }
+    if let Some(program) =
+        cli::external::external_command(&argv, &std::env::var_os("PATH").unwrap_or_default())
+    {
+        return cli::external::exec(&program, &argv);
+    }
     if let Ok(exe) = std::env::current_exe() {
         vitro::plugin::reaper::enable(exe);
     }

@@ -49,6 +49,22 @@ fn a_plugin_command_replaces_the_path_plugin_that_runs_the_same_program() {
 }
 
 #[test]
+fn an_unknown_subcommand_runs_the_vitro_program_of_that_name_from_path() {
+    let dir = TempDir::new("external");
+    let program = dir.path().join("vitro-hello");
+    std::fs::write(&program, "#!/bin/sh\necho \"hello $*\"\nexit 3\n").unwrap();
+    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = vitro().args(["hello", "a", "b c"]).env("PATH", dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "its status is vitro's");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello a b c\n");
+    let out = vitro().args(["nosuch", "--no-path"]).env("PATH", dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand 'nosuch'"));
+    let out = vitro().args(["templates", "list"]).env("PATH", dir.path()).output().unwrap();
+    assert!(out.status.success(), "a known subcommand is never looked up on PATH");
+}
+
+#[test]
 fn plugins_list_fails_with_the_cause_when_a_plugin_cannot_start() {
     let out = vitro()
         .args(["plugins", "list", "--no-path", "--plugin", "/nonexistent/vitro-plugin-ghost"])

@@ -9,6 +9,7 @@
 mod args;
 mod config;
 mod deploy;
+pub mod external;
 mod hold;
 mod plugin_flags;
 mod plugins;

@@ -124,3 +124,11 @@ pub fn spawn_user_command(argv: &[String], session: &std::path::Path) -> io::Res
     super::reaper::hold(&Held::Tree(pid));
     Ok(UserCommand { child, pid })
 }
+
+/// Replaces this process with `program` and `args` (`vitro X` running `vitro-X`); returns only
+/// the error when that fails.
+#[allow(clippy::disallowed_methods)]
+pub fn exec_program(program: &std::path::Path, args: &[String]) -> io::Error {
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new(program).args(args).exec()
+}
