@@ -223,7 +223,7 @@ class Device:
 
     @classmethod
     def type_members(cls) -> list[MethodInfo]:
-        """The members the type declares in the handshake: its ``@method`` functions."""
+        """The members the type declares in the handshake: :meth:`device_methods`."""
         return [
             {"name": n, "description": (inspect.getdoc(fn) or "").split("\n")[0]}
             for n, fn in cls.device_methods().items()
