@@ -71,6 +71,23 @@ pub trait Handler: Send + Sync + 'static {
     fn notification(&self, peer: &PeerHandle, method: &str, params: Box<RawValue>);
 }
 
+/// The handler of a side that only calls (a checker, a session client, a test host): every
+/// request is answered `method-not-found`, every notification ignored.
+pub struct OnlyCalls;
+
+impl Handler for OnlyCalls {
+    fn request(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
+        let method = request.method;
+        Box::pin(async move {
+            Err(RpcError::new(
+                ErrorKind::MethodNotFound,
+                format!("this side answers no requests, not `{method}`"),
+            ))
+        })
+    }
+    fn notification(&self, _peer: &PeerHandle, _method: &str, _params: Box<RawValue>) {}
+}
+
 /// Why an outgoing call failed: the other side said no, or the call failed here.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallError {

@@ -4,21 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use serde_json::value::RawValue;
 use vitro_protocol::methods::{DeviceCall, DeviceCreate, DeviceHook, Exit, Initialize, Shutdown};
 use vitro_protocol::types::*;
 use vitro_protocol::{ErrorKind, RpcError, PROTOCOL_VERSION};
-use vitro_sdk::peer::{self, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
+use vitro_sdk::peer::{self, CallError, PeerConfig, PeerHandle};
 use vitro_sdk::{Context, Device, DeviceType, DriverError, DriverResult, Plugin};
-
-struct NoHost;
-
-impl Handler for NoHost {
-    fn request(&self, _request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
-        Box::pin(async { Err(RpcError::new(ErrorKind::MethodNotFound, "no host methods here")) })
-    }
-    fn notification(&self, _peer: &PeerHandle, _method: &str, _params: Box<RawValue>) {}
-}
 
 struct Lamp;
 
@@ -48,7 +38,7 @@ fn connect() -> (PeerHandle, tokio::task::JoinHandle<std::process::ExitCode>) {
     let (plugin_read, plugin_write) = tokio::io::split(plugin_io);
     let served = tokio::spawn(plugin.serve(plugin_read, plugin_write));
     let (host_read, host_write) = tokio::io::split(host_io);
-    (peer::start(host_read, host_write, Arc::new(NoHost), PeerConfig::new("lamp")), served)
+    (peer::start(host_read, host_write, Arc::new(peer::OnlyCalls), PeerConfig::new("lamp")), served)
 }
 
 fn init_params() -> InitializeParams {
@@ -211,7 +201,7 @@ async fn phase_hooks_are_declared_routed_and_refused_by_an_older_host() {
         let (plugin_read, plugin_write) = tokio::io::split(plugin_io);
         tokio::spawn(plugin.serve(plugin_read, plugin_write));
         let (host_read, host_write) = tokio::io::split(host_io);
-        peer::start(host_read, host_write, Arc::new(NoHost), PeerConfig::new("gw"))
+        peer::start(host_read, host_write, Arc::new(peer::OnlyCalls), PeerConfig::new("gw"))
     };
     let old = InitializeParams {
         protocol_versions: vec![vitro_protocol::ProtocolVersion::new(1, 0)],

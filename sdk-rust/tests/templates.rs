@@ -5,22 +5,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use serde_json::value::RawValue;
 use vitro_protocol::methods::{DeviceCall, DeviceCreate, Initialize};
 use vitro_protocol::types::*;
-use vitro_protocol::{ErrorKind, RpcError, PROTOCOL_VERSION};
-use vitro_sdk::peer::{self, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
+use vitro_protocol::{ErrorKind, PROTOCOL_VERSION};
+use vitro_sdk::peer::{self, CallError, PeerConfig};
 use vitro_sdk::templates::power_v1::{self, Power, PowerCycleParams};
 use vitro_sdk::{Context, Device, DeviceType, DriverResult, Plugin};
-
-struct NoHost;
-
-impl Handler for NoHost {
-    fn request(&self, _request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
-        Box::pin(async { Err(RpcError::new(ErrorKind::MethodNotFound, "no host methods here")) })
-    }
-    fn notification(&self, _peer: &PeerHandle, _method: &str, _params: Box<RawValue>) {}
-}
 
 /// An outlet that remembers what it was told.
 #[derive(Default)]
@@ -70,7 +60,7 @@ async fn a_template_trait_is_declared_and_its_calls_are_routed() {
     let (plugin_read, plugin_write) = tokio::io::split(plugin_io);
     tokio::spawn(plugin.serve(plugin_read, plugin_write));
     let (host_read, host_write) = tokio::io::split(host_io);
-    let host = peer::start(host_read, host_write, Arc::new(NoHost), PeerConfig::new("strip"));
+    let host = peer::start(host_read, host_write, Arc::new(peer::OnlyCalls), PeerConfig::new("strip"));
     let t = Some(Duration::from_secs(5));
     let init = InitializeParams {
         protocol_versions: vec![PROTOCOL_VERSION],

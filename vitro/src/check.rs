@@ -5,14 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use serde_json::value::RawValue;
 use vitro_protocol::methods::{CancelRequest, DeviceCreate, DeviceHook, Exit, Initialize, Shutdown};
 use vitro_protocol::types::{
     CancelParams, DeviceCreateParams, DeviceHookParams, Empty, Hook, HostInfo, InitializeParams, Limits,
     LogLevel,
 };
 use vitro_protocol::{ErrorKind, ProtocolVersion, RpcError, PROTOCOL_VERSION};
-use vitro_rpc::{BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
+use vitro_rpc::{CallError, OnlyCalls, PeerConfig, PeerHandle};
 
 use crate::plugin::{PluginCommand, PluginOptions, PluginProcess};
 use crate::registry::Registry;
@@ -25,18 +24,6 @@ pub struct Outcome {
     pub case: &'static str,
     /// `Err(reason)` when it failed.
     pub result: Result<(), String>,
-}
-
-struct Quiet;
-
-impl Handler for Quiet {
-    fn request(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
-        let method = request.method;
-        Box::pin(async move {
-            Err(RpcError::new(ErrorKind::MethodNotFound, format!("the checker has no `{method}`")))
-        })
-    }
-    fn notification(&self, _peer: &PeerHandle, _method: &str, _params: Box<RawValue>) {}
 }
 
 fn init(versions: Vec<ProtocolVersion>) -> InitializeParams {
@@ -67,7 +54,7 @@ async fn raw(command: &PluginCommand) -> Result<(tokio::process::Child, PeerHand
     };
     let mut config = PeerConfig::new(format!("plugin {}", command.name));
     config.answer_unreadable = false;
-    let peer = vitro_rpc::start(stdout, stdin, Arc::new(Quiet), config);
+    let peer = vitro_rpc::start(stdout, stdin, Arc::new(OnlyCalls), config);
     Ok((child, peer))
 }
 

@@ -12,8 +12,7 @@ use vitro_protocol::session::{
 };
 use vitro_protocol::templates::{Template, TemplateRef, Templates};
 use vitro_protocol::types::Empty;
-use vitro_protocol::{ErrorKind, RpcError};
-use vitro_rpc::{BoxFuture, Handler, IncomingRequest, PeerConfig, PeerHandle};
+use vitro_rpc::{OnlyCalls, PeerConfig, PeerHandle};
 
 use super::args::{Format, SessionArg, TemplatesCommand};
 use super::{out, Error, EXIT_FAILURE};
@@ -218,20 +217,6 @@ fn print_report(results: &[vitro_protocol::session::TemplateCheckResult]) {
     out(&format!("{passed} passed, {failed} failed, {errors} errors"));
 }
 
-/// Answers nothing: the session only answers this client.
-struct Client;
-
-impl Handler for Client {
-    fn request(
-        &self,
-        request: IncomingRequest,
-    ) -> BoxFuture<Result<Box<serde_json::value::RawValue>, RpcError>> {
-        let method = request.method;
-        Box::pin(async move { Err(RpcError::new(ErrorKind::MethodNotFound, format!("no `{method}` here"))) })
-    }
-    fn notification(&self, _peer: &PeerHandle, _method: &str, _params: Box<serde_json::value::RawValue>) {}
-}
-
 async fn connect(path: &std::path::Path) -> Result<PeerHandle, Error> {
     let stream = tokio::net::UnixStream::connect(path).await.map_err(|e| {
         Error::Failed(format!(
@@ -240,5 +225,5 @@ async fn connect(path: &std::path::Path) -> Result<PeerHandle, Error> {
         ))
     })?;
     let (read, write) = stream.into_split();
-    Ok(vitro_rpc::start(read, write, Arc::new(Client), PeerConfig::new("the live session")))
+    Ok(vitro_rpc::start(read, write, Arc::new(OnlyCalls), PeerConfig::new("the live session")))
 }
