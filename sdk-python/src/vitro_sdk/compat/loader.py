@@ -5,6 +5,7 @@ they add (device types, flags) and what does not map onto ``vitro``'s protocol."
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.metadata
 import inspect
 import logging
@@ -194,9 +195,11 @@ class HostedPlugins:
             for impl in caller.get_hookimpls()
         )
 
+    @functools.cached_property
     def parser(self) -> tuple[HostedParser, list[argparse.Action]]:
-        """Python Vitro's parser: its core flags, then every hosted plugin's; returns the parser
-        and the hosted plugins' actions."""
+        """Python Vitro's parser: its core flags, then every hosted plugin's (their
+        ``vitro_add_cmdline_args`` run once, as in Python Vitro); the parser and the hosted
+        plugins' actions."""
         parser = HostedParser(PROJECT_NAME, add_help=False)
         add_core_flags(parser)
         before = len(parser._actions)  # argparse has no public list of its actions
@@ -205,7 +208,7 @@ class HostedPlugins:
 
     def cli_args(self) -> list[CliArg]:
         """The hosted plugins' flags as ``vitro`` flags; the ones that cannot be are problems."""
-        _, actions = self.parser()
+        _, actions = self.parser
         declared: list[CliArg] = []
         for action in actions:
             long = next((o for o in action.option_strings if o.startswith("--")), None)

@@ -69,7 +69,7 @@ class HostState:
                 argv.append(f"--{name}")
             elif isinstance(value, str):
                 argv += [f"--{name}", value]
-        parser, _ = self.plugins.parser()
+        parser, _ = self.plugins.parser
         self.cmdline_args = parser.parse_args(argv)
         return self.cmdline_args
 
