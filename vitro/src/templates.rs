@@ -2,6 +2,7 @@
 //! start (every required method of a declared template is among the type's methods), and the live
 //! contract check of a held bed (`vitro templates check`, `session/checkTemplates`).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -75,39 +76,54 @@ pub fn check_declarations(templates: &Templates, plugin: &InitializeResult) -> V
     errors
 }
 
+/// One template method as the live check calls it: its side-effect-free examples' params and
+/// its compiled result schema.
+struct Checked {
+    method: String,
+    examples: Vec<Value>,
+    validator: Result<jsonschema::Validator, String>,
+}
+
+/// The checked methods of the template `declared`, inherited ones included (`None` for one that
+/// does not resolve: it was refused at start, so a held bed does not have it).
+fn checked_methods(templates: &Templates, declared: &str) -> Option<Vec<Checked>> {
+    let methods = TemplateRef::parse(declared).and_then(|r| templates.methods(&r)).ok()?;
+    let checked = methods
+        .into_iter()
+        .map(|(method, (_, m))| Checked {
+            examples: m.examples.iter().filter(|e| e.side_effect_free).map(|e| e.params.clone()).collect(),
+            validator: jsonschema::options()
+                .should_validate_formats(true)
+                .build(&m.result)
+                .map_err(|e| format!("the template's result schema does not compile: {e}")),
+            method,
+        })
+        .filter(|c| !c.examples.is_empty())
+        .collect();
+    Some(checked)
+}
+
 /// Calls each side-effect-free example of each template method (that the device offers) on each
-/// device in `devices` that declares the template (through the device's plugin at `peer`), and checks every result against
-/// the method's result schema. Devices are checked one after another, their calls in order.
+/// device in `devices` that declares the template (through the device's plugin at `peer`), and
+/// checks every result against the method's result schema. Devices are checked one after
+/// another, their calls in order; each template is resolved and its schemas compiled once.
 pub async fn live_check(
     templates: &Templates,
     devices: &[(DeviceDescription, PeerHandle)],
 ) -> Vec<TemplateCheckResult> {
+    let mut resolved: BTreeMap<&str, Option<Vec<Checked>>> = BTreeMap::new();
     let mut results = Vec::new();
     for (device, peer) in devices {
         for declared in &device.implements {
-            let Ok(methods) = TemplateRef::parse(declared).and_then(|r| templates.methods(&r)) else {
-                continue; // refused at start; a bed with it is not held
-            };
+            let checked = resolved.entry(declared).or_insert_with(|| checked_methods(templates, declared));
             // An optional method the device does not offer is not called.
-            let offered = |name: &str| device.methods.iter().any(|m| m.name == name);
-            for (name, (_, method)) in methods.into_iter().filter(|(name, _)| offered(name)) {
-                let validator = jsonschema::options().should_validate_formats(true).build(&method.result);
-                for example in method.examples.iter().filter(|e| e.side_effect_free) {
-                    let mut result = TemplateCheckResult {
-                        device: device.name.clone(),
-                        template: declared.clone(),
-                        method: name.clone(),
-                        params: example.params.clone(),
-                        outcome: CheckOutcome::Passed,
-                        message: None,
-                        schema_path: None,
-                        instance_path: None,
-                        value: None,
-                    };
+            let offered = |c: &&Checked| device.methods.iter().any(|m| m.name == c.method);
+            for check in checked.iter().flatten().filter(offered) {
+                for params in &check.examples {
                     let call = DeviceCallParams {
                         device: device.name.clone(),
-                        method: name.clone(),
-                        params: example.params.clone(),
+                        method: check.method.clone(),
+                        params: params.clone(),
                         kwargs: None,
                     };
                     let answer = peer.request_raw(DeviceCall::METHOD, &call, Some(CALL_TIMEOUT)).await;
@@ -115,32 +131,50 @@ pub async fn live_check(
                         serde_json::from_str::<Value>(raw.get())
                             .map_err(|e| format!("unreadable result: {e}"))
                     });
-                    match (answer, &validator) {
-                        (Err(message), _) => {
-                            result.outcome = CheckOutcome::Error;
-                            result.message = Some(message);
-                        }
-                        (Ok(_), Err(e)) => {
-                            result.outcome = CheckOutcome::Error;
-                            result.message =
-                                Some(format!("the template's result schema does not compile: {e}"));
-                        }
-                        (Ok(value), Ok(validator)) => {
-                            if let Some(error) = validator.iter_errors(&value).next() {
-                                result.outcome = CheckOutcome::Failed;
-                                result.message = Some(error.to_string());
-                                result.schema_path = Some(error.schema_path().to_string());
-                                result.instance_path = Some(error.instance_path().to_string());
-                                result.value = Some(error.instance().clone().into_owned());
-                            }
-                        }
-                    }
+                    let mut result = TemplateCheckResult {
+                        device: device.name.clone(),
+                        template: declared.clone(),
+                        method: check.method.clone(),
+                        params: params.clone(),
+                        outcome: CheckOutcome::Passed,
+                        message: None,
+                        schema_path: None,
+                        instance_path: None,
+                        value: None,
+                    };
+                    judge(&mut result, answer, &check.validator);
                     results.push(result);
                 }
             }
         }
     }
     results
+}
+
+fn error(result: &mut TemplateCheckResult, message: String) {
+    result.outcome = CheckOutcome::Error;
+    result.message = Some(message);
+}
+
+/// Records in `result` how `answer` fits the result schema.
+fn judge(
+    result: &mut TemplateCheckResult,
+    answer: Result<Value, String>,
+    validator: &Result<jsonschema::Validator, String>,
+) {
+    let (value, validator) = match (answer, validator) {
+        (Ok(value), Ok(validator)) => (value, validator),
+        (Err(message), _) => return error(result, message),
+        (Ok(_), Err(message)) => return error(result, message.clone()),
+    };
+    let first = validator.iter_errors(&value).next();
+    if let Some(error) = first {
+        result.outcome = CheckOutcome::Failed;
+        result.message = Some(error.to_string());
+        result.schema_path = Some(error.schema_path().to_string());
+        result.instance_path = Some(error.instance_path().to_string());
+        result.value = Some(error.instance().clone().into_owned());
+    }
 }
 
 #[cfg(test)]
