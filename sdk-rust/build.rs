@@ -14,7 +14,7 @@ fn main() {
     let templates = Templates::builtin();
     let mut out = String::new();
     for template in templates.all() {
-        module(&templates, template, &mut out);
+        module(templates, template, &mut out);
     }
     let path =
         std::path::Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("templates.rs");

@@ -118,17 +118,20 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// The templates that come with this protocol version. They are checked by this crate's
-    /// tests, so reading them cannot fail in a release.
-    pub fn builtin() -> Self {
-        let mut set = Self::default();
-        for (file, text) in BUILTIN {
-            match serde_json::from_str::<Template>(text) {
-                Ok(template) => set.insert(template),
-                Err(e) => debug_assert!(false, "protocol/templates/{file}: {e}"),
+    /// The templates that come with this protocol version, read once per process. They are
+    /// checked by this crate's tests, so reading them cannot fail in a release.
+    pub fn builtin() -> &'static Self {
+        static BUILTIN_SET: std::sync::OnceLock<Templates> = std::sync::OnceLock::new();
+        BUILTIN_SET.get_or_init(|| {
+            let mut set = Self::default();
+            for (file, text) in BUILTIN {
+                match serde_json::from_str::<Template>(text) {
+                    Ok(template) => set.insert(template),
+                    Err(e) => debug_assert!(false, "protocol/templates/{file}: {e}"),
+                }
             }
-        }
-        set
+            set
+        })
     }
 
     /// The file names and texts of the shipped templates.

@@ -250,7 +250,7 @@ async fn template_declarations(command: &PluginCommand) -> Result<(), String> {
     let info = plugin.info().clone();
     plugin.shutdown().await;
     let templates = vitro_protocol::templates::Templates::builtin();
-    let errors = crate::templates::check_declarations(&templates, &info);
+    let errors = crate::templates::check_declarations(templates, &info);
     match errors.is_empty() {
         true => Ok(()),
         false => Err(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),

@@ -243,7 +243,7 @@ fn handle(state: Arc<SessionState>, request: IncomingRequest) -> BoxFuture<Resul
                     .collect();
                 let templates = vitro_protocol::templates::Templates::builtin();
                 let results = tokio::select! {
-                    results = crate::templates::live_check(&templates, &devices) => results,
+                    results = crate::templates::live_check(templates, &devices) => results,
                     () = request.cancel.cancelled() => return Err(RpcError::new(ErrorKind::Cancelled, "the client went away")),
                 };
                 to_raw(&TemplateCheckReport { results })

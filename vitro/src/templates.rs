@@ -215,7 +215,7 @@ mod tests {
         let templates = Templates::builtin();
         let lan =
             ["execute_command", "get_hostname", "get_interface_ipv4addr", "ping", "get_default_gateway"];
-        let errors = check_declarations(&templates, &plugin(&["lan@1"], &lan));
+        let errors = check_declarations(templates, &plugin(&["lan@1"], &lan));
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(
             text,
@@ -226,7 +226,7 @@ mod tests {
             ]
         );
         let errors =
-            check_declarations(&templates, &plugin(&["lan@1"], &["http_get", "release_dhcp", "renew_dhcp"]));
+            check_declarations(templates, &plugin(&["lan@1"], &["http_get", "release_dhcp", "renew_dhcp"]));
         assert!(errors[0]
             .to_string()
             .contains("lacks its required method execute_command (from linux_host@1, which it extends)"));
@@ -235,12 +235,12 @@ mod tests {
     #[test]
     fn unknown_or_misspelt_templates_are_errors() {
         let templates = Templates::builtin();
-        assert!(check_declarations(&templates, &plugin(&["lan@9"], &[]))[0]
+        assert!(check_declarations(templates, &plugin(&["lan@9"], &[]))[0]
             .problem
             .contains("no template lan@9"));
-        assert!(check_declarations(&templates, &plugin(&["lan"], &[]))[0].problem.contains("name@major"));
+        assert!(check_declarations(templates, &plugin(&["lan"], &[]))[0].problem.contains("name@major"));
         assert!(check_declarations(
-            &templates,
+            templates,
             &plugin(&["power@1"], &["power_on", "power_off", "power_cycle"])
         )
         .is_empty());

@@ -106,7 +106,7 @@ async fn deploy_with(
     let templates = vitro_protocol::templates::Templates::builtin();
     let broken: Vec<String> = plugins
         .iter()
-        .flat_map(|p| crate::templates::check_declarations(&templates, p.info()))
+        .flat_map(|p| crate::templates::check_declarations(templates, p.info()))
         .map(|e| e.to_string())
         .collect();
     if !broken.is_empty() {

@@ -25,13 +25,13 @@ pub(super) async fn run(command: TemplatesCommand) -> Result<ExitCode, Error> {
     match command {
         TemplatesCommand::List { format, session } => {
             let devices = implementers(&session).await?;
-            list(&templates, devices.as_ref(), format);
+            list(templates, devices.as_ref(), format);
             Ok(ExitCode::SUCCESS)
         }
         TemplatesCommand::Show { name, format, session } => {
-            let template = find(&templates, &name)?;
+            let template = find(templates, &name)?;
             let devices = implementers(&session).await?;
-            show(&templates, template, devices.as_ref(), format)?;
+            show(templates, template, devices.as_ref(), format)?;
             Ok(ExitCode::SUCCESS)
         }
         TemplatesCommand::Check { device, format, session } => {
