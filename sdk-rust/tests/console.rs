@@ -18,11 +18,18 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+const BASH: &str = "env PS1='vitro$ ' TERM=dumb bash --norc --noprofile -i";
+
 async fn bash(log_dir: Option<PathBuf>) -> Console {
+    bash_with(BASH, log_dir).await
+}
+
+/// A console on `conn_cmd`, which starts a bash whose prompt is `vitro$ `.
+async fn bash_with(conn_cmd: &str, log_dir: Option<PathBuf>) -> Console {
     let config = json!({
         "name": "host",
         "connection_type": "local_cmd",
-        "conn_cmd": "env PS1='vitro$ ' TERM=dumb bash --norc --noprofile -i",
+        "conn_cmd": conn_cmd,
         "prompt": r"vitro\$ $",
     });
     let console = connect(&config, &ConnectOptions { log_dir, ..Default::default() }).await.unwrap();
@@ -41,30 +48,48 @@ async fn a_prompt_typed_by_someone_else_does_not_end_the_next_command() {
 
 #[test]
 fn a_console_dropped_without_close_ends_its_local_process() {
+    assert_dropping_the_console_ends(BASH, "echo $$");
+}
+
+#[test]
+fn a_console_dropped_without_close_ends_everything_its_command_started() {
+    // A helper that ignores SIGHUP, started beside the shell, in the console's session: neither
+    // the end of the session leader nor the terminal's hangup ends it.
+    let conn_cmd = format!("trap '' HUP; sleep 600 & HELPER=$! {BASH}");
+    assert_dropping_the_console_ends(&conn_cmd, "echo $$ $HELPER");
+}
+
+/// Drops a console on `conn_cmd` without closing it and checks that every process whose pid
+/// `pids_cmd` prints is gone soon.
+fn assert_dropping_the_console_ends(conn_cmd: &str, pids_cmd: &'static str) {
     // Its own runtime on a thread the test does not wait for, so a reader stuck in the blocking
     // pool cannot hang the test.
     let (tx, rx) = std::sync::mpsc::channel();
+    let conn_cmd = conn_cmd.to_owned();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
         runtime.block_on(async {
-            let console = bash(None).await;
-            let pid: i32 = console.execute_command("echo $$", T).await.unwrap().trim().parse().unwrap();
-            assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+            let console = bash_with(&conn_cmd, None).await;
+            let output = console.execute_command(pids_cmd, T).await.unwrap();
+            let pids: Vec<i32> = output.split_whitespace().map(|pid| pid.parse().unwrap()).collect();
+            assert!(pids.iter().all(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists()));
             drop(console);
-            tx.send(pid).unwrap();
+            tx.send(pids).unwrap();
         });
     });
-    let pid = rx.recv_timeout(Duration::from_secs(20)).expect("the console started");
-    let gone = || {
+    let pids = rx.recv_timeout(Duration::from_secs(20)).expect("the console started");
+    let gone = |pid: i32| {
         std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
             stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'))
         })
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !gone() && std::time::Instant::now() < deadline {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !pids.iter().all(|&pid| gone(pid)) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(gone(), "bash {pid} outlived its console");
+    for pid in pids {
+        assert!(gone(pid), "{pid} outlived its console");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

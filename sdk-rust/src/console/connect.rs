@@ -164,6 +164,7 @@ pub async fn connect(config: &Value, options: &ConnectOptions) -> Result<Console
 #[cfg(feature = "pty")]
 mod pty {
     use std::os::fd::{FromRawFd, OwnedFd};
+    use std::time::{Duration, Instant};
 
     use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
@@ -193,8 +194,7 @@ mod pty {
         };
         let master = pair.master;
         let close = Box::new(move || {
-            let _ = child.kill();
-            let _ = child.wait();
+            end_session(child.as_mut());
             drop(master);
         });
         Ok(Console::start(
@@ -203,6 +203,41 @@ mod pty {
             options,
             Some(close),
         ))
+    }
+
+    /// Ends every process of the PTY's session, not only its leader: `/bin/sh -c` may run the
+    /// command as its child (dash does), and a shell may ignore SIGHUP. SIGHUP first, SIGKILL to
+    /// what is left after a grace period; then the leader is reaped. Its pid names the session
+    /// (the child ran `setsid`) and cannot be reused before that.
+    fn end_session(leader: &mut (dyn portable_pty::Child + Send + Sync)) {
+        let Some(sid) = leader.process_id() else { return };
+        for signal in [libc::SIGHUP, libc::SIGKILL] {
+            for pid in session_members(sid) {
+                // SAFETY: kill(2) with a pid read from /proc and a valid signal number.
+                unsafe { libc::kill(pid, signal) };
+            }
+            let deadline = Instant::now() + Duration::from_millis(300);
+            while !session_members(sid).is_empty() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let _ = leader.wait();
+    }
+
+    /// The live (not zombie) processes whose session id is `sid`.
+    fn session_members(sid: u32) -> Vec<i32> {
+        let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+        entries
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+                // After the command name: state, ppid, pgrp, session.
+                let fields: Vec<&str> =
+                    stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+                fields.first().is_some_and(|state| *state != "Z")
+                    && fields.get(3) == Some(&sid.to_string().as_str())
+            })
+            .collect()
     }
 }
 
