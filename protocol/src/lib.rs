@@ -43,13 +43,16 @@ pub mod env {
     pub const PLUGIN_NAME: &str = "VITRO_PLUGIN_NAME";
     /// The live session's socket, for the command of `vitro run` and session clients.
     pub const SESSION: &str = crate::session::SESSION_ENV;
+    /// The board of the test bed, for the command of `vitro run` (since 1.3).
+    pub const BOARD: &str = "VITRO_BOARD";
 
     /// Every variable with what it holds, in table order.
-    pub const ALL: [(&str, &str); 5] = [
+    pub const ALL: [(&str, &str); 6] = [
         (PLUGIN, "`1`: started by a host. A plugin started without it was started by hand: it says what it is on stderr and exits with status 2."),
         (PROTOCOL, "the newest protocol version the host speaks, e.g. `1.0`"),
         (HOST_VERSION, "the `vitro` version"),
         (PLUGIN_NAME, "the name the host knows the plugin by"),
         (SESSION, "the live session's socket, set for `vitro run -- CMD` and the menu's commands (not for plugins)"),
+        (BOARD, "the board of the test bed (`--board-name`, or the one a reservation plugin chose), beside `VITRO_SESSION`"),
     ];
 }

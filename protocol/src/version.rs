@@ -22,7 +22,7 @@ impl ProtocolVersion {
 }
 
 /// The newest protocol version this crate describes.
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::new(1, 2);
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::new(1, 3);
 
 impl fmt::Display for ProtocolVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

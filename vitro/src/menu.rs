@@ -110,12 +110,12 @@ pub async fn run(state: Arc<SessionState>, session_path: &std::path::Path) {
                 say(&format!("command (runs with {}): ", vitro_protocol::session::SESSION_ENV));
                 let command = keys.line().await.unwrap_or_default();
                 if !command.is_empty() {
-                    run_child(&["sh".to_owned(), "-c".to_owned(), command], session_path).await;
+                    run_child(&["sh".to_owned(), "-c".to_owned(), command], session_path, &state).await;
                 }
             }
             "p" => {
                 let python = std::env::var("VITRO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-                run_child(&[python, "-m".to_owned(), "vitro_sdk.shell".to_owned()], session_path).await;
+                run_child(&[python, "-m".to_owned(), "vitro_sdk.shell".to_owned()], session_path, &state).await;
             }
             number => {
                 let Some((name, _, peer, consoles)) =
@@ -149,8 +149,8 @@ pub async fn run(state: Arc<SessionState>, session_path: &std::path::Path) {
 }
 
 /// Runs a command on the terminal against the live session and says how it ended.
-async fn run_child(argv: &[String], session_path: &std::path::Path) {
-    match crate::plugin::spawn::spawn_user_command(argv, session_path) {
+async fn run_child(argv: &[String], session_path: &std::path::Path, state: &SessionState) {
+    match crate::plugin::spawn::spawn_user_command(argv, session_path, state.board.as_deref()) {
         Ok(mut child) => {
             let status = child.wait().await;
             say(&format!(

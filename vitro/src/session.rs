@@ -41,6 +41,8 @@ pub struct SessionState {
     pub env: Value,
     /// The board's inventory entry.
     pub inventory: Value,
+    /// The board's name, when there is one.
+    pub board: Option<String>,
     /// Fired by `session/release`.
     pub release: CancellationToken,
     /// Every plugin's connection.

@@ -57,6 +57,10 @@ pub struct ReserveParams {
 pub struct ReserveResult {
     /// The inventory object for the board (as one board's entry of an inventory file).
     pub inventory: serde_json::Value,
+    /// The board reserved, when it is not the one asked for by name (`--board-name any`, or a
+    /// filter of the plugin's own); since 1.3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_name: Option<String>,
 }
 
 /// One RFC 6902 operation.

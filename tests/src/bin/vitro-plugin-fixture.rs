@@ -197,7 +197,7 @@ impl PluginHooks for Hooks {
         self.trace(format!("plugin reserve {}", params.board_name));
         let path = self.reserve.as_deref().unwrap_or_default();
         let inventory = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-        Ok(ReserveResult { inventory })
+        Ok(ReserveResult { inventory, board_name: None })
     }
     async fn parse_config(&self, _host: &Host, params: ParseConfigParams) -> DriverResult<ParseConfigResult> {
         self.trace(format!("plugin parseConfig {}", params.devices.len()));

@@ -27,7 +27,7 @@ pub(super) async fn hold_bed(
         }
     };
     match command {
-        Some(argv) => match crate::plugin::spawn::spawn_user_command(argv, server.path()) {
+        Some(argv) => match crate::plugin::spawn::spawn_user_command(argv, server.path(), state.board.as_deref()) {
             Ok(mut child) => {
                 tokio::select! {
                     exit = child.wait() => {

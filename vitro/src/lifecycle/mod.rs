@@ -100,6 +100,8 @@ pub struct Deployment<'a> {
     merged: Vec<Value>,
     env: Value,
     inventory: Value,
+    /// The board in use: `--board-name`, or the one a reservation plugin chose.
+    board: Option<String>,
     tracker: std::sync::Mutex<Tracker>,
 }
 
@@ -114,6 +116,7 @@ impl<'a> Deployment<'a> {
         Self {
             plugins,
             registry,
+            board: options.board_name.clone(),
             options,
             progress,
             devices: Vec::new(),
@@ -168,6 +171,7 @@ impl<'a> Deployment<'a> {
             merged: self.merged.clone(),
             env: self.env.clone(),
             inventory: self.inventory.clone(),
+            board: self.board.clone(),
             release: CancellationToken::new(),
             plugins: self.plugins.iter().map(|p| p.peer().clone()).collect(),
             consoles: Arc::new(crate::consoles::ConsoleHub::new(self.registry.clone())),
@@ -216,7 +220,7 @@ impl<'a> Deployment<'a> {
             result: outcome,
             error,
             failed_phase: result.err().map(|f| f.phase),
-            board: self.options.board_name.clone(),
+            board: self.board.clone(),
             devices: self.devices.iter().map(|d| d.report.clone()).collect(),
             plugins: PluginReport::of_all(self.plugins),
             durations: BTreeMap::from([

@@ -125,16 +125,20 @@ impl<'a> Deployment<'a> {
         Ok(())
     }
 
-    pub(super) async fn inventory(&self) -> Result<(BoardInventory, JsonFile), Failure> {
+    pub(super) async fn inventory(&mut self) -> Result<(BoardInventory, JsonFile), Failure> {
         if let Some(&index) = self.with_capability(Capability::Reservation).first() {
             self.enter("reservation");
-            let board = self.options.board_name.clone().unwrap_or_default();
+            let asked = self.options.board_name.clone().unwrap_or_default();
             let plugin = &self.plugins[index];
-            let params = ReserveParams { board_name: board.clone(), options: self.options_for(index) };
-            let reserved =
-                plugin.request::<PluginReserve>(&params, Some(self.plugin_hook_timeout())).await.map_err(
-                    |e| Failure::new("reservation", format!("plugin {}: {e}", self.plugin_name(index))),
-                )?;
+            let params = ReserveParams { board_name: asked.clone(), options: self.options_for(index) };
+            // Waiting for a board is the plugin's job, with a limit of its own; pings still watch
+            // it. Only an explicit --plugin-hook-timeout bounds it here.
+            let reserved = plugin
+                .request::<PluginReserve>(&params, self.options.plugin_hook_timeout)
+                .await
+                .map_err(|e| Failure::new("reservation", format!("plugin {}: {e}", self.plugin_name(index))))?;
+            let board = reserved.board_name.clone().unwrap_or(asked);
+            self.board = Some(board.clone());
             let text = serde_json::to_string_pretty(&json!({ board.clone(): reserved.inventory }))
                 .map_err(|e| Failure::new("reservation", e.to_string()))?;
             let file =

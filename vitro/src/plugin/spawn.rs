@@ -110,16 +110,25 @@ impl Drop for UserCommand {
 }
 
 /// Starts the user's command of `vitro run -- CMD` (not a plugin): it inherits stdio and the
-/// process group, so a terminal's Ctrl-C reaches it, and gets `VITRO_SESSION`.
+/// process group, so a terminal's Ctrl-C reaches it, and gets `VITRO_SESSION` and `VITRO_BOARD`.
 #[allow(clippy::disallowed_methods)]
-pub fn spawn_user_command(argv: &[String], session: &std::path::Path) -> io::Result<UserCommand> {
+pub fn spawn_user_command(
+    argv: &[String],
+    session: &std::path::Path,
+    board: Option<&str>,
+) -> io::Result<UserCommand> {
     let (program, args) = argv.split_first().ok_or_else(|| io::Error::other("no command given after --"))?;
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .env(vitro_protocol::session::SESSION_ENV, session)
         .env_remove(vitro_protocol::env::PLUGIN)
-        .kill_on_drop(true)
-        .spawn()?;
+        .env_remove(vitro_protocol::env::BOARD)
+        .kill_on_drop(true);
+    if let Some(board) = board {
+        command.env(vitro_protocol::env::BOARD, board);
+    }
+    let child = command.spawn()?;
     let pid = child.id().map_or(0, |pid| pid as i32);
     super::reaper::hold(&Held::Tree(pid));
     Ok(UserCommand { child, pid })

@@ -4,7 +4,7 @@ sdk-python/tools/gen_messages.py; do not edit."""
 from __future__ import annotations
 
 #: The protocol version this SDK speaks, (major, minor).
-PROTOCOL_VERSION: tuple[int, int] = (1, 2)
+PROTOCOL_VERSION: tuple[int, int] = (1, 3)
 
 #: Error kind -> JSON-RPC code.
 ERROR_CODES: dict[str, int] = {
@@ -67,6 +67,7 @@ ENV_PROTOCOL = "VITRO_PROTOCOL"
 ENV_HOST_VERSION = "VITRO_HOST_VERSION"
 ENV_PLUGIN_NAME = "VITRO_PLUGIN_NAME"
 ENV_SESSION = "VITRO_SESSION"
+ENV_BOARD = "VITRO_BOARD"
 
 # Plugin protocol methods.
 INITIALIZE = "initialize"

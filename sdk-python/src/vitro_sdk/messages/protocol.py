@@ -6,7 +6,7 @@ from typing import Any, Literal, TypeAlias, TypedDict
 
 from typing_extensions import NotRequired
 
-VitroPluginProtocol12: TypeAlias = Any
+VitroPluginProtocol13: TypeAlias = Any
 """
 Every type of the Vitro plugin protocol, under $defs. methods.json names the params and result type of each method.
 """
@@ -339,6 +339,11 @@ class ReserveResult(TypedDict):
     inventory: Any
     """
     The inventory object for the board (as one board's entry of an inventory file).
+    """
+    board_name: NotRequired[str | None]
+    """
+    The board reserved, when it is not the one asked for by name (`--board-name any`, or a
+    filter of the plugin's own); since 1.3.
     """
 
 

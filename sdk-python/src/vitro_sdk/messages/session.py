@@ -6,7 +6,7 @@ from typing import Any, Literal, TypeAlias, TypedDict
 
 from typing_extensions import NotRequired
 
-VitroLiveSession12: TypeAlias = Any
+VitroLiveSession13: TypeAlias = Any
 """
 Requests a client sends to the Unix socket named by VITRO_SESSION (same framing as the plugin protocol); types under $defs.
 """
