@@ -43,6 +43,12 @@ impl Host {
         let _ = self.peer.notify::<Progress>(&params).await;
     }
 
+    /// Tells the host what the plugin itself is doing (waiting for a board, say), shown live.
+    pub async fn plugin_progress(&self, message: impl Into<String>) {
+        let params = ProgressParams { device: None, message: message.into(), percent: None };
+        let _ = self.peer.notify::<Progress>(&params).await;
+    }
+
     /// The raw connection, for methods this SDK has no helper for.
     pub fn peer(&self) -> &PeerHandle {
         &self.peer

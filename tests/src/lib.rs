@@ -1,5 +1,7 @@
-//! Helpers for the end-to-end tests: temp dirs, processes, a loopback sshd.
+//! Helpers for the end-to-end tests: temp dirs, processes, a loopback sshd, a throwaway
+//! PostgreSQL cluster.
 
+pub mod postgres;
 pub mod sshd;
 
 use std::path::{Path, PathBuf};

@@ -115,7 +115,8 @@ pub async fn run(state: Arc<SessionState>, session_path: &std::path::Path) {
             }
             "p" => {
                 let python = std::env::var("VITRO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-                run_child(&[python, "-m".to_owned(), "vitro_sdk.shell".to_owned()], session_path, &state).await;
+                run_child(&[python, "-m".to_owned(), "vitro_sdk.shell".to_owned()], session_path, &state)
+                    .await;
             }
             number => {
                 let Some((name, _, peer, consoles)) =

@@ -5,6 +5,7 @@ mod config;
 mod conformance;
 mod deploy;
 mod hardening;
+mod lab;
 mod menu;
 mod plugin_host;
 mod remote;

@@ -27,24 +27,26 @@ pub(super) async fn hold_bed(
         }
     };
     match command {
-        Some(argv) => match crate::plugin::spawn::spawn_user_command(argv, server.path(), state.board.as_deref()) {
-            Ok(mut child) => {
-                tokio::select! {
-                    exit = child.wait() => {
-                        *status = Some(exit.ok().map_or(EXIT_FAILURE, exit_status_byte));
-                    }
-                    () = state.release.cancelled() => {
-                        eprintln!("vitro: a session client released the test bed; stopping {}", argv[0]);
-                        drop(child);
-                        *status = Some(EXIT_FAILURE);
+        Some(argv) => {
+            match crate::plugin::spawn::spawn_user_command(argv, server.path(), state.board.as_deref()) {
+                Ok(mut child) => {
+                    tokio::select! {
+                        exit = child.wait() => {
+                            *status = Some(exit.ok().map_or(EXIT_FAILURE, exit_status_byte));
+                        }
+                        () = state.release.cancelled() => {
+                            eprintln!("vitro: a session client released the test bed; stopping {}", argv[0]);
+                            drop(child);
+                            *status = Some(EXIT_FAILURE);
+                        }
                     }
                 }
+                Err(e) => {
+                    eprintln!("error: cannot run {}: {e}", argv[0]);
+                    *status = Some(127);
+                }
             }
-            Err(e) => {
-                eprintln!("error: cannot run {}: {e}", argv[0]);
-                *status = Some(127);
-            }
-        },
+        }
         None if hold => {
             eprintln!(
                 "vitro: holding the test bed; {}={}",

@@ -133,10 +133,10 @@ impl<'a> Deployment<'a> {
             let params = ReserveParams { board_name: asked.clone(), options: self.options_for(index) };
             // Waiting for a board is the plugin's job, with a limit of its own; pings still watch
             // it. Only an explicit --plugin-hook-timeout bounds it here.
-            let reserved = plugin
-                .request::<PluginReserve>(&params, self.options.plugin_hook_timeout)
-                .await
-                .map_err(|e| Failure::new("reservation", format!("plugin {}: {e}", self.plugin_name(index))))?;
+            let reserved =
+                plugin.request::<PluginReserve>(&params, self.options.plugin_hook_timeout).await.map_err(
+                    |e| Failure::new("reservation", format!("plugin {}: {e}", self.plugin_name(index))),
+                )?;
             let board = reserved.board_name.clone().unwrap_or(asked);
             self.board = Some(board.clone());
             let text = serde_json::to_string_pretty(&json!({ board.clone(): reserved.inventory }))

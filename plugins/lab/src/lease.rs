@@ -1,0 +1,617 @@
+//! Leases: a fair queue of requests, boards handed over in one serialized transaction, renewed
+//! while their holder lives, and freed on release or one TTL after the holder is gone.
+//!
+//! Fairness: waiters are served by priority (higher first), then in arrival order. Whoever
+//! frees or looks at the lab first hands every free board to the first waiter that wants it
+//! ([`assign`], in the same transaction), so a board goes to the right waiter at the moment it
+//! is free, and that waiter finds its lease on its next look. A waiter ahead that wants only busy
+//! boards does not hold back those behind it.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::{Any, Row, Transaction};
+
+use crate::error::LabError;
+use crate::filter::{all_match, Filter};
+use crate::holder::Holder;
+use crate::store::Store;
+use crate::wake::Waker;
+
+/// What a job asks for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// A board by name; `None` takes any board that passes `filters`.
+    pub board: Option<String>,
+    /// Conditions on the board's inventory.
+    pub filters: Vec<Filter>,
+    /// Higher is served first.
+    pub priority: i64,
+    /// How long the lease (and the place in the queue) lasts without renewal.
+    pub ttl: Duration,
+    /// How long to wait for a board before giving up.
+    pub wait: Duration,
+}
+
+impl Request {
+    fn wants(&self, name: &str, inventory: &Value) -> bool {
+        self.board.as_deref().is_none_or(|board| board == name) && all_match(&self.filters, name, inventory)
+    }
+
+    /// The request in words, for messages.
+    pub fn describe(&self) -> String {
+        let filters =
+            || self.filters.iter().map(|f| format!("{}={}", f.key, f.value)).collect::<Vec<_>>().join(",");
+        match (&self.board, self.filters.is_empty()) {
+            (Some(board), _) => format!("board {board}"),
+            (None, true) => "any board".to_owned(),
+            (None, false) => format!("a board with {}", filters()),
+        }
+    }
+}
+
+/// A board held by this process.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    /// The queue ticket the lease was granted to; only its holder renews or releases with it.
+    pub ticket: i64,
+    /// The board.
+    pub board: String,
+    /// Its inventory entry.
+    pub inventory: Value,
+    /// When it was granted (store clock, ms).
+    pub acquired_at: i64,
+}
+
+/// A board that a waiter wants and someone else holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The board.
+    pub board: String,
+    /// Its holder.
+    pub holder: Holder,
+    /// Granted at (ms).
+    pub since: i64,
+    /// Lease end unless renewed (ms).
+    pub until: i64,
+}
+
+/// Where a waiter stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitStatus {
+    /// 1 for the first in the queue.
+    pub position: usize,
+    /// How many wait in all.
+    pub waiting: usize,
+    /// The wanted boards and who holds them.
+    pub held: Vec<Held>,
+}
+
+/// One attempt's outcome.
+enum Step {
+    Taken(Lease),
+    Wait { status: WaitStatus, next_expiry: Option<i64>, now: i64 },
+}
+
+/// Takes a board for `request`, waiting in the queue as long as `request.wait` allows;
+/// `on_status` hears each change of the waiter's place.
+pub async fn acquire(
+    store: &Store,
+    request: &Request,
+    holder: &Holder,
+    mut on_status: impl FnMut(&WaitStatus),
+) -> Result<Lease, LabError> {
+    // Listen before the first look, so no release between the two is missed.
+    let mut waker = Waker::new(store).await?;
+    let ticket = enqueue(store, request, holder).await?;
+    let deadline = tokio::time::Instant::now() + request.wait;
+    let mut last: Option<WaitStatus> = None;
+    loop {
+        let step = match try_take(store, ticket, request, holder).await {
+            Ok(step) => step,
+            Err(e) => {
+                let _ = dequeue(store, ticket).await;
+                return Err(e);
+            }
+        };
+        let (status, next_expiry, now) = match step {
+            Step::Taken(lease) => return Ok(lease),
+            Step::Wait { status, next_expiry, now } => (status, next_expiry, now),
+        };
+        if last.as_ref() != Some(&status) {
+            on_status(&status);
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            let _ = dequeue(store, ticket).await;
+            return Err(LabError::Timeout(format!(
+                "no {} came free within --lab-wait {}: {}",
+                request.describe(),
+                humantime::format_duration(request.wait),
+                describe_wait(&status)
+            )));
+        }
+        // Wake for a release (notified or polled), the next lease that may lapse, the queue
+        // place's renewal, or the deadline, whichever comes first.
+        let until_expiry = next_expiry.map(|at| Duration::from_millis((at - now).max(0) as u64 + 5));
+        let nap =
+            [Some(left), Some(request.ttl / 3), until_expiry].into_iter().flatten().min().unwrap_or(left);
+        waker.wait(nap).await;
+        last = Some(status);
+    }
+}
+
+/// The status in words: who holds what, and the place in the queue.
+pub fn describe_wait(status: &WaitStatus) -> String {
+    let held: Vec<String> = status
+        .held
+        .iter()
+        .map(|h| {
+            format!(
+                "{} is held by {} since {} until {}",
+                h.board,
+                h.holder,
+                crate::time::format(h.since),
+                crate::time::format(h.until)
+            )
+        })
+        .collect();
+    let place = format!("place {} of {} in the queue", status.position, status.waiting);
+    if held.is_empty() {
+        place
+    } else {
+        format!("{}; {place}", held.join("; "))
+    }
+}
+
+async fn enqueue(store: &Store, request: &Request, holder: &Holder) -> Result<i64, LabError> {
+    let mut tx = store.write().await?;
+    let now = store.now(&mut tx).await?;
+    let ticket: i64 = sqlx::query_scalar(
+        "INSERT INTO lab_queue (board, filters, priority, holder, ttl_ms, since, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ticket",
+    )
+    .bind(request.board.clone())
+    .bind(json_text(&request.filters))
+    .bind(request.priority)
+    .bind(json_text(holder))
+    .bind(millis(request.ttl))
+    .bind(now)
+    .bind(now + millis(request.ttl))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| store.error(e))?;
+    tx.commit().await.map_err(|e| store.error(e))?;
+    Ok(ticket)
+}
+
+/// Leaves the queue.
+pub async fn dequeue(store: &Store, ticket: i64) -> Result<(), LabError> {
+    sqlx::query("DELETE FROM lab_queue WHERE ticket = $1")
+        .bind(ticket)
+        .execute(store.pool())
+        .await
+        .map_err(|e| store.error(e))?;
+    Ok(())
+}
+
+/// One look at the lab: hand out what is free, then see whether this ticket got a board.
+async fn try_take(store: &Store, ticket: i64, request: &Request, holder: &Holder) -> Result<Step, LabError> {
+    let mut tx = store.write().await?;
+    let now = store.now(&mut tx).await?;
+    expire(store, &mut tx, now).await?;
+    let boards = load_boards(store, &mut tx).await?;
+    check_satisfiable(store, request, &boards)?;
+    let renewed = sqlx::query("UPDATE lab_queue SET expires_at = $1 WHERE ticket = $2")
+        .bind(now + millis(request.ttl))
+        .bind(ticket)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store.error(e))?;
+    let granted = |leases: &[LeaseRow]| leases.iter().any(|l| l.ticket == ticket);
+    if renewed.rows_affected() == 0 && !granted(&load_leases(store, &mut tx).await?) {
+        // The place lapsed (this process stalled longer than a TTL): back in at the same ticket.
+        sqlx::query(
+            "INSERT INTO lab_queue (ticket, board, filters, priority, holder, ttl_ms, since, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(ticket)
+        .bind(request.board.clone())
+        .bind(json_text(&request.filters))
+        .bind(request.priority)
+        .bind(json_text(holder))
+        .bind(millis(request.ttl))
+        .bind(now)
+        .bind(now + millis(request.ttl))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store.error(e))?;
+    }
+    assign(store, &mut tx, now).await?;
+    let leases = load_leases(store, &mut tx).await?;
+    if let Some(lease) = leases.iter().find(|l| l.ticket == ticket) {
+        let inventory =
+            boards.iter().find(|b| b.name == lease.board).map_or(Value::Null, |b| b.inventory.clone());
+        let lease = Lease { ticket, board: lease.board.clone(), inventory, acquired_at: lease.acquired_at };
+        tx.commit().await.map_err(|e| store.error(e))?;
+        return Ok(Step::Taken(lease));
+    }
+    let queue = load_queue(store, &mut tx).await?;
+    tx.commit().await.map_err(|e| store.error(e))?;
+    let wanted = |name: &str| boards.iter().any(|b| b.name == name && request.wants(&b.name, &b.inventory));
+    let held: Vec<Held> = leases
+        .iter()
+        .filter(|l| wanted(&l.board))
+        .map(|l| Held {
+            board: l.board.clone(),
+            holder: l.holder.clone(),
+            since: l.acquired_at,
+            until: l.expires_at,
+        })
+        .collect();
+    let next_expiry = held.iter().map(|h| h.until).min();
+    let position = queue.iter().position(|e| e.ticket == ticket).map_or(queue.len(), |i| i + 1);
+    Ok(Step::Wait { status: WaitStatus { position, waiting: queue.len(), held }, next_expiry, now })
+}
+
+/// Hands each free board in service to the first waiter (by priority, then arrival) that wants
+/// it: the lease is the waiter's from now, its place in the queue gone.
+pub(crate) async fn assign(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    now: i64,
+) -> Result<(), LabError> {
+    let boards = load_boards(store, tx).await?;
+    let leases = load_leases(store, tx).await?;
+    let mut free: Vec<&BoardRow> = boards
+        .iter()
+        .filter(|b| b.quarantine_reason.is_none() && !leases.iter().any(|l| l.board == b.name))
+        .collect();
+    if free.is_empty() {
+        return Ok(());
+    }
+    // The least recently used first, so work spreads over equal boards.
+    free.sort_by(|a, b| (a.last_used, &a.name).cmp(&(b.last_used, &b.name)));
+    for entry in load_queue(store, tx).await? {
+        let Some(index) = free.iter().position(|b| entry.request.wants(&b.name, &b.inventory)) else {
+            continue;
+        };
+        let board = free.remove(index);
+        sqlx::query(
+            "INSERT INTO lab_leases (board, ticket, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&board.name)
+        .bind(entry.ticket)
+        .bind(&entry.holder)
+        .bind(now)
+        .bind(now + entry.ttl_ms)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| store.error(e))?;
+        sqlx::query("DELETE FROM lab_queue WHERE ticket = $1")
+            .bind(entry.ticket)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| store.error(e))?;
+        sqlx::query("UPDATE lab_boards SET last_used = $1 WHERE name = $2")
+            .bind(now)
+            .bind(&board.name)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| store.error(e))?;
+        if free.is_empty() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses at once what can never be met: an unknown board, a quarantined one, a filter that no
+/// board in service passes.
+fn check_satisfiable(store: &Store, request: &Request, boards: &[BoardRow]) -> Result<(), LabError> {
+    if let Some(name) = &request.board {
+        let Some(board) = boards.iter().find(|b| &b.name == name) else {
+            let names: Vec<&str> = boards.iter().map(|b| b.name.as_str()).collect();
+            return Err(LabError::Refused(format!(
+                "board {name} is not in the lab ({}; it has: {}); `vitro lab import FILE` adds boards",
+                store.display_url(),
+                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            )));
+        };
+        if let Some(reason) = &board.quarantine_reason {
+            return Err(LabError::Refused(format!(
+                "board {name} is quarantined: {reason}; `vitro lab unquarantine {name}` puts it back in service"
+            )));
+        }
+        if !request.wants(&board.name, &board.inventory) {
+            return Err(LabError::Refused(format!("board {name} does not pass --lab-match")));
+        }
+        return Ok(());
+    }
+    if !boards.iter().any(|b| b.quarantine_reason.is_none() && request.wants(&b.name, &b.inventory)) {
+        let quarantined =
+            boards.iter().filter(|b| b.quarantine_reason.is_some() && request.wants(&b.name, &b.inventory));
+        let quarantined: Vec<&str> = quarantined.map(|b| b.name.as_str()).collect();
+        return Err(LabError::Refused(format!(
+            "no board in service in the lab ({}) is {}{}; `vitro lab boards` lists them",
+            store.display_url(),
+            request.describe().trim_start_matches("a board with ").replace("any board", "there at all"),
+            if quarantined.is_empty() {
+                String::new()
+            } else {
+                format!(" (quarantined: {})", quarantined.join(", "))
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// Frees leases whose holder stopped renewing them, and queue places likewise; each lapsed
+/// lease goes into the history, and its board to the next waiter.
+pub(crate) async fn expire(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    now: i64,
+) -> Result<(), LabError> {
+    let lapsed = sqlx::query("SELECT board, holder, acquired_at FROM lab_leases WHERE expires_at < $1")
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(|e| store.error(e))?;
+    for row in &lapsed {
+        let board: String = row.try_get(0).map_err(|e| store.error(e))?;
+        sqlx::query(
+            "INSERT INTO lab_history (board, holder, acquired_at, ended_at, outcome, error) \
+             VALUES ($1, $2, $3, $4, 'expired', 'the holder stopped renewing its lease (killed, cut off or hung)')",
+        )
+        .bind(&board)
+        .bind(row.try_get::<String, _>(1).map_err(|e| store.error(e))?)
+        .bind(row.try_get::<i64, _>(2).map_err(|e| store.error(e))?)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| store.error(e))?;
+        sqlx::query("DELETE FROM lab_leases WHERE board = $1")
+            .bind(&board)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| store.error(e))?;
+    }
+    sqlx::query("DELETE FROM lab_queue WHERE expires_at < $1")
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| store.error(e))?;
+    if !lapsed.is_empty() {
+        assign(store, tx, now).await?;
+        store.notify(tx).await?;
+    }
+    Ok(())
+}
+
+/// Extends the lease by `ttl` from now; `false` when it is no longer this holder's (it lapsed
+/// and went to another, or an admin forced it free).
+pub async fn renew(store: &Store, lease: &Lease, ttl: Duration) -> Result<bool, LabError> {
+    let mut tx = store.write().await?;
+    let now = store.now(&mut tx).await?;
+    let done = sqlx::query("UPDATE lab_leases SET expires_at = $1 WHERE board = $2 AND ticket = $3")
+        .bind(now + millis(ttl))
+        .bind(&lease.board)
+        .bind(lease.ticket)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store.error(e))?;
+    tx.commit().await.map_err(|e| store.error(e))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How a deployment on a leased board ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every phase passed: the board's failure count restarts.
+    Success,
+    /// A phase failed: one more failure in a row.
+    Failed,
+    /// Stopped by a signal: says nothing of the board.
+    Interrupted,
+}
+
+impl Outcome {
+    /// The word kept in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Frees the board at once, records the deployment's outcome and the board's health, and
+/// quarantines it after `quarantine_after` failures in a row (0: never). Answers the quarantine
+/// reason when this release quarantined it.
+pub async fn release(
+    store: &Store,
+    lease: &Lease,
+    holder: &Holder,
+    outcome: Outcome,
+    error: Option<&str>,
+    quarantine_after: u32,
+) -> Result<Option<String>, LabError> {
+    let mut tx = store.write().await?;
+    let now = store.now(&mut tx).await?;
+    sqlx::query("DELETE FROM lab_leases WHERE board = $1 AND ticket = $2")
+        .bind(&lease.board)
+        .bind(lease.ticket)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store.error(e))?;
+    sqlx::query(
+        "INSERT INTO lab_history (board, holder, acquired_at, ended_at, outcome, error) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&lease.board)
+    .bind(json_text(holder))
+    .bind(lease.acquired_at)
+    .bind(now)
+    .bind(outcome.as_str())
+    .bind(error.map(str::to_owned))
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| store.error(e))?;
+    let failures_sql = match outcome {
+        Outcome::Success => "0",
+        Outcome::Failed => "failures + 1",
+        Outcome::Interrupted => "failures",
+    };
+    let failures: i64 = sqlx::query_scalar(&format!(
+        "UPDATE lab_boards SET failures = {failures_sql}, last_outcome = $1, \
+         last_error = COALESCE($2, last_error) WHERE name = $3 RETURNING failures"
+    ))
+    .bind(outcome.as_str())
+    .bind(error.map(str::to_owned))
+    .bind(&lease.board)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(|e| store.error(e))?
+    .unwrap_or(0);
+    let mut quarantined = None;
+    if outcome == Outcome::Failed && quarantine_after > 0 && failures >= i64::from(quarantine_after) {
+        let reason = format!(
+            "{failures} failed deployments in a row; the last: {}",
+            error.unwrap_or("no error was given")
+        );
+        let done = sqlx::query(
+            "UPDATE lab_boards SET quarantine_reason = $1, quarantined_at = $2 WHERE name = $3 AND quarantine_reason IS NULL",
+        )
+        .bind(&reason)
+        .bind(now)
+        .bind(&lease.board)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store.error(e))?;
+        if done.rows_affected() == 1 {
+            quarantined = Some(reason);
+        }
+    }
+    assign(store, &mut tx, now).await?;
+    store.notify(&mut tx).await?;
+    tx.commit().await.map_err(|e| store.error(e))?;
+    Ok(quarantined)
+}
+
+/// A board as the scheduler sees it.
+pub(crate) struct BoardRow {
+    pub name: String,
+    pub inventory: Value,
+    pub quarantine_reason: Option<String>,
+    pub last_used: Option<i64>,
+}
+
+/// A lease as the scheduler sees it.
+pub(crate) struct LeaseRow {
+    pub board: String,
+    pub ticket: i64,
+    pub holder: Holder,
+    pub acquired_at: i64,
+    pub expires_at: i64,
+}
+
+/// A queue place as the scheduler sees it.
+pub(crate) struct QueueRow {
+    pub ticket: i64,
+    pub request: Request,
+    /// As stored (JSON), to become the lease's.
+    pub holder: String,
+    pub ttl_ms: i64,
+}
+
+pub(crate) async fn load_boards(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+) -> Result<Vec<BoardRow>, LabError> {
+    let rows =
+        sqlx::query("SELECT name, inventory, quarantine_reason, last_used FROM lab_boards ORDER BY name")
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(|e| store.error(e))?;
+    rows.iter()
+        .map(|row| {
+            Ok(BoardRow {
+                name: row.try_get(0)?,
+                inventory: serde_json::from_str(&row.try_get::<String, _>(1)?).unwrap_or(Value::Null),
+                quarantine_reason: row.try_get(2)?,
+                last_used: row.try_get(3)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(|e| store.error(e))
+}
+
+pub(crate) async fn load_leases(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+) -> Result<Vec<LeaseRow>, LabError> {
+    let rows =
+        sqlx::query("SELECT board, ticket, holder, acquired_at, expires_at FROM lab_leases ORDER BY board")
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(|e| store.error(e))?;
+    rows.iter()
+        .map(|row| {
+            Ok(LeaseRow {
+                board: row.try_get(0)?,
+                ticket: row.try_get(1)?,
+                holder: parse_holder(&row.try_get::<String, _>(2)?),
+                acquired_at: row.try_get(3)?,
+                expires_at: row.try_get(4)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(|e| store.error(e))
+}
+
+pub(crate) async fn load_queue(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+) -> Result<Vec<QueueRow>, LabError> {
+    let rows =
+        sqlx::query("SELECT ticket, board, filters, priority, holder, ttl_ms FROM lab_queue ORDER BY priority DESC, ticket")
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(|e| store.error(e))?;
+    rows.iter()
+        .map(|row| {
+            Ok(QueueRow {
+                ticket: row.try_get(0)?,
+                request: Request {
+                    board: row.try_get(1)?,
+                    filters: serde_json::from_str(&row.try_get::<String, _>(2)?).unwrap_or_default(),
+                    priority: row.try_get(3)?,
+                    ttl: Duration::ZERO,
+                    wait: Duration::ZERO,
+                },
+                holder: row.try_get(4)?,
+                ttl_ms: row.try_get(5)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(|e| store.error(e))
+}
+
+/// A holder as stored; an unreadable one (written by a newer version) still shows.
+pub(crate) fn parse_holder(text: &str) -> Holder {
+    serde_json::from_str(text).unwrap_or_else(|_| Holder {
+        user: text.to_owned(),
+        host: String::new(),
+        pid: 0,
+        ci_job: None,
+    })
+}
+
+pub(crate) fn json_text(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+pub(crate) fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
+}

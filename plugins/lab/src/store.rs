@@ -1,0 +1,249 @@
+//! The lab's store: one schema on PostgreSQL (a shared lab) or on an SQLite file (one machine).
+//! Every write that decides who holds what runs in a [`Store::write`] transaction, which the
+//! store serializes (an advisory lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+use crate::error::LabError;
+use crate::migrations::MIGRATIONS;
+
+/// The environment variable that names the store when `--lab-db` is not given.
+pub const DB_ENV: &str = "VITRO_LAB_DB";
+
+/// The channel that PostgreSQL notifies when a board may have become free.
+pub const CHANNEL: &str = "vitro_lab";
+
+/// Key of the advisory lock that serializes the lab's writes on PostgreSQL.
+const WRITE_LOCK: i64 = 0x0056_5452_4f4c_4142; // "VTROLAB"
+
+/// Which engine holds the lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A shared lab: many machines, waiters woken by `LISTEN/NOTIFY`.
+    Postgres,
+    /// One machine: a file, waiters poll.
+    Sqlite,
+}
+
+/// An open store with its schema up to date.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
+}
+
+impl Store {
+    /// Opens `url` (`postgres://...`, `sqlite://PATH`), or `VITRO_LAB_DB`, or an SQLite file in
+    /// the user's data directory, and applies the migrations it lacks.
+    pub async fn open(url: Option<&str>) -> Result<Self, LabError> {
+        sqlx::any::install_default_drivers();
+        let url =
+            match url.map(str::to_owned).or_else(|| std::env::var(DB_ENV).ok().filter(|u| !u.is_empty())) {
+                Some(url) => url,
+                None => default_sqlite_url()?,
+            };
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(LabError::Config(format!(
+                "--lab-db {}: not a store URL; give postgres://USER@HOST/DB (a shared lab) or sqlite://PATH (one machine)",
+                redact(&url)
+            )));
+        };
+        let options: AnyConnectOptions =
+            url.parse().map_err(|e| LabError::Config(format!("--lab-db {}: {e}", redact(&url))))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Writers wait for each other instead of failing at once.
+                        conn.execute("PRAGMA busy_timeout = 30000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| LabError::Store(format!("cannot open the lab store {}: {e}", redact(&url))))?;
+        let store = Self { pool, backend, url };
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&store.pool)
+                .await
+                .map_err(|e| store.error(e))?;
+        }
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The store's URL without a password, for messages.
+    pub fn display_url(&self) -> String {
+        redact(&self.url)
+    }
+
+    /// The URL itself (it may hold a password: never print it).
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The pool, for reads that need no serialization.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A transaction that no other writer of the lab runs beside.
+    pub(crate) async fn write(&self) -> Result<Transaction<'static, Any>, LabError> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await.map_err(|e| self.error(e))?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                Ok(tx)
+            }
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.error(e)),
+        }
+    }
+
+    /// The store's clock, in milliseconds since the epoch: one clock for every machine of a lab.
+    pub(crate) async fn now(&self, tx: &mut Transaction<'static, Any>) -> Result<i64, LabError> {
+        let sql = match self.backend {
+            Backend::Postgres => "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+            Backend::Sqlite => "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+        };
+        sqlx::query_scalar(sql).fetch_one(&mut **tx).await.map_err(|e| self.error(e))
+    }
+
+    /// Tells waiters (on PostgreSQL; SQLite's poll) that a board may be free, at commit.
+    pub(crate) async fn notify(&self, tx: &mut Transaction<'static, Any>) -> Result<(), LabError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(CHANNEL)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+
+    /// A store error, naming the store.
+    pub(crate) fn error(&self, e: sqlx::Error) -> LabError {
+        LabError::Store(format!("lab store {}: {e}", self.display_url()))
+    }
+
+    async fn migrate(&self) -> Result<(), LabError> {
+        let mut tx = self.write().await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS lab_schema (version BIGINT NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM lab_schema")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+        let current = current.unwrap_or(0);
+        let newest = MIGRATIONS.len() as i64;
+        if current > newest {
+            return Err(LabError::Store(format!(
+                "lab store {} has schema {current}, newer than this vitro-plugin-lab knows ({newest}); upgrade it",
+                self.display_url()
+            )));
+        }
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let sql = match self.backend {
+                Backend::Postgres => migration.postgres,
+                Backend::Sqlite => migration.sqlite,
+            };
+            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                sqlx::query(statement).execute(&mut *tx).await.map_err(|e| self.error(e))?;
+            }
+            sqlx::query("INSERT INTO lab_schema (version) VALUES ($1)")
+                .bind(index as i64 + 1)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        tx.commit().await.map_err(|e| self.error(e))
+    }
+}
+
+/// `sqlite://` + the lab file in the user's data directory (created with its directory).
+fn default_sqlite_url() -> Result<String, LabError> {
+    let dir: PathBuf = dirs::data_dir()
+        .ok_or_else(|| {
+            LabError::Config(format!(
+                "no data directory for the lab's SQLite file; give --lab-db or {DB_ENV}"
+            ))
+        })?
+        .join("vitro");
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        LabError::Config(format!("cannot create {}: {e}; give --lab-db or {DB_ENV}", dir.display()))
+    })?;
+    Ok(format!("sqlite://{}?mode=rwc", dir.join("lab.db").display()))
+}
+
+/// `url` with its password, if any, masked.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, tail) = rest.split_once('/').map_or((rest, None), |(a, t)| (a, Some(t)));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:{}@{host}", vitro_sdk::protocol::secrets::MASK),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    // A password may also ride in the query (`?password=...`).
+    let tail = tail.map(|t| match t.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                        format!("{key}={}", vitro_sdk::protocol::secrets::MASK)
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => t.to_owned(),
+    });
+    match tail {
+        Some(tail) => format!("{scheme}://{authority}/{tail}"),
+        None => format!("{scheme}://{authority}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn a_password_never_shows() {
+        assert_eq!(redact("postgres://lab:s3cret@db/lab"), "postgres://lab:********@db/lab");
+        assert_eq!(
+            redact("postgres://db/lab?user=x&password=s3cret"),
+            "postgres://db/lab?user=x&password=********"
+        );
+        assert_eq!(redact("postgres://lab@db/lab"), "postgres://lab@db/lab");
+        assert_eq!(redact("sqlite:///var/lab.db?mode=rwc"), "sqlite:///var/lab.db?mode=rwc");
+    }
+}
