@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
 use crate::error::LabError;
 use crate::migrations::MIGRATIONS;
@@ -59,9 +59,15 @@ impl Store {
         };
         let options: AnyConnectOptions =
             url.parse().map_err(|e| LabError::Config(format!("--lab-db {}: {e}", redact(&url))))?;
+        // One connection first: an unreachable store fails now with its own error, not after
+        // the pool's retries.
+        let probe = AnyConnection::connect_with(&options)
+            .await
+            .map_err(|e| LabError::Store(format!("cannot open the lab store {}: {e}", redact(&url))))?;
+        let _ = probe.close().await;
         let pool = AnyPoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(Duration::from_secs(60))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -72,9 +78,7 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect_with(options)
-            .await
-            .map_err(|e| LabError::Store(format!("cannot open the lab store {}: {e}", redact(&url))))?;
+            .connect_lazy_with(options);
         let store = Self { pool, backend, url };
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL")
