@@ -185,8 +185,7 @@ pub async fn force_release(store: &Store, board: &str, by: &Holder) -> Result<Ho
     .execute(&mut *tx)
     .await
     .map_err(|e| store.error(e))?;
-    lease::assign(store, &mut tx, now).await?;
-    store.notify(&mut tx).await?;
+    lease::assign_free(store, &mut tx, now).await?;
     tx.commit().await.map_err(|e| store.error(e))?;
     Ok(lease.holder)
 }
@@ -218,8 +217,8 @@ async fn set_quarantine(store: &Store, board: &str, reason: Option<&str>) -> Res
         .execute(&mut *tx)
         .await
         .map_err(|e| store.error(e))?;
-    lease::assign(store, &mut tx, now).await?;
-    store.notify(&mut tx).await?;
+    lease::assign_free(store, &mut tx, now).await?;
+    store.notify_changed(&mut tx).await?;
     tx.commit().await.map_err(|e| store.error(e))
 }
 
@@ -275,8 +274,8 @@ pub async fn import(store: &Store, path: &Path) -> Result<Imported, LabError> {
             imported.added.push(name.clone());
         }
     }
-    lease::assign(store, &mut tx, now).await?;
-    store.notify(&mut tx).await?;
+    lease::assign_free(store, &mut tx, now).await?;
+    store.notify_changed(&mut tx).await?;
     tx.commit().await.map_err(|e| store.error(e))?;
     Ok(imported)
 }

@@ -16,7 +16,11 @@ use crate::error::LabError;
 use crate::filter::{all_match, Filter};
 use crate::holder::Holder;
 use crate::store::Store;
-use crate::wake::Waker;
+use crate::wake::{Wake, Waker};
+
+/// On a store without notifications, how often a waiter looks at the whole lab (it checks for
+/// its own grant every poll).
+const FULL_LOOK_WHEN_POLLING: Duration = Duration::from_secs(1);
 
 /// What a job asks for.
 #[derive(Debug, Clone)]
@@ -101,16 +105,22 @@ pub async fn acquire(
     holder: &Holder,
     mut on_status: impl FnMut(&WaitStatus),
 ) -> Result<Lease, LabError> {
-    // Listen before the first look, so no release between the two is missed.
-    let mut waker = Waker::new(store).await?;
-    let ticket = enqueue(store, request, holder).await?;
+    // Listen before the first look, so no change between the two is missed.
+    let mut slot = store.waker.lock().await;
+    let waker = match slot.as_mut() {
+        Some(waker) => waker,
+        None => slot.insert(Waker::new(store).await?),
+    };
     let deadline = tokio::time::Instant::now() + request.wait;
     let mut last: Option<WaitStatus> = None;
+    let mut place: Option<i64> = None;
     loop {
-        let step = match try_take(store, ticket, request, holder).await {
-            Ok(step) => step,
+        let (ticket, step) = match look(store, place, request, holder).await {
+            Ok(looked) => looked,
             Err(e) => {
-                let _ = dequeue(store, ticket).await;
+                if let Some(ticket) = place {
+                    let _ = dequeue(store, ticket).await;
+                }
                 return Err(e);
             }
         };
@@ -118,12 +128,23 @@ pub async fn acquire(
             Step::Taken(lease) => return Ok(lease),
             Step::Wait { status, next_expiry, now } => (status, next_expiry, now),
         };
+        if place.replace(ticket).is_none() {
+            waker.watch(store, ticket).await?;
+            // A grant between the look and the watch was not heard.
+            if let Some(lease) = granted_lease(store, ticket).await? {
+                return Ok(lease);
+            }
+        }
         if last.as_ref() != Some(&status) {
             on_status(&status);
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
-            let _ = dequeue(store, ticket).await;
+            dequeue(store, ticket).await?;
+            // Granted meanwhile: the board is taken after all.
+            if let Some(lease) = granted_lease(store, ticket).await? {
+                return Ok(lease);
+            }
             return Err(LabError::Timeout(format!(
                 "no {} came free within --lab-wait {}: {}",
                 request.describe(),
@@ -131,14 +152,56 @@ pub async fn acquire(
                 describe_wait(&status)
             )));
         }
-        // Wake for a release (notified or polled), the next lease that may lapse, the queue
-        // place's renewal, or the deadline, whichever comes first.
+        // Between two full looks, only this waiter's grant matters: a notification names its
+        // ticket (PostgreSQL), or a cheap read finds its lease (polling). The next full look
+        // comes at the next lease that may lapse, the queue place's renewal, a change of the
+        // lab, or the deadline, whichever is first.
         let until_expiry = next_expiry.map(|at| Duration::from_millis((at - now).max(0) as u64 + 5));
-        let nap =
-            [Some(left), Some(request.ttl / 3), until_expiry].into_iter().flatten().min().unwrap_or(left);
-        waker.wait(nap).await;
+        let mut nap = [left, request.ttl / 3].into_iter().chain(until_expiry).min().unwrap_or(left);
+        if store.polls() {
+            nap = nap.min(FULL_LOOK_WHEN_POLLING);
+        }
+        let look_again = tokio::time::Instant::now() + nap;
+        loop {
+            let left = look_again.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match waker.wait(left).await {
+                Wake::Changed => break,
+                Wake::Granted | Wake::Elapsed => {
+                    if let Some(lease) = granted_lease(store, ticket).await? {
+                        return Ok(lease);
+                    }
+                }
+            }
+        }
         last = Some(status);
     }
+}
+
+/// The lease granted to `ticket`, if any: a read without the write lock (the lease is this
+/// waiter's alone).
+async fn granted_lease(store: &Store, ticket: i64) -> Result<Option<Lease>, LabError> {
+    let row = sqlx::query(
+        "SELECT l.board, b.inventory, l.acquired_at FROM lab_leases l JOIN lab_boards b ON b.name = l.board \
+         WHERE l.ticket = $1",
+    )
+    .bind(ticket)
+    .fetch_optional(store.pool())
+    .await
+    .map_err(|e| store.error(e))?;
+    let Some(row) = row else { return Ok(None) };
+    let lease = (|| {
+        Ok::<_, sqlx::Error>(Lease {
+            ticket,
+            board: row.try_get(0)?,
+            inventory: serde_json::from_str(&row.try_get::<String, _>(1)?).unwrap_or(Value::Null),
+            acquired_at: row.try_get(2)?,
+        })
+    })()
+    .map_err(|e| store.error(e))?;
+    Ok(Some(lease))
 }
 
 /// The status in words: who holds what, and the place in the queue.
@@ -164,27 +227,6 @@ pub fn describe_wait(status: &WaitStatus) -> String {
     }
 }
 
-async fn enqueue(store: &Store, request: &Request, holder: &Holder) -> Result<i64, LabError> {
-    let mut tx = store.write().await?;
-    let now = store.now(&mut tx).await?;
-    let ticket: i64 = sqlx::query_scalar(
-        "INSERT INTO lab_queue (board, filters, priority, holder, ttl_ms, since, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ticket",
-    )
-    .bind(request.board.clone())
-    .bind(json_text(&request.filters))
-    .bind(request.priority)
-    .bind(json_text(holder))
-    .bind(millis(request.ttl))
-    .bind(now)
-    .bind(now + millis(request.ttl))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| store.error(e))?;
-    tx.commit().await.map_err(|e| store.error(e))?;
-    Ok(ticket)
-}
-
 /// Leaves the queue.
 pub async fn dequeue(store: &Store, ticket: i64) -> Result<(), LabError> {
     sqlx::query("DELETE FROM lab_queue WHERE ticket = $1")
@@ -195,49 +237,63 @@ pub async fn dequeue(store: &Store, ticket: i64) -> Result<(), LabError> {
     Ok(())
 }
 
-/// One look at the lab: hand out what is free, then see whether this ticket got a board.
-async fn try_take(store: &Store, ticket: i64, request: &Request, holder: &Holder) -> Result<Step, LabError> {
+/// One look at the lab, in one transaction: join the queue (no `ticket` yet) or keep the place,
+/// hand out what is free, and see whether this ticket got a board. Answers the ticket too.
+async fn look(
+    store: &Store,
+    ticket: Option<i64>,
+    request: &Request,
+    holder: &Holder,
+) -> Result<(i64, Step), LabError> {
     let mut tx = store.write().await?;
     let now = store.now(&mut tx).await?;
     expire(store, &mut tx, now).await?;
+    let leases = load_leases(store, &mut tx).await?;
     let boards = load_boards(store, &mut tx).await?;
+    if let Some(lease) = ticket.and_then(|t| leases.iter().find(|l| l.ticket == t)) {
+        let lease = lease_of(lease, &boards);
+        tx.commit().await.map_err(|e| store.error(e))?;
+        return Ok((lease.ticket, Step::Taken(lease)));
+    }
     check_satisfiable(store, request, &boards)?;
-    let renewed = sqlx::query("UPDATE lab_queue SET expires_at = $1 WHERE ticket = $2")
-        .bind(now + millis(request.ttl))
-        .bind(ticket)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| store.error(e))?;
-    let granted = |leases: &[LeaseRow]| leases.iter().any(|l| l.ticket == ticket);
-    if renewed.rows_affected() == 0 && !granted(&load_leases(store, &mut tx).await?) {
-        // The place lapsed (this process stalled longer than a TTL): back in at the same ticket.
-        sqlx::query(
-            "INSERT INTO lab_queue (ticket, board, filters, priority, holder, ttl_ms, since, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(ticket)
+    // A new place, or the renewal of this one; a place that lapsed (this process stalled longer
+    // than a TTL) comes back at its ticket.
+    let sql = match ticket {
+        None => {
+            "INSERT INTO lab_queue (board, filters, priority, holder, ttl_ms, since, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ticket"
+        }
+        Some(_) => {
+            "INSERT INTO lab_queue (board, filters, priority, holder, ttl_ms, since, expires_at, ticket) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (ticket) DO UPDATE SET expires_at = excluded.expires_at RETURNING ticket"
+        }
+    };
+    let mut insert = sqlx::query_scalar(sql)
         .bind(request.board.clone())
         .bind(json_text(&request.filters))
         .bind(request.priority)
         .bind(json_text(holder))
         .bind(millis(request.ttl))
         .bind(now)
-        .bind(now + millis(request.ttl))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| store.error(e))?;
+        .bind(now + millis(request.ttl));
+    if let Some(ticket) = ticket {
+        insert = insert.bind(ticket);
     }
-    assign(store, &mut tx, now).await?;
-    let leases = load_leases(store, &mut tx).await?;
-    if let Some(lease) = leases.iter().find(|l| l.ticket == ticket) {
-        let inventory =
-            boards.iter().find(|b| b.name == lease.board).map_or(Value::Null, |b| b.inventory.clone());
-        let lease = Lease { ticket, board: lease.board.clone(), inventory, acquired_at: lease.acquired_at };
-        tx.commit().await.map_err(|e| store.error(e))?;
-        return Ok(Step::Taken(lease));
-    }
+    let ticket: i64 = insert.fetch_one(&mut *tx).await.map_err(|e| store.error(e))?;
     let queue = load_queue(store, &mut tx).await?;
+    let granted = assign(store, &mut tx, now, &boards, &leases, &queue).await?;
     tx.commit().await.map_err(|e| store.error(e))?;
+    if let Some((_, board)) = granted.iter().find(|(t, _)| *t == ticket) {
+        let board = boards.iter().find(|b| &b.name == board);
+        let lease = Lease {
+            ticket,
+            board: board.map(|b| b.name.clone()).unwrap_or_default(),
+            inventory: board.map_or(Value::Null, |b| b.inventory.clone()),
+            acquired_at: now,
+        };
+        return Ok((ticket, Step::Taken(lease)));
+    }
     let wanted = |name: &str| boards.iter().any(|b| b.name == name && request.wants(&b.name, &b.inventory));
     let held: Vec<Held> = leases
         .iter()
@@ -250,29 +306,52 @@ async fn try_take(store: &Store, ticket: i64, request: &Request, holder: &Holder
         })
         .collect();
     let next_expiry = held.iter().map(|h| h.until).min();
-    let position = queue.iter().position(|e| e.ticket == ticket).map_or(queue.len(), |i| i + 1);
-    Ok(Step::Wait { status: WaitStatus { position, waiting: queue.len(), held }, next_expiry, now })
+    let waiting: Vec<i64> =
+        queue.iter().map(|e| e.ticket).filter(|t| !granted.iter().any(|(g, _)| g == t)).collect();
+    let position = waiting.iter().position(|&t| t == ticket).map_or(waiting.len(), |i| i + 1);
+    let status = WaitStatus { position, waiting: waiting.len(), held };
+    Ok((ticket, Step::Wait { status, next_expiry, now }))
 }
 
-/// Hands each free board in service to the first waiter (by priority, then arrival) that wants
-/// it: the lease is the waiter's from now, its place in the queue gone.
-pub(crate) async fn assign(
+fn lease_of(row: &LeaseRow, boards: &[BoardRow]) -> Lease {
+    let inventory = boards.iter().find(|b| b.name == row.board).map_or(Value::Null, |b| b.inventory.clone());
+    Lease { ticket: row.ticket, board: row.board.clone(), inventory, acquired_at: row.acquired_at }
+}
+
+/// [`assign`] on the lab as it is now.
+pub(crate) async fn assign_free(
     store: &Store,
     tx: &mut Transaction<'static, Any>,
     now: i64,
 ) -> Result<(), LabError> {
     let boards = load_boards(store, tx).await?;
     let leases = load_leases(store, tx).await?;
+    let queue = load_queue(store, tx).await?;
+    assign(store, tx, now, &boards, &leases, &queue).await.map(drop)
+}
+
+/// Hands each free board in service to the first waiter (by priority, then arrival) that wants
+/// it: the lease is the waiter's from now, its place in the queue gone, and it is told. Answers
+/// the grants (ticket, board).
+async fn assign(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    now: i64,
+    boards: &[BoardRow],
+    leases: &[LeaseRow],
+    queue: &[QueueRow],
+) -> Result<Vec<(i64, String)>, LabError> {
+    let mut granted = Vec::new();
     let mut free: Vec<&BoardRow> = boards
         .iter()
         .filter(|b| b.quarantine_reason.is_none() && !leases.iter().any(|l| l.board == b.name))
         .collect();
-    if free.is_empty() {
-        return Ok(());
-    }
     // The least recently used first, so work spreads over equal boards.
     free.sort_by(|a, b| (a.last_used, &a.name).cmp(&(b.last_used, &b.name)));
-    for entry in load_queue(store, tx).await? {
+    for entry in queue {
+        if free.is_empty() {
+            break;
+        }
         let Some(index) = free.iter().position(|b| entry.request.wants(&b.name, &b.inventory)) else {
             continue;
         };
@@ -299,11 +378,10 @@ pub(crate) async fn assign(
             .execute(&mut **tx)
             .await
             .map_err(|e| store.error(e))?;
-        if free.is_empty() {
-            break;
-        }
+        store.notify_granted(tx, entry.ticket).await?;
+        granted.push((entry.ticket, board.name.clone()));
     }
-    Ok(())
+    Ok(granted)
 }
 
 /// Refuses at once what can never be met: an unknown board, a quarantined one, a filter that no
@@ -383,8 +461,7 @@ pub(crate) async fn expire(
         .await
         .map_err(|e| store.error(e))?;
     if !lapsed.is_empty() {
-        assign(store, tx, now).await?;
-        store.notify(tx).await?;
+        assign_free(store, tx, now).await?;
     }
     Ok(())
 }
@@ -493,8 +570,7 @@ pub async fn release(
             quarantined = Some(reason);
         }
     }
-    assign(store, &mut tx, now).await?;
-    store.notify(&mut tx).await?;
+    assign_free(store, &mut tx, now).await?;
     tx.commit().await.map_err(|e| store.error(e))?;
     Ok(quarantined)
 }

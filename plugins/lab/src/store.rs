@@ -3,6 +3,7 @@
 //! store serializes (an advisory lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -10,12 +11,18 @@ use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
 use crate::error::LabError;
 use crate::migrations::MIGRATIONS;
+use crate::wake::Waker;
 
 /// The environment variable that names the store when `--lab-db` is not given.
 pub const DB_ENV: &str = "VITRO_LAB_DB";
 
-/// The channel that PostgreSQL notifies when a board may have become free.
+/// The channel that tells every waiter "the lab changed, look again".
 pub const CHANNEL: &str = "vitro_lab";
+
+/// The channel that tells the waiter of `ticket` alone that it was granted a board.
+pub fn ticket_channel(ticket: i64) -> String {
+    format!("{CHANNEL}_{ticket}")
+}
 
 /// Key of the advisory lock that serializes the lab's writes on PostgreSQL.
 const WRITE_LOCK: i64 = 0x0056_5452_4f4c_4142; // "VTROLAB"
@@ -30,11 +37,15 @@ pub enum Backend {
 }
 
 /// An open store with its schema up to date.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
     url: String,
+    poll: bool,
+    /// The waiter's alarm (a listening connection on PostgreSQL), made once and kept: one
+    /// acquisition at a time uses it.
+    pub(crate) waker: Arc<tokio::sync::Mutex<Option<Waker>>>,
 }
 
 impl Store {
@@ -68,6 +79,7 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(60))
+            .test_before_acquire(false)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -79,7 +91,7 @@ impl Store {
                 })
             })
             .connect_lazy_with(options);
-        let store = Self { pool, backend, url };
+        let store = Self { pool, backend, url, poll: false, waker: Arc::default() };
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&store.pool)
@@ -93,6 +105,18 @@ impl Store {
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Waiters poll even on PostgreSQL, as on SQLite: the baseline `scripts/bench-lab` measures
+    /// `LISTEN/NOTIFY` against.
+    pub fn polling(mut self) -> Self {
+        self.poll = true;
+        self
+    }
+
+    /// Whether waiters poll instead of listening.
+    pub(crate) fn polls(&self) -> bool {
+        self.poll || self.backend == Backend::Sqlite
     }
 
     /// The store's URL without a password, for messages.
@@ -135,11 +159,25 @@ impl Store {
         sqlx::query_scalar(sql).fetch_one(&mut **tx).await.map_err(|e| self.error(e))
     }
 
-    /// Tells waiters (on PostgreSQL; SQLite's poll) that a board may be free, at commit.
-    pub(crate) async fn notify(&self, tx: &mut Transaction<'static, Any>) -> Result<(), LabError> {
+    /// Tells every waiter, at commit, that the lab changed (boards imported, quarantined or back
+    /// in service): each looks again. On SQLite waiters find out by looking every second.
+    pub(crate) async fn notify_changed(&self, tx: &mut Transaction<'static, Any>) -> Result<(), LabError> {
+        self.notify(tx, CHANNEL).await
+    }
+
+    /// Tells the waiter of `ticket`, and only it, at commit, that it was granted a board.
+    pub(crate) async fn notify_granted(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        ticket: i64,
+    ) -> Result<(), LabError> {
+        self.notify(tx, &ticket_channel(ticket)).await
+    }
+
+    async fn notify(&self, tx: &mut Transaction<'static, Any>, channel: &str) -> Result<(), LabError> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify($1, '')")
-                .bind(CHANNEL)
+                .bind(channel)
                 .execute(&mut **tx)
                 .await
                 .map_err(|e| self.error(e))?;
