@@ -18,6 +18,12 @@ pub struct InventoryDevice {
     /// Per-hook deadlines in seconds, e.g. `{"boot": 900}` (read by `vitro`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vitro_timeouts: Option<BTreeMap<String, f64>>,
+    /// Where the device's driver runs (read by `vitro`): an exporter host that `ssh` reaches
+    /// (`exporter-1`, `lab@10.0.0.5`), or a whole command prefix (`ssh -p 2222 lab@exporter-1`);
+    /// the plugin is started as `PREFIX env VITRO_PLUGIN=1 vitro-plugin-NAME`, one process per
+    /// (host, plugin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vitro_plugin_host: Option<String>,
     /// Driver-specific keys.
     #[serde(flatten)]
     pub driver: Map<String, Value>,
@@ -79,3 +85,6 @@ pub struct EnvironmentFile {
     #[serde(flatten)]
     pub other: Map<String, Value>,
 }
+
+/// The device config key that names where the device's driver runs ([`InventoryDevice::vitro_plugin_host`]).
+pub const PLUGIN_HOST_KEY: &str = "vitro_plugin_host";

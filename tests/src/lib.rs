@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: temp dirs, processes, a loopback sshd, a throwaway
 //! PostgreSQL cluster.
 
+pub mod netns;
 pub mod postgres;
 pub mod sshd;
 

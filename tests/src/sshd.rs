@@ -1,4 +1,5 @@
-//! A real OpenSSH server on 127.0.0.1 with throwaway keys, for tests that run plugins remotely.
+//! A real OpenSSH server on 127.0.0.1 (or in a network namespace) with throwaway keys, for tests
+//! that run plugins remotely.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use crate::TempDir;
 /// A running `sshd -D` that accepts one throwaway key for the current user.
 pub struct Sshd {
     child: Child,
+    address: String,
     port: u16,
     dir: TempDir,
     user: String,
@@ -29,8 +31,13 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 }
 
 impl Sshd {
-    /// Starts the server; an error says what to install when sshd is missing.
+    /// Starts the server on 127.0.0.1; an error says what to install when sshd is missing.
     pub fn start() -> Result<Self, String> {
+        Self::start_at(None, "127.0.0.1")
+    }
+
+    /// Starts the server on `address`, inside network namespace `netns` when given.
+    pub fn start_at(netns: Option<&str>, address: &str) -> Result<Self, String> {
         let sshd = sshd_binary()
             .ok_or("no sshd on this machine: install openssh-server (scripts/install-test-deps does)")?;
         let dir = TempDir::new("sshd");
@@ -44,7 +51,7 @@ impl Sshd {
         let port =
             TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
         let config = format!(
-            "ListenAddress 127.0.0.1\nPort {port}\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
+            "ListenAddress {address}\nPort {port}\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
              AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\nPermitEmptyPasswords no\n\
              KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nLogLevel ERROR\n",
             d = d.display()
@@ -52,7 +59,15 @@ impl Sshd {
         std::fs::write(d.join("sshd_config"), config).map_err(|e| e.to_string())?;
         let _ = std::fs::create_dir_all("/run/sshd");
         run(Command::new(&sshd).arg("-t").arg("-f").arg(d.join("sshd_config")))?;
-        let child = Command::new(&sshd)
+        let mut command = match netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns]).arg(&sshd);
+                command
+            }
+            None => Command::new(&sshd),
+        };
+        let child = command
             .arg("-D")
             .arg("-e")
             .arg("-f")
@@ -62,10 +77,10 @@ impl Sshd {
             .spawn()
             .map_err(|e| format!("starting sshd: {e}"))?;
         let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        let server = Self { child, port, dir, user };
-        let up = crate::eventually(10.0, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        let server = Self { child, address: address.to_owned(), port, dir, user };
+        let up = crate::eventually(10.0, || std::net::TcpStream::connect((address, port)).is_ok());
         if !up {
-            return Err(format!("sshd did not listen on 127.0.0.1:{port} within 10 s"));
+            return Err(format!("sshd did not listen on {address}:{port} within 10 s"));
         }
         Ok(server)
     }
@@ -87,7 +102,7 @@ impl Sshd {
             "BatchMode=yes",
             "-o",
             "LogLevel=ERROR",
-            &format!("{}@127.0.0.1", self.user),
+            &format!("{}@{}", self.user, self.address),
         ]
         .map(String::from)
         .to_vec()
@@ -113,7 +128,7 @@ impl Sshd {
         Ok(())
     }
 
-    /// Its port on 127.0.0.1.
+    /// Its port.
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -132,7 +147,8 @@ impl Sshd {
     pub fn known_hosts(&self) -> Result<PathBuf, String> {
         let key = std::fs::read_to_string(self.dir.path().join("host_key.pub")).map_err(|e| e.to_string())?;
         let path = self.dir.path().join("known_hosts");
-        std::fs::write(&path, format!("[127.0.0.1]:{} {}", self.port, key)).map_err(|e| e.to_string())?;
+        std::fs::write(&path, format!("[{}]:{} {}", self.address, self.port, key))
+            .map_err(|e| e.to_string())?;
         Ok(path)
     }
 

@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod conformance;
 mod deploy;
+mod exporters;
 mod hardening;
 mod lab;
 mod menu;

@@ -141,10 +141,11 @@ pub struct RunArgs {
     /// Write what happened (devices, plugins, phase durations, result, error) to this JSON file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Seconds each plugin-level hook (reservation, config parsing, env setup, post-setup,
-    /// release) and each device creation may take.
-    #[arg(long, default_value = "300", value_name = "SECONDS", value_parser = parse_seconds)]
-    pub plugin_hook_timeout: Duration,
+    /// Seconds each plugin-level hook (config parsing, env setup, post-setup, release) and each
+    /// device creation may take [default: 300]. Reservation waits for a board as long as its
+    /// plugin allows, unless this is given.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub plugin_hook_timeout: Option<Duration>,
     /// After setup, serve the live session (path printed, also as VITRO_SESSION) until SIGINT,
     /// SIGTERM or a client's `session/release`.
     #[arg(long)]

@@ -13,11 +13,11 @@ use vitro_protocol::types::Capability;
 use super::args::{parse, plugin_source, Cli, Command};
 use super::hold::hold_bed;
 use super::plugin_flags::{flag_values, with_plugin_flags};
-use super::plugins::{plugin_commands, start_plugins, stop_all};
+use super::plugins::{plugin_commands, plugin_options, start_plugins, stop_all};
 use super::{Error, EXIT_FAILURE};
 use crate::lifecycle::report::{Outcome, PluginReport};
 use crate::lifecycle::{DeployOptions, Deployment, Progress};
-use crate::plugin::{EventSink, PluginEvent, PluginProcess};
+use crate::plugin::{EventSink, PluginEvent, PluginOptions, PluginProcess};
 use crate::registry::Registry;
 use crate::session::SessionState;
 
@@ -42,6 +42,7 @@ pub(super) async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> Resu
         }
     });
     let starting = std::time::Instant::now();
+    let remote_start = (Some(events_tx.clone()), plugin_options(&source));
     let started = tokio::select! {
         started = start_plugins(&commands, &registry, Some(events_tx), &source) => started,
         () = cancel.cancelled() => return Ok(ExitCode::from(EXIT_FAILURE)),
@@ -58,8 +59,9 @@ pub(super) async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> Resu
             }
         }
     }
-    let plugin_start = starting.elapsed();
-    let code = deploy_with(&argv, &mut plugins, registry, progress, plugin_start, broken, &cancel).await;
+    let startup =
+        Startup { took: starting.elapsed(), broken, events: remote_start.0, plugin_options: remote_start.1 };
+    let code = deploy_with(&argv, &mut plugins, registry, progress, startup, &cancel).await;
     stop_all(&mut plugins).await;
     drop(plugins);
     printer.abort();
@@ -72,15 +74,24 @@ pub(super) async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> Resu
     code
 }
 
+/// How the plugins started, and how to start more (on exporters) the same way.
+struct Startup {
+    took: Duration,
+    /// Why each plugin that could not start failed.
+    broken: Vec<String>,
+    events: Option<EventSink>,
+    plugin_options: PluginOptions,
+}
+
 async fn deploy_with(
     argv: &[String],
     plugins: &mut [PluginProcess],
     registry: Arc<Registry>,
     progress: Progress,
-    plugin_start: Duration,
-    broken_plugins: Vec<String>,
+    startup: Startup,
     cancel: &CancellationToken,
 ) -> Result<ExitCode, Error> {
+    let Startup { took: plugin_start, broken: broken_plugins, events, plugin_options } = startup;
     let (command, added) = with_plugin_flags(Cli::command(), plugins);
     let (cli, matches) = parse(command, argv)?;
     let (args, user_command, matches) = match (cli.command, matches.subcommand()) {
@@ -126,8 +137,10 @@ async fn deploy_with(
         ignore_devices: args.ignore_devices.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         console_log_dir: args.save_console_logs.clone(),
         flag_values: flag_values(&matches, &added),
-        plugin_hook_timeout: Some(args.plugin_hook_timeout),
+        plugin_hook_timeout: args.plugin_hook_timeout,
         broken_plugins,
+        plugin_options,
+        events,
     };
     let mut command_status: Option<u8> = None;
     let hold = args.hold;
@@ -139,7 +152,9 @@ async fn deploy_with(
         .await;
     stop_all(plugins).await;
     // The processes have ended now: report how.
-    report.plugins = PluginReport::of_all(plugins);
+    // The local plugins come first in the report; now that they stopped, with how they ended.
+    let local = PluginReport::of_all(plugins.iter().map(|p| (p.info().plugin.name.as_str(), p)));
+    report.plugins.splice(..local.len().min(report.plugins.len()), local);
     report.durations.insert("plugin start".into(), plugin_start.as_secs_f64());
     if let Some(path) = &args.report {
         let written = serde_json::to_string_pretty(&report)

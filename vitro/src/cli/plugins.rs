@@ -48,11 +48,16 @@ pub(super) async fn start_plugins(
     events: Option<EventSink>,
     source: &PluginSource,
 ) -> Vec<Result<PluginProcess, RpcError>> {
-    let options = PluginOptions { handshake_timeout: source.handshake_timeout, ..PluginOptions::default() };
+    let options = plugin_options(source);
     let starts = commands.iter().map(|command| {
         PluginProcess::start(command.clone(), registry.clone(), events.clone(), options.clone())
     });
     futures_util::future::join_all(starts).await
+}
+
+/// How plugins are started and watched, from the command line.
+pub(super) fn plugin_options(source: &PluginSource) -> PluginOptions {
+    PluginOptions { handshake_timeout: source.handshake_timeout, ..PluginOptions::default() }
 }
 
 pub(super) async fn stop_all(plugins: &mut [PluginProcess]) {

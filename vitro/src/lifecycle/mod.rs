@@ -4,6 +4,7 @@
 mod hooks;
 pub mod phases;
 mod progress;
+mod remote;
 pub mod report;
 mod setup;
 
@@ -22,6 +23,7 @@ use crate::plugin::PluginProcess;
 use crate::registry::Registry;
 use crate::session::SessionState;
 use phases::PLUGIN_HOOK_TIMEOUT;
+use remote::Plugin;
 use report::{DeviceReport, Outcome, PhaseTotal, PluginReport, Report};
 
 /// What the command line asks of a deployment.
@@ -48,6 +50,10 @@ pub struct DeployOptions {
     pub plugin_hook_timeout: Option<Duration>,
     /// Why each plugin that could not start failed; named when a device's type is missing.
     pub broken_plugins: Vec<String>,
+    /// How plugins started on exporters are started and watched (as the local ones).
+    pub plugin_options: crate::plugin::PluginOptions,
+    /// Where plugins started on exporters send their events.
+    pub events: Option<crate::plugin::EventSink>,
 }
 
 /// Why the deployment stopped.
@@ -92,7 +98,8 @@ struct Device {
 
 /// One deployment over started plugins.
 pub struct Deployment<'a> {
-    plugins: &'a [PluginProcess],
+    /// The started plugins (first, in their order), then those started on exporters.
+    plugins: Vec<Plugin<'a>>,
     registry: Arc<Registry>,
     options: DeployOptions,
     progress: Progress,
@@ -114,7 +121,7 @@ impl<'a> Deployment<'a> {
         progress: Progress,
     ) -> Self {
         Self {
-            plugins,
+            plugins: plugins.iter().map(Plugin::Local).collect(),
             registry,
             board: options.board_name.clone(),
             options,
@@ -216,13 +223,14 @@ impl<'a> Deployment<'a> {
         let error = result.as_ref().err().map(|f| f.message.clone());
         let released = Instant::now();
         self.release(status, error.clone()).await;
+        self.stop_remote().await;
         Report {
             result: outcome,
             error,
             failed_phase: result.err().map(|f| f.phase),
             board: self.board.clone(),
             devices: self.devices.iter().map(|d| d.report.clone()).collect(),
-            plugins: PluginReport::of_all(self.plugins),
+            plugins: PluginReport::of_all(self.plugins.iter().map(|p| (p.name(), &**p))),
             durations: BTreeMap::from([
                 ("setup".to_owned(), setup_time.as_secs_f64()),
                 ("release".to_owned(), released.elapsed().as_secs_f64()),
@@ -237,11 +245,7 @@ impl<'a> Deployment<'a> {
             let reason = plugin.peer().closed_reason()?;
             Some(Failure::new(
                 "session",
-                format!(
-                    "plugin {} ended while the test bed was live: {}",
-                    plugin.info().plugin.name,
-                    reason.chain()
-                ),
+                format!("plugin {} ended while the test bed was live: {}", plugin.name(), reason.chain()),
             ))
         })
     }
@@ -251,7 +255,7 @@ impl<'a> Deployment<'a> {
     }
 
     fn plugin_name(&self, index: usize) -> &str {
-        &self.plugins[index].info().plugin.name
+        self.plugins[index].name()
     }
 
     fn options_for(&self, plugin: usize) -> BTreeMap<String, Value> {
@@ -266,7 +270,9 @@ impl<'a> Deployment<'a> {
 
     fn with_capability(&self, capability: Capability) -> Vec<usize> {
         (0..self.plugins.len())
-            .filter(|&i| self.plugins[i].info().capabilities.contains(&capability))
+            .filter(|&i| {
+                !self.plugins[i].is_remote() && self.plugins[i].info().capabilities.contains(&capability)
+            })
             .collect()
     }
 }

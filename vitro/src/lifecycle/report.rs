@@ -45,12 +45,15 @@ pub struct PluginReport {
 }
 
 impl PluginReport {
-    /// The report of every plugin, in order, with how each process ended so far.
-    pub fn of_all(plugins: &[crate::plugin::PluginProcess]) -> Vec<PluginReport> {
+    /// The report of every plugin (its name, for one on an exporter `name@host`, and its
+    /// process), in order, with how each process ended so far.
+    pub fn of_all<'a>(
+        plugins: impl IntoIterator<Item = (&'a str, &'a crate::plugin::PluginProcess)>,
+    ) -> Vec<PluginReport> {
         plugins
-            .iter()
-            .map(|p| PluginReport {
-                name: p.info().plugin.name.clone(),
+            .into_iter()
+            .map(|(name, p)| PluginReport {
+                name: name.to_owned(),
                 version: p.info().plugin.version.clone(),
                 exit: p.exit_info().map_or_else(|| "running".into(), |e| e.summary),
             })

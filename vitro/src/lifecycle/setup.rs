@@ -15,6 +15,7 @@ use vitro_protocol::types::{
 };
 
 use super::phases::{self, Phase};
+use super::remote;
 use super::report::DeviceReport;
 use super::{Deployment, Device, Failure};
 use crate::config::{
@@ -56,7 +57,12 @@ impl<'a> Deployment<'a> {
             let Some((plugin, info)) = types.get(&type_name) else {
                 return Err(unknown_type(&name, &type_name, &types, &inventory, &inventory_file, self).into());
             };
-            wanted.push((name, type_name, *plugin, info.clone(), config));
+            let plugin = match remote::host_of(&config) {
+                Ok(Some(host)) => self.remote_plugin(&host, *plugin, &type_name).await?,
+                Ok(None) => *plugin,
+                Err(e) => return Err(Failure::new("configuration", format!("device {name}: {e}"))),
+            };
+            wanted.push((name, type_name, plugin, info.clone(), config));
         }
         self.check_config_schemas(&wanted, &inventory, &inventory_file, &env)?;
         self.enter("registration");
@@ -199,7 +205,7 @@ impl<'a> Deployment<'a> {
         &mut self,
         wanted: Vec<(String, String, usize, DeviceTypeInfo, Value)>,
     ) -> Result<(), Failure> {
-        let plugins = self.plugins;
+        let plugins = &self.plugins;
         let timeout = self.plugin_hook_timeout();
         let creations = wanted.iter().map(|(name, type_name, plugin, _, config)| {
             let params = DeviceCreateParams {
