@@ -5,8 +5,10 @@
 //! board ever had two holders at once, the history has exactly N successful leases, nothing is
 //! left held or queued.
 //!
-//! `lab-bench postgres|sqlite N [--poll]`: on a throwaway PostgreSQL cluster (stopped at the end)
-//! or an SQLite file in a temp dir; `--poll` makes waiters poll on PostgreSQL too (the baseline).
+//! `lab-bench postgres|sqlite N [--poll] [--hold-ms MS]`: on a throwaway PostgreSQL cluster
+//! (stopped at the end) or an SQLite file in a temp dir; `--poll` makes waiters poll on
+//! PostgreSQL too (the baseline); `--hold-ms` is how long each client keeps its board (0: it
+//! releases at once, which saturates the store).
 //! Run through `scripts/bench-lab`.
 
 use std::collections::HashMap;
@@ -49,6 +51,11 @@ async fn main() {
         _ => format!("sqlite://{}?mode=rwc", dir.path().join("lab.db").display()),
     };
     let poll = args.iter().any(|a| a == "--poll");
+    let hold = args
+        .iter()
+        .position(|a| a == "--hold-ms")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_millis);
     let open = || async {
         let store = Store::open(Some(url)).await.unwrap_or_else(|e| panic!("{e}"));
         if poll {
@@ -73,7 +80,7 @@ async fn main() {
     let clients: Vec<_> = stores
         .into_iter()
         .enumerate()
-        .map(|(client, store)| tokio::spawn(run_client(client, store, shared.clone(), total)))
+        .map(|(client, store)| tokio::spawn(run_client(client, store, shared.clone(), total, hold)))
         .collect();
     for client in clients {
         client.await.unwrap();
@@ -96,8 +103,13 @@ async fn main() {
     let queued = admin::queue(&store).await.unwrap().len();
     let doubled = shared.doubled.load(Ordering::Relaxed);
     println!(
-        "{:<28} {total} acquisitions in {:.2} s: {:.0}/s; handover p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms ({} handovers)",
-        format!("{}{}", backend_name(url), if poll { " (polling, baseline)" } else { "" }),
+        "{:<40} {total} acquisitions in {:.2} s: {:.0}/s; handover p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms ({} handovers)",
+        format!(
+            "{}{}, hold {} ms",
+            backend_name(url),
+            if poll { " polling (baseline)" } else { "" },
+            hold.as_millis()
+        ),
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64(),
         pct(0.5).as_secs_f64() * 1e3,
@@ -106,7 +118,7 @@ async fn main() {
         handovers.len(),
     );
     println!(
-        "{:<28} doubled leases: {doubled}; in the history: {history} of {total}; left held: {held}; left queued: {queued}",
+        "{:<40} doubled leases: {doubled}; in the history: {history} of {total}; left held: {held}; left queued: {queued}",
         ""
     );
     if doubled != 0 || history != total || held != 0 || queued != 0 {
@@ -114,7 +126,7 @@ async fn main() {
     }
 }
 
-async fn run_client(client: usize, store: Store, shared: Arc<Shared>, total: usize) {
+async fn run_client(client: usize, store: Store, shared: Arc<Shared>, total: usize, hold: Duration) {
     let holder = Holder { user: format!("bench-{client}"), host: "bench".to_owned(), pid: 0, ci_job: None };
     let request = Request {
         board: None,
@@ -131,6 +143,9 @@ async fn run_client(client: usize, store: Store, shared: Arc<Shared>, total: usi
         }
         if let Some(released) = shared.released.lock().unwrap().remove(&lease.board) {
             shared.handovers.lock().unwrap().push(got - released);
+        }
+        if !hold.is_zero() {
+            tokio::time::sleep(hold).await;
         }
         shared.holders.lock().unwrap().remove(&lease.board);
         // Recorded before the call: the next holder may have the board before the call returns.
