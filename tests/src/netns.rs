@@ -1,8 +1,10 @@
 //! Exporter hosts for the tests: each a network namespace of the test's own, joined to this
 //! machine by a veth pair (10.213.N.1 here, 10.213.N.2 there; no forwarding, no NAT, nothing
-//! leaves the machine), with an `sshd` inside. Its link can be cut mid-test. Needs root.
+//! leaves the machine), with an `sshd` inside and, on demand, a board behind a `socat` serial
+//! line. Its link can be cut mid-test. Needs root.
 
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use crate::sshd::Sshd;
 
@@ -14,6 +16,8 @@ pub struct Exporter {
     pub address: String,
     /// The sshd inside (dropped before the namespace is removed).
     sshd: Option<Sshd>,
+    /// The `socat`s of its serial boards.
+    boards: Vec<Child>,
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -36,8 +40,13 @@ impl Exporter {
         let (here, there) = (format!("10.213.{subnet}.1"), format!("10.213.{subnet}.2"));
         let _ = ip(&["netns", "del", &netns]);
         ip(&["netns", "add", &netns])?;
-        let mut exporter =
-            Self { netns: netns.clone(), veth: veth.clone(), address: there.clone(), sshd: None };
+        let mut exporter = Self {
+            netns: netns.clone(),
+            veth: veth.clone(),
+            address: there.clone(),
+            sshd: None,
+            boards: Vec::new(),
+        };
         ip(&["link", "add", &veth, "type", "veth", "peer", "name", &peer])?;
         ip(&["link", "set", &peer, "netns", &netns])?;
         ip(&["addr", "add", &format!("{here}/24"), "dev", &veth])?;
@@ -52,6 +61,31 @@ impl Exporter {
     /// `ssh` with its options to log in there, up to the remote command.
     pub fn ssh_command(&self) -> Vec<String> {
         self.sshd.as_ref().map(Sshd::ssh_command).unwrap_or_default()
+    }
+
+    /// Starts a board there behind a serial line: a shell with the prompt `board# ` on the far
+    /// end of a pseudo-terminal that `socat` (running in the namespace) links at `dir/NAME`.
+    pub fn serial_board(&mut self, dir: &Path, name: &str) -> Result<PathBuf, String> {
+        let script = dir.join(format!("{name}.sh"));
+        std::fs::write(&script, "#!/bin/sh\nPS1='board# ' TERM=dumb exec bash --norc --noprofile -i\n")
+            .map_err(|e| e.to_string())?;
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .map_err(|e| e.to_string())?;
+        let tty = dir.join(name);
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.netns, "socat"])
+            .arg(format!("pty,link={},raw,echo=0", tty.display()))
+            .arg(format!("EXEC:{},pty,stderr,setsid,sigint,sane,ctty", script.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("socat: {e}; install socat"))?;
+        self.boards.push(child);
+        if !crate::eventually(10.0, || tty.exists()) {
+            return Err(format!("socat made no {} within 10 s", tty.display()));
+        }
+        Ok(tty)
     }
 
     /// Pids of the processes running in it.
@@ -76,6 +110,9 @@ impl Drop for Exporter {
         for pid in self.pids() {
             // SAFETY: kill(2) on a pid of the test's own namespace.
             unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        for board in &mut self.boards {
+            let _ = board.wait();
         }
         // Deleting the pair here at once: a namespace whose cut connections linger is freed
         // (with its end of the pair) only when they time out.

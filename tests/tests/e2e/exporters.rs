@@ -1,5 +1,6 @@
 //! Drivers on exporter hosts: two hosts in network namespaces of the test's own, each with a
-//! real `sshd`; a bed whose devices' plugins run here and on both; one host's link cut mid-test.
+//! real `sshd` and a board behind a `socat` serial line; a bed whose devices' plugins run here
+//! and on both; one host's link cut mid-test.
 
 use std::process::{Command, Stdio};
 
@@ -24,7 +25,7 @@ fn is_fixture_plugin(pid: i32) -> bool {
 
 #[test]
 fn devices_run_on_their_exporters_and_a_cut_exporter_fails_only_its_own() {
-    let (a, b) = match (Exporter::start(1), Exporter::start(2)) {
+    let (mut a, mut b) = match (Exporter::start(1), Exporter::start(2)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
             panic!("exporter hosts in network namespaces (needs root and iproute2): {e}")
@@ -34,6 +35,8 @@ fn devices_run_on_their_exporters_and_a_cut_exporter_fails_only_its_own() {
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(FIXTURE, bin.join("vitro-plugin-fixture")).unwrap();
+    let tty_a = a.serial_board(dir.path(), "tty-a").unwrap();
+    let tty_b = b.serial_board(dir.path(), "tty-b").unwrap();
     let trace = dir.path().join("trace");
     let device = |name: &str, exporter: Option<&Exporter>| {
         let mut device = json!({"name": name, "type": "fixture", "trace": trace.display().to_string()});
@@ -42,8 +45,17 @@ fn devices_run_on_their_exporters_and_a_cut_exporter_fails_only_its_own() {
         }
         device
     };
+    // The boards: the fixture opens the serial line at boot, from the exporter.
+    let board = |name: &str, exporter: &Exporter, tty: &std::path::Path| {
+        let mut device = device(name, Some(exporter));
+        device["connection_type"] = json!("serial");
+        device["port"] = json!(tty);
+        device["baud"] = json!(115200);
+        device["prompt"] = json!("board# $");
+        device
+    };
     let inventory = json!({"bed": {"devices": [
-        device("here", None), device("on_a", Some(&a)), device("on_b", Some(&b)), device("on_b2", Some(&b)),
+        device("here", None), board("on_a", &a, &tty_a), board("on_b", &b, &tty_b), device("on_b2", Some(&b)),
     ]}});
     let (inv, env, report) =
         (dir.path().join("inv.json"), dir.path().join("env.json"), dir.path().join("report.json"));
@@ -53,7 +65,8 @@ fn devices_run_on_their_exporters_and_a_cut_exporter_fails_only_its_own() {
     let (session, proceed, after) =
         (dir.path().join("session"), dir.path().join("proceed"), dir.path().join("after.json"));
     let script = format!(
-        "echo $VITRO_SESSION > {session}; while [ ! -e {proceed} ]; do sleep 0.05; done; {client} call on_b config > {after}",
+        "echo $VITRO_SESSION > {session}; while [ ! -e {proceed} ]; do sleep 0.05; done; \
+         {client} console on_b console 'echo $((6 * 7))' 42 > {after}",
         session = session.display(),
         proceed = proceed.display(),
         client = client.display(),
@@ -70,7 +83,13 @@ fn devices_run_on_their_exporters_and_a_cut_exporter_fails_only_its_own() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    assert!(eventually(60.0, || session.exists()), "the bed never came up");
+    let mut vitro = vitro;
+    if !eventually(60.0, || session.exists() || matches!(vitro.try_wait(), Ok(Some(_)))) || !session.exists()
+    {
+        let _ = vitro.kill();
+        let out = vitro.wait_with_output().unwrap();
+        panic!("the bed never came up: {}", String::from_utf8_lossy(&out.stderr));
+    }
     // One plugin process on each exporter, running there (in its namespace), for its devices.
     assert_eq!(a.pids().into_iter().filter(|&p| is_fixture_plugin(p)).count(), 1);
     assert_eq!(b.pids().into_iter().filter(|&p| is_fixture_plugin(p)).count(), 1);
@@ -93,9 +112,9 @@ fn devices_run_on_their_exporters_and_a_cut_exporter_fails_only_its_own() {
     let out = vitro.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    // The other exporter's devices went on.
-    let config: Value = serde_json::from_str(&std::fs::read_to_string(&after).unwrap()).unwrap();
-    assert_eq!(config["name"], "on_b", "{config}");
+    // The other exporter's devices went on: its board answers on its serial console.
+    let typed = std::fs::read_to_string(&after).unwrap();
+    assert!(typed.contains("42"), "{typed}");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let error = report["error"].as_str().unwrap();
     assert!(
