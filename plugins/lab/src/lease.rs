@@ -517,12 +517,21 @@ pub async fn release(
 ) -> Result<Option<String>, LabError> {
     let mut tx = store.write().await?;
     let now = store.now(&mut tx).await?;
-    sqlx::query("DELETE FROM lab_leases WHERE board = $1 AND ticket = $2")
+    let freed = sqlx::query("DELETE FROM lab_leases WHERE board = $1 AND ticket = $2")
         .bind(&lease.board)
         .bind(lease.ticket)
         .execute(&mut *tx)
         .await
         .map_err(|e| store.error(e))?;
+    if freed.rows_affected() == 0 {
+        // The history already says how it ended (`expired` or `forced`); the board may be
+        // another job's now, so this outcome says nothing of it.
+        return Err(LabError::Refused(format!(
+            "the lease on board {} was gone before the release (it lapsed or was forced free); \
+             this deployment's outcome is not recorded for the board",
+            lease.board
+        )));
+    }
     sqlx::query(
         "INSERT INTO lab_history (board, holder, acquired_at, ended_at, outcome, error) VALUES ($1, $2, $3, $4, $5, $6)",
     )

@@ -16,7 +16,7 @@ use crate::error::LabError;
 use crate::filter::Filter;
 use crate::holder::Holder;
 use crate::lease::{self, Lease, Outcome, Request};
-use crate::store::{Store, DB_ENV};
+use crate::store::Store;
 
 /// The plugin's flags, each with its default.
 const FLAGS: &[(&str, Option<&str>, &str)] = &[
@@ -87,6 +87,7 @@ impl PluginHooks for LabHooks {
                 }
             }
         };
+        store.stop_listening().await;
         host.plugin_progress(format!("leased board {} from {}", lease.board, store.display_url())).await;
         let renewer = tokio::spawn(renew(store.clone(), lease.clone(), options.ttl));
         let result =
@@ -183,7 +184,7 @@ impl Options {
             )));
         }
         Ok(Self {
-            db: text("lab-db").or_else(|| std::env::var(DB_ENV).ok()),
+            db: text("lab-db"),
             filters: text("lab-match").map(|m| Filter::parse_list(&m)).transpose()?.unwrap_or_default(),
             wait: duration("lab-wait")?,
             priority: number("lab-priority")?,

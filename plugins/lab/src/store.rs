@@ -76,8 +76,12 @@ impl Store {
             .await
             .map_err(|e| LabError::Store(format!("cannot open the lab store {}: {e}", redact(&url))))?;
         let _ = probe.close().await;
+        // Few connections, closed when idle: a job holding a board needs one only to renew it
+        // every TTL/3, so a lab of many jobs stays well under PostgreSQL's connection limit.
         let pool = AnyPoolOptions::new()
-            .max_connections(4)
+            .max_connections(2)
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(60))
             .test_before_acquire(false)
             .after_connect(move |conn, _| {
@@ -112,6 +116,11 @@ impl Store {
     pub fn polling(mut self) -> Self {
         self.poll = true;
         self
+    }
+
+    /// Closes the waiter's listening connection (after the wait; the next wait opens one again).
+    pub async fn stop_listening(&self) {
+        self.waker.lock().await.take();
     }
 
     /// Whether waiters poll instead of listening.

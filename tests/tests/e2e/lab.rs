@@ -330,7 +330,11 @@ fn the_lab_commands_show_and_admin_the_lab(backend: Backend) {
     assert_eq!(std::fs::read_to_string(&seen).unwrap().trim(), "virt1");
 
     let started = lab.rec("holder");
-    let mut holder = lab.run(&["--board-name", "pi"], &format!("touch {}; sleep 600", started.display()));
+    let done = lab.rec("done");
+    let holder = lab.run(
+        &["--board-name", "pi"],
+        &format!("touch {}; while [ ! -e {} ]; do sleep 0.05; done", started.display(), done.display()),
+    );
     assert!(eventually(60.0, || started.exists()));
     let boards = lab.lab_json(&["boards"]);
     let pi = boards.as_array().unwrap().iter().find(|b| b["name"] == "pi").unwrap();
@@ -358,8 +362,12 @@ fn the_lab_commands_show_and_admin_the_lab(backend: Backend) {
     assert_eq!(released["released_from"]["pid"], json!(holder.id()));
     let history = lab.history("pi");
     assert_eq!(history.last().unwrap()["outcome"], "forced");
-    holder.kill().unwrap();
-    holder.wait().unwrap();
+    // The holder's job ends: its release finds the lease gone, says so, and records nothing.
+    std::fs::write(&done, "").unwrap();
+    let out = finished(holder);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the lease on board pi was gone before the release"), "{stderr}");
+    assert_eq!(lab.history("pi").len(), history.len(), "the forced lease is not recorded twice");
 
     // Errors name the board and the fix.
     let out = lab.vitro(&["lab", "history", "nosuch"]).output().unwrap();
