@@ -253,6 +253,35 @@ def test_consoles_stream_take_input_and_take_markers(tmp_path: Path) -> None:
     assert code == 0
 
 
+def test_a_device_whose_logs_the_host_keeps_streams_each_console_from_the_start() -> None:
+    """``console_log_stream`` (a plugin on an exporter): every console streams as soon as it is
+    added, without a ``console/open``, and ``console/close`` leaves the stream open."""
+    plugin = Plugin("shell", "1").device_type("shell", Shell)
+
+    def script(host: Host) -> list[dict[str, Any]]:
+        host.call("initialize", INIT)
+        create = {"name": "s", "type": "shell", "config": {}, "console_log_stream": True}
+        answers = [
+            host.call("device/create", create),
+            host.call("device/hook", {"device": "s", "hook": "boot"}),
+            host.call("console/close", {"device": "s", "console": "shell"}),
+        ]
+        typed = base64.b64encode(b"echo $((40 + 2))\n").decode()
+        answers.append(host.call("console/write", {"device": "s", "console": "shell", "data": typed}))
+        seen = b""
+        while b"42\r\n" not in seen:
+            message = host.read()
+            if message.get("method") == "$/console/output":
+                seen += base64.b64decode(message["params"]["data"])
+        answers.append(host.call("shutdown", {}))
+        host.send({"method": "exit", "params": {}})
+        return answers
+
+    code, answers = run_session(script, plugin)
+    assert [a.get("result") for a in answers] == [{}, {}, {}, {}, {}]
+    assert code == 0
+
+
 class Gateway(Device):
     """Boots with the servers and configures with the devices (protocol 1.1 phase hooks)."""
 

@@ -19,6 +19,9 @@ type Key = (String, String);
 pub(crate) struct Consoles {
     consoles: Mutex<HashMap<Key, Arc<Console>>>,
     streams: Mutex<HashMap<Key, tokio::task::AbortHandle>>,
+    /// Devices whose consoles stream to the host from the moment they are added, for the
+    /// host's console logs (`console_log_stream`); `console/close` leaves those streams open.
+    streamed: Mutex<HashMap<String, PeerHandle>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -28,6 +31,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Consoles {
     pub(crate) fn add(&self, device: &str, name: &str, console: Arc<Console>) {
         lock(&self.consoles).insert((device.to_owned(), name.to_owned()), console);
+        let streamed = lock(&self.streamed).get(device).cloned();
+        if let Some(peer) = streamed {
+            let target = ConsoleRef { device: device.to_owned(), console: name.to_owned() };
+            let _ = self.open(&target, &peer);
+        }
+    }
+
+    /// Streams every console of `device` to the host behind `peer`, from the moment it is added.
+    pub(crate) fn stream_all(&self, device: &str, peer: PeerHandle) {
+        lock(&self.streamed).insert(device.to_owned(), peer);
     }
 
     pub(crate) fn names(&self, device: &str) -> Vec<String> {
@@ -45,6 +58,11 @@ impl Consoles {
 
     pub(crate) fn open(&self, target: &ConsoleRef, peer: &PeerHandle) -> Result<(), RpcError> {
         let console = self.get(&target.device, &target.console)?;
+        let key = (target.device.clone(), target.console.clone());
+        if lock(&self.streamed).contains_key(&target.device) && lock(&self.streams).contains_key(&key) {
+            // Streaming since it was added; a second stream would send every byte twice.
+            return Ok(());
+        }
         let mut output = console.subscribe();
         let (peer, target2) = (peer.clone(), target.clone());
         let task = tokio::spawn(async move {
@@ -68,6 +86,9 @@ impl Consoles {
     }
 
     pub(crate) fn close(&self, target: &ConsoleRef) {
+        if lock(&self.streamed).contains_key(&target.device) {
+            return;
+        }
         if let Some(stream) = lock(&self.streams).remove(&(target.device.clone(), target.console.clone())) {
             stream.abort();
         }

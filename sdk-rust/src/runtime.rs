@@ -150,6 +150,10 @@ impl Runtime {
             console_log_dir: params.console_log_dir.map(std::path::PathBuf::from),
         };
         let device = (device_type.factory)(spec)?;
+        #[cfg(feature = "console")]
+        if params.console_log_stream {
+            self.consoles.stream_all(&params.name, peer.clone());
+        }
         lock(&self.devices).insert(params.name, device);
         Ok(())
     }

@@ -67,6 +67,7 @@ async fn requests_before_initialize_are_refused_and_initialize_only_once() {
         type_name: "lamp".into(),
         config: json!({}),
         console_log_dir: None,
+        console_log_stream: false,
     };
     assert_eq!(remote_kind(host.request::<DeviceCreate>(&create, T).await), ErrorKind::InvalidState);
     let info = host.request::<Initialize>(&init_params(), T).await.unwrap();
@@ -84,6 +85,7 @@ async fn hooks_and_methods_reach_the_device_and_errors_keep_their_kind_and_cause
         type_name: "toaster".into(),
         config: json!({}),
         console_log_dir: None,
+        console_log_stream: false,
     };
     assert_eq!(remote_kind(host.request::<DeviceCreate>(&unknown, T).await), ErrorKind::UnknownDeviceType);
     let create = DeviceCreateParams {
@@ -91,6 +93,7 @@ async fn hooks_and_methods_reach_the_device_and_errors_keep_their_kind_and_cause
         type_name: "lamp".into(),
         config: json!({}),
         console_log_dir: None,
+        console_log_stream: false,
     };
     host.request::<DeviceCreate>(&create, T).await.unwrap();
     assert_eq!(remote_kind(host.request::<DeviceCreate>(&create, T).await), ErrorKind::InvalidState);
@@ -226,6 +229,7 @@ async fn phase_hooks_are_declared_routed_and_refused_by_an_older_host() {
         type_name: "gateway".into(),
         config: json!({}),
         console_log_dir: None,
+        console_log_stream: false,
     };
     host.request::<DeviceCreate>(&create, T).await.unwrap();
     for hook in [Hook::ServerBoot, Hook::DeviceConfigure] {

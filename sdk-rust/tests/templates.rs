@@ -78,6 +78,7 @@ async fn a_template_trait_is_declared_and_its_calls_are_routed() {
         type_name: "outlet".into(),
         config: json!({}),
         console_log_dir: None,
+        console_log_stream: false,
     };
     host.request::<DeviceCreate>(&create, t).await.unwrap();
     let call = |method: &str, params| DeviceCallParams {

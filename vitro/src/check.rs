@@ -65,6 +65,7 @@ async fn early_request_refused(command: &PluginCommand) -> Result<(), String> {
         type_name: "x".into(),
         config: json!({}),
         console_log_dir: None,
+        console_log_stream: false,
     };
     let result =
         expect_kind(peer.request::<DeviceCreate>(&params, Some(WAIT)).await, ErrorKind::InvalidState)

@@ -27,6 +27,11 @@ impl ConsoleHub {
         Self { registry, opened: Mutex::default() }
     }
 
+    /// The registry it reads console output from.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
     /// The console names of `device`, owned by the plugin behind `peer`.
     pub async fn names(peer: &PeerHandle, device: &str) -> Result<Vec<String>, CallError> {
         let params = DeviceRef { device: device.to_owned() };

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod console_logs;
 pub mod consoles;
 pub mod env_req;
 pub mod lifecycle;

@@ -101,6 +101,7 @@ pub async fn run(state: Arc<SessionState>, session_path: &std::path::Path) {
             "m" => {
                 say("marker text: ");
                 let text = keys.line().await.unwrap_or_default();
+                state.consoles.registry().console_logs.mark(&text);
                 match ConsoleHub::marker(&state.plugins, &text).await {
                     Ok(()) => say("marker written\n"),
                     Err(e) => say(&format!("marker failed: {e}\n")),

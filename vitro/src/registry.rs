@@ -9,6 +9,8 @@ use vitro_protocol::session::SessionConfig;
 use vitro_protocol::types::{ConsoleData, DeviceDescription, DeviceQuery};
 use vitro_rpc::PeerHandle;
 
+use crate::console_logs::ConsoleLogs;
+
 /// How many console chunks a slow viewer may fall behind before it misses some (the plugin's
 /// console log still has every byte).
 const CONSOLE_BACKLOG: usize = 4096;
@@ -21,6 +23,8 @@ pub struct Registry {
     owners: RwLock<HashMap<String, PeerHandle>>,
     config: RwLock<Option<SessionConfig>>,
     consoles: broadcast::Sender<ConsoleData>,
+    /// The console logs written here (devices on exporters).
+    pub console_logs: ConsoleLogs,
 }
 
 impl Default for Registry {
@@ -30,6 +34,7 @@ impl Default for Registry {
             owners: RwLock::default(),
             config: RwLock::default(),
             consoles: broadcast::channel(CONSOLE_BACKLOG).0,
+            console_logs: ConsoleLogs::default(),
         }
     }
 }
@@ -37,6 +42,7 @@ impl Default for Registry {
 impl Registry {
     /// Hands console output from a plugin to every viewer.
     pub fn publish_console(&self, data: ConsoleData) {
+        self.console_logs.write(&data);
         let _ = self.consoles.send(data);
     }
 

@@ -327,6 +327,7 @@ fn handle(state: Arc<SessionState>, request: IncomingRequest) -> BoxFuture<Resul
             }
             SessionMarker::METHOD => {
                 let text = request.params::<SessionMarker>()?.text;
+                state.consoles.registry().console_logs.mark(&text);
                 ConsoleHub::marker(&state.plugins, &text).await.map_err(CallError::into_rpc)?;
                 to_raw(&Empty {})
             }

@@ -18,6 +18,11 @@ pub struct DeviceCreateParams {
     /// Directory for the device's console logs (`--save-console-logs`), if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub console_log_dir: Option<String>,
+    /// Since 1.3: stream every console of this device as `$/console/output` from the moment it
+    /// is added, until the device is gone, whoever opens or closes it: the host keeps the logs
+    /// (the plugin runs on an exporter host). `console_log_dir` is then absent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub console_log_stream: bool,
 }
 
 /// `device/create` result.

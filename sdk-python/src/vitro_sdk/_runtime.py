@@ -25,6 +25,7 @@ from .messages import names
 from .plugin import CAPABILITIES, HOOKS, SDK, Device, Host, Plugin, invoke
 
 if TYPE_CHECKING:
+    from .connections import Connection
     from .messages.protocol import (
         Capability,
         ConfigureParams,
@@ -110,6 +111,8 @@ class Runtime:
         self.tasks: dict[Any, asyncio.Task[None]] = {}
         self.pending: dict[int, asyncio.Future[Any]] = {}
         self.streams: dict[tuple[str, str], Callable[[bytes | None], None]] = {}
+        #: Devices whose consoles stream from the start, for the host's console logs.
+        self.streamed: set[str] = set()
         self.next_id = 1
         self.done = asyncio.Event()
         self.exit_clean = False
@@ -349,6 +352,10 @@ class Runtime:
             raise DeviceError(f"device {name} already exists", "invalid-state")
         log_dir = params.get("console_log_dir")
         device = cls(str(name), params.get("config") or {}, self.host, Path(log_dir) if log_dir else None)
+        if params.get("console_log_stream"):
+            # The host keeps this device's console logs: every console streams from the start.
+            self.streamed.add(str(name))
+            device.on_console_added = lambda console, connection: self._open(str(name), console, connection)
         self.devices[str(name)] = device
         members = device.members()
         return {} if members is None else {"methods": members}
@@ -430,11 +437,11 @@ class Runtime:
             )
         key = (device.name, ref["console"])
         if name == "console/open":
-            if key not in self.streams:
-                self.streams[key] = self._stream(*key)
-                connection.add_listener(self.streams[key])
+            self._open(device.name, ref["console"], connection)
             return {}
         if name == "console/close":
+            if device.name in self.streamed:
+                return {}  # the host's console log needs the stream
             listener = self.streams.pop(key, None)
             if listener is not None:
                 connection.remove_listener(listener)
@@ -443,6 +450,13 @@ class Runtime:
             connection.write(base64.b64decode(cast("ConsoleData", params)["data"]))
             return {}
         raise DeviceError(f"no method `{name}`", "method-not-found")
+
+    def _open(self, device: str, console: str, connection: Connection) -> None:
+        """Streams ``console`` of ``device`` to the host (once)."""
+        key = (device, console)
+        if key not in self.streams:
+            self.streams[key] = self._stream(device, console)
+            connection.add_listener(self.streams[key])
 
     def _stream(self, device: str, console: str) -> Callable[[bytes | None], None]:
         def forward(data: bytes | None) -> None:

@@ -167,11 +167,16 @@ class Device:
         #: Where console logs go (``--save-console-logs``), if given: pass it to ``connect``.
         self.console_log_dir = console_log_dir
         self.consoles: dict[str, Connection] = {}
+        #: Set by the runtime when the host keeps this device's console logs
+        #: (``console_log_stream``): hears each console as it is added.
+        self.on_console_added: Callable[[str, Connection], None] | None = None
 
     def add_console(self, name: str, connection: Connection) -> None:
         """Makes ``connection`` reachable by the host under ``name``: people attach to it from
         ``vitro``'s menu and session clients stream it. Register each console once connected."""
         self.consoles[name] = connection
+        if self.on_console_added is not None:
+            self.on_console_added(name, connection)
 
     def progress(self, message: str, percent: float | None = None) -> None:
         """Tells the host what this device is doing now."""

@@ -10,10 +10,10 @@
 //! option negotiation; both feature `telnet`), `ssh_connection` and `authenticated_ssh` (feature
 //! `ssh`).
 
-pub mod clean;
+pub use vitro_console_log::clean;
 mod connect;
 mod error;
-pub mod log;
+pub use vitro_console_log::log;
 mod pattern;
 #[cfg(feature = "ssh")]
 pub mod ssh;
@@ -78,7 +78,7 @@ pub struct Console {
     subscribers: Subscribers,
     last_output: Mutex<String>,
     on_close: Mutex<Option<Box<dyn FnOnce() + Send>>>,
-    log: Option<mpsc::UnboundedSender<Bytes>>,
+    log: Option<log::Log>,
 }
 
 impl Console {
@@ -97,7 +97,7 @@ impl Console {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut subscribers = vec![tx];
         let log = options.log.as_ref().map(|path| log::spawn_writer(path.clone(), log::ROTATE_BYTES));
-        subscribers.extend(log.clone());
+        subscribers.extend(log.as_ref().map(log::Log::sender));
         let subscribers: Subscribers = Arc::new(Mutex::new(subscribers));
         tokio::spawn(pump(reader, subscribers.clone()));
         Self {
@@ -131,7 +131,7 @@ impl Console {
     /// Writes a marker line into the console log (if it has one), on a line of its own.
     pub fn mark(&self, text: &str) {
         if let Some(log) = &self.log {
-            let _ = log.send(Bytes::from(format!("\n##### {text}\n")));
+            log.send(Bytes::from(format!("\n##### {text}\n")));
         }
     }
 

@@ -112,6 +112,7 @@ fn main() {
             type_name: "fixture".into(),
             config: json!({}),
             console_log_dir: None,
+            console_log_stream: false,
         };
         plugin.request::<DeviceCreate>(&create, None).await.expect("create");
         round_trips(&plugin, 1000).await;

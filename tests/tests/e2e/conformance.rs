@@ -55,6 +55,7 @@ async fn start(subject: &Subject, events: Option<EventSink>) -> PluginProcess {
         type_name: subject.device_type.into(),
         config: json!({}),
         console_log_dir: None,
+        console_log_stream: false,
     };
     plugin.request::<DeviceCreate>(&params, Some(Duration::from_secs(10))).await.expect("device/create");
     plugin

@@ -59,6 +59,7 @@ fn devices_run_on_their_exporters_and_a_cut_exporter_fails_only_its_own() {
     ]}});
     let (inv, env, report) =
         (dir.path().join("inv.json"), dir.path().join("env.json"), dir.path().join("report.json"));
+    let logs = dir.path().join("logs");
     std::fs::write(&inv, inventory.to_string()).unwrap();
     std::fs::write(&env, r#"{"environment_def": {}}"#).unwrap();
     let client = target_bin("session-client");
@@ -75,6 +76,7 @@ fn devices_run_on_their_exporters_and_a_cut_exporter_fails_only_its_own() {
     let vitro = Command::new(target_bin("vitro"))
         .args(["run", "--board-name", "bed", "--env-config", env.to_str().unwrap()])
         .args(["--inventory-config", inv.to_str().unwrap(), "--report", report.to_str().unwrap()])
+        .args(["--save-console-logs", logs.to_str().unwrap()])
         .args(["--", "sh", "-c", &script])
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
         .env_remove("RUST_LOG")
@@ -137,6 +139,11 @@ fn devices_run_on_their_exporters_and_a_cut_exporter_fails_only_its_own() {
         .map(|p| p["name"].as_str().unwrap().to_owned())
         .collect();
     assert!(plugins.contains(&format!("fixture@{}", b.address)), "{plugins:?}");
+    // The boards' console logs were streamed here and written by vitro (the plugins there were
+    // given no directory), in the plugins' format: timestamped clean lines.
+    let log = std::fs::read_to_string(logs.join("on_b_console.txt")).unwrap();
+    assert!(log.lines().any(|l| l.starts_with("[20") && l.ends_with("Z] 42")), "{log}");
+    assert!(logs.join("on_a_console.txt").exists());
     // Nothing of the bed is left on the exporter that stayed reachable.
     assert!(eventually(10.0, || !b.pids().into_iter().any(is_fixture_plugin)), "a plugin was left on b");
 }

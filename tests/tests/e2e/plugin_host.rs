@@ -43,8 +43,13 @@ async fn start(args: &[&str]) -> PluginProcess {
 }
 
 async fn create(plugin: &PluginProcess, name: &str, config: Value) {
-    let params =
-        DeviceCreateParams { name: name.into(), type_name: "fixture".into(), config, console_log_dir: None };
+    let params = DeviceCreateParams {
+        name: name.into(),
+        type_name: "fixture".into(),
+        config,
+        console_log_dir: None,
+        console_log_stream: false,
+    };
     plugin.request::<DeviceCreate>(&params, Some(Duration::from_secs(5))).await.expect("device/create");
 }
 

@@ -37,6 +37,7 @@ async fn a_plugin_behind_ssh_handshakes_answers_calls_and_leaves_nothing_behind(
         type_name: "fixture".into(),
         config: json!({"x": 1}),
         console_log_dir: None,
+        console_log_stream: false,
     };
     plugin.request::<DeviceCreate>(&create, Some(Duration::from_secs(10))).await.unwrap();
     let call =
@@ -61,6 +62,7 @@ async fn a_remote_plugin_that_crashes_fails_its_call_and_the_remote_side_is_clea
         type_name: "fixture".into(),
         config: json!({}),
         console_log_dir: None,
+        console_log_stream: false,
     };
     plugin.request::<DeviceCreate>(&create, Some(Duration::from_secs(10))).await.unwrap();
     let call = DeviceCallParams {

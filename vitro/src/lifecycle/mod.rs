@@ -224,6 +224,7 @@ impl<'a> Deployment<'a> {
         let released = Instant::now();
         self.release(status, error.clone()).await;
         self.stop_remote().await;
+        self.registry.console_logs.finish();
         Report {
             result: outcome,
             error,

@@ -207,12 +207,19 @@ impl<'a> Deployment<'a> {
     ) -> Result<(), Failure> {
         let plugins = &self.plugins;
         let timeout = self.plugin_hook_timeout();
+        let log_dir = self.options.console_log_dir.clone();
         let creations = wanted.iter().map(|(name, type_name, plugin, _, config)| {
+            // A plugin on an exporter streams its consoles here, and the logs are written here.
+            let stream = plugins[*plugin].is_remote() && log_dir.is_some();
+            if let (true, Some(dir)) = (stream, &log_dir) {
+                self.registry.console_logs.keep(name, dir.into());
+            }
             let params = DeviceCreateParams {
                 name: name.clone(),
                 type_name: type_name.clone(),
                 config: config.clone(),
-                console_log_dir: self.options.console_log_dir.clone(),
+                console_log_dir: if stream { None } else { log_dir.clone() },
+                console_log_stream: stream,
             };
             async move { plugins[*plugin].request::<DeviceCreate>(&params, Some(timeout)).await }
         });

@@ -231,6 +231,12 @@ class DeviceCreateParams(TypedDict):
     """
     Directory for the device's console logs (`--save-console-logs`), if given.
     """
+    console_log_stream: NotRequired[bool]
+    """
+    Since 1.3: stream every console of this device as `$/console/output` from the moment it
+    is added, until the device is gone, whoever opens or closes it: the host keeps the logs
+    (the plugin runs on an exporter host). `console_log_dir` is then absent.
+    """
 
 
 class DeviceHookParams(TypedDict):

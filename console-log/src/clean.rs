@@ -63,7 +63,7 @@ mod tests {
     /// The cases both SDKs replay: `tests/fixtures/console/clean.json`.
     #[test]
     fn the_shared_cleaning_cases_pass() {
-        for case in super::super::shared_cases("clean") {
+        for case in crate::shared_cases("clean") {
             let mut cleaner = Cleaner::default();
             let mut line = Vec::new();
             let mut lines = Vec::new();

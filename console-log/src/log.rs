@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::clean::Cleaner;
+use crate::clean::Cleaner;
 
 /// Rotate when a log reaches this size (25 MB, as Python Vitro).
 pub const ROTATE_BYTES: u64 = 25 * 1000 * 1000;
@@ -24,8 +24,36 @@ pub fn log_path(dir: &Path, device: &str, console: &str) -> PathBuf {
     dir.join(format!("{}_{}.txt", safe(device), safe(console)))
 }
 
-/// Handle to a running log writer; dropping every sender ends it after it wrote everything.
-pub(crate) fn spawn_writer(path: PathBuf, rotate_at: u64) -> mpsc::UnboundedSender<Bytes> {
+/// A running log writer (a thread of its own). Dropping it ends the writer after it wrote
+/// everything sent; [`Log::finish`] also waits for that.
+pub struct Log {
+    tx: mpsc::UnboundedSender<Bytes>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Log {
+    /// Queues raw console bytes; never blocks.
+    pub fn send(&self, chunk: Bytes) {
+        let _ = self.tx.send(chunk);
+    }
+
+    /// Another sender into the same log (the log ends when all are dropped).
+    pub fn sender(&self) -> mpsc::UnboundedSender<Bytes> {
+        self.tx.clone()
+    }
+
+    /// Ends the writer and waits until everything is written.
+    pub fn finish(self) {
+        let Log { tx, thread } = self;
+        drop(tx);
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts a writer that appends to `path`, rotating at `rotate_at` bytes.
+pub fn spawn_writer(path: PathBuf, rotate_at: u64) -> Log {
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
     let spawned = std::thread::Builder::new().name("console-log".into()).spawn(move || {
         let mut writer = match LogWriter::open(path.clone(), rotate_at) {
@@ -42,11 +70,15 @@ pub(crate) fn spawn_writer(path: PathBuf, rotate_at: u64) -> mpsc::UnboundedSend
         }
         let _ = writer.finish();
     });
-    if let Err(e) = spawned {
-        // The receiver went with the closure: sends fail quietly and the console goes on.
-        tracing::error!("cannot start the console log writer: {e}");
-    }
-    tx
+    let thread = match spawned {
+        Ok(thread) => Some(thread),
+        Err(e) => {
+            // The receiver went with the closure: sends fail quietly and the console goes on.
+            tracing::error!("cannot start the console log writer: {e}");
+            None
+        }
+    };
+    Log { tx, thread }
 }
 
 struct LogWriter {
@@ -134,17 +166,13 @@ mod tests {
             let unsafe_path = log_path(&dir, device, console);
             assert_eq!(unsafe_path.parent(), Some(dir.as_path()), "{}", unsafe_path.display());
         }
-        let tx = spawn_writer(path.clone(), 200);
+        let log = spawn_writer(path.clone(), 200);
         for i in 0..40 {
-            tx.send(Bytes::from(format!("line {i:02}\r\n"))).unwrap();
+            log.send(Bytes::from(format!("line {i:02}\r\n")));
         }
-        tx.send(Bytes::from_static(b"tail without newline")).unwrap();
-        drop(tx);
-        let done = std::time::Instant::now();
-        while !std::fs::read_to_string(&path).unwrap_or_default().contains("tail without newline") {
-            assert!(done.elapsed().as_secs() < 5, "the log was not finished");
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        log.send(Bytes::from_static(b"tail without newline"));
+        log.finish();
+        assert!(std::fs::read_to_string(&path).unwrap().contains("tail without newline"));
         let current = std::fs::read_to_string(&path).unwrap();
         assert!(current.lines().all(|l| l.starts_with("[20") && l.contains("Z] ")), "{current}");
         assert!(std::fs::metadata(&path).unwrap().len() <= 200);
@@ -159,22 +187,16 @@ mod tests {
     /// The rotation cases both SDKs replay: `tests/fixtures/console/rotation.json`.
     #[test]
     fn the_shared_rotation_cases_leave_the_same_files() {
-        for (index, case) in super::super::shared_cases("rotation").iter().enumerate() {
+        for (index, case) in crate::shared_cases("rotation").iter().enumerate() {
             let dir = std::env::temp_dir().join(format!("vitro-rotation-{}-{index}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             let path = dir.join("board_console.txt");
-            let tx = spawn_writer(path.clone(), case["rotate_at"].as_u64().unwrap());
+            let log = spawn_writer(path.clone(), case["rotate_at"].as_u64().unwrap());
             for chunk in case["chunks"].as_array().unwrap() {
-                tx.send(Bytes::from(chunk.as_str().unwrap().to_owned())).unwrap();
+                log.send(Bytes::from(chunk.as_str().unwrap().to_owned()));
             }
-            drop(tx);
+            log.finish();
             let files = case["files"].as_object().unwrap();
-            let last = files[""].as_array().unwrap().last().unwrap().as_str().unwrap();
-            let done = std::time::Instant::now();
-            while !std::fs::read_to_string(&path).unwrap_or_default().contains(last) {
-                assert!(done.elapsed().as_secs() < 10, "the log was not finished");
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
             for (suffix, expected) in files {
                 let text = std::fs::read_to_string(format!("{}{suffix}", path.display())).unwrap();
                 let got: Vec<&str> = text.lines().map(|l| l.split_once("Z] ").unwrap().1).collect();
