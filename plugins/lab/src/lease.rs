@@ -410,15 +410,17 @@ fn check_satisfiable(store: &Store, request: &Request, boards: &[BoardRow]) -> R
         let quarantined =
             boards.iter().filter(|b| b.quarantine_reason.is_some() && request.wants(&b.name, &b.inventory));
         let quarantined: Vec<&str> = quarantined.map(|b| b.name.as_str()).collect();
+        let filters: Vec<String> = request.filters.iter().map(|f| format!("{}={}", f.key, f.value)).collect();
+        let wanted =
+            if filters.is_empty() { String::new() } else { format!(" matches {}", filters.join(",")) };
+        let quarantined = if quarantined.is_empty() {
+            String::new()
+        } else {
+            format!(" (quarantined: {})", quarantined.join(", "))
+        };
         return Err(LabError::Refused(format!(
-            "no board in service in the lab ({}) is {}{}; `vitro lab boards` lists them",
+            "no board in service in the lab ({}){wanted}{quarantined}; `vitro lab boards` lists them",
             store.display_url(),
-            request.describe().trim_start_matches("a board with ").replace("any board", "there at all"),
-            if quarantined.is_empty() {
-                String::new()
-            } else {
-                format!(" (quarantined: {})", quarantined.join(", "))
-            }
         )));
     }
     Ok(())

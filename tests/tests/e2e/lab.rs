@@ -379,10 +379,10 @@ fn the_lab_commands_show_and_admin_the_lab(backend: Backend) {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = finished(lab.run(&["--lab-match", "model=cray"], "true"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no board in service"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr.contains("no board in service in the lab (") && stderr.contains(") matches model=cray;"),
+        "{stderr}"
     );
     let bad = lab.dir.path().join("bad.json");
     std::fs::write(&bad, "[1, 2]").unwrap();
