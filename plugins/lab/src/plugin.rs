@@ -3,13 +3,13 @@
 //! process lives; release frees it and records the deployment's outcome.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::Mutex;
-use vitro_sdk::protocol::types::Capability;
-use vitro_sdk::protocol::types::{CliArg, DeploymentStatus, ReleaseParams, ReserveParams, ReserveResult};
+use vitro_sdk::protocol::types::{
+    Capability, CliArg, DeploymentStatus, ReleaseParams, ReserveParams, ReserveResult,
+};
 use vitro_sdk::{async_trait, DriverError, DriverResult, Host, Plugin, PluginHooks};
 
 use crate::error::LabError;
@@ -54,7 +54,7 @@ struct Holding {
 
 #[derive(Default)]
 struct LabHooks {
-    holding: Arc<Mutex<Option<Holding>>>,
+    holding: Mutex<Option<Holding>>,
 }
 
 #[async_trait]
