@@ -207,3 +207,43 @@ fn a_reader_that_goes_away_is_not_an_error() {
     assert!(stdout.ends_with("status 0\n"), "{stdout}\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn completions_load_in_bash_and_name_the_subcommands_in_every_shell() {
+    let script = vitro().args(["completions", "bash"]).env("PATH", "/usr/bin:/bin").output().unwrap();
+    assert!(script.status.success(), "{}", String::from_utf8_lossy(&script.stderr));
+    let dir = TempDir::new("completions");
+    let file = dir.path().join("vitro.bash");
+    std::fs::write(&file, &script.stdout).unwrap();
+    // bash loads it and offers the subcommands for `vitro <TAB>`.
+    let probe = format!(
+        "source {}; COMP_WORDS=(vitro ''); COMP_CWORD=1; _vitro vitro '' vitro; echo \"${{COMPREPLY[@]}}\"",
+        file.display()
+    );
+    let out = Command::new("bash").args(["--norc", "-c", &probe]).output().unwrap();
+    let offered = String::from_utf8_lossy(&out.stdout);
+    for word in ["run", "config", "plugins", "templates", "completions", "--board-name"] {
+        assert!(offered.split_whitespace().any(|w| w == word), "{word} not offered: {offered}");
+    }
+    for shell in ["zsh", "fish"] {
+        let out = vitro().args(["completions", shell]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("templates") && text.contains("board-name"),
+            "{shell}: {text}"
+        );
+    }
+    let out = vitro().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
+}
+
+#[test]
+fn the_manual_page_comes_from_the_same_definitions_as_help() {
+    let out = vitro().arg("man").output().unwrap();
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(page.contains(".TH vitro 1"), "{page}");
+    for word in ["board\\-name", "templates", "completions", "plugin\\-hook\\-timeout"] {
+        assert!(page.contains(word), "{word} missing from the manual page");
+    }
+}

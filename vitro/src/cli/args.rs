@@ -36,6 +36,13 @@ pub enum Command {
     /// Device templates: the shared contracts device types implement.
     #[command(subcommand)]
     Templates(TemplatesCommand),
+    /// Print a completion script for a shell: `source <(vitro completions bash)`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `vitro man | man -l -`.
+    Man,
 }
 
 /// Text for people, or JSON for programs.
@@ -208,7 +215,8 @@ pub struct CheckArgs {
 pub(super) fn wants_plugins(argv: &[String]) -> bool {
     let words: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
     let subcommand = words.iter().find(|w| !w.starts_with('-')).copied();
-    let is_subcommand = matches!(subcommand, Some("config" | "plugins" | "templates" | "help"));
+    let is_subcommand =
+        matches!(subcommand, Some("config" | "plugins" | "templates" | "completions" | "man" | "help"));
     // `vitro run -- CMD` deploys too. This looks at the first word that is not a flag, so a flag
     // value spelled `config` or `plugins` is misread; clap then reports the usage error.
     let version = words.iter().any(|w| *w == "--version" || *w == "-V");

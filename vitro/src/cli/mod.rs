@@ -86,10 +86,31 @@ pub async fn run(argv: Vec<String>, cancel: CancellationToken) -> Result<ExitCod
                 result = templates::run(command) => result,
                 () = cancel.cancelled() => Ok(ExitCode::from(EXIT_FAILURE)),
             },
+            Some(Command::Completions { shell }) => {
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "vitro", &mut script);
+                print_all(&script)
+            }
+            Some(Command::Man) => {
+                let mut page = Vec::new();
+                clap_mangen::Man::new(Cli::command())
+                    .render(&mut page)
+                    .map_err(|e| Error::Failed(format!("cannot render the manual page: {e}")))?;
+                print_all(&page)
+            }
             Some(Command::Run(_)) | None => Err(Error::Usage("nothing to do; see vitro --help".into())),
         };
     }
     deploy::deploy(argv, cancel).await
+}
+
+/// Writes generated text (a completion script, the manual page) to stdout.
+fn print_all(bytes: &[u8]) -> Result<ExitCode, Error> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    // A reader that went away (`vitro man | head`) wants no more: no error.
+    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints one line on stdout. A reader that went away (`vitro config | head`) is no error: the
