@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::error::LabError;
 use crate::holder::Holder;
-use crate::lease::{self, json_text, load_boards, load_leases, parse_holder};
+use crate::lease::{self, json_text, load_boards, load_leases, load_queue, parse_holder};
 use crate::store::Store;
 use crate::time::format;
 
@@ -103,34 +103,20 @@ pub async fn queue(store: &Store) -> Result<Vec<QueueView>, LabError> {
     let mut tx = store.write().await?;
     let now = store.now(&mut tx).await?;
     lease::expire(store, &mut tx, now).await?;
-    let rows = sqlx::query(
-        "SELECT ticket, board, filters, priority, holder, since FROM lab_queue ORDER BY priority DESC, ticket",
-    )
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(|e| store.error(e))?;
+    let queue = load_queue(store, &mut tx).await?;
     tx.commit().await.map_err(|e| store.error(e))?;
-    rows.iter()
+    Ok(queue
+        .into_iter()
         .enumerate()
-        .map(|(index, row)| {
-            let request = lease::Request {
-                board: row.try_get(1)?,
-                filters: serde_json::from_str(&row.try_get::<String, _>(2)?).unwrap_or_default(),
-                priority: row.try_get(3)?,
-                ttl: std::time::Duration::ZERO,
-                wait: std::time::Duration::ZERO,
-            };
-            Ok(QueueView {
-                position: index + 1,
-                ticket: row.try_get(0)?,
-                wants: request.describe(),
-                priority: request.priority,
-                holder: parse_holder(&row.try_get::<String, _>(4)?),
-                since: format(row.try_get(5)?),
-            })
+        .map(|(index, entry)| QueueView {
+            position: index + 1,
+            ticket: entry.ticket,
+            wants: entry.request.describe(),
+            priority: entry.request.priority,
+            holder: parse_holder(&entry.holder),
+            since: format(entry.since),
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(|e| store.error(e))
+        .collect())
 }
 
 /// A board's ended leases, newest first.

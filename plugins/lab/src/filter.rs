@@ -15,6 +15,12 @@ pub struct Filter {
     pub value: String,
 }
 
+impl std::fmt::Display for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
 impl Filter {
     /// Parses `KEY=VALUE[,KEY=VALUE...]`.
     pub fn parse_list(text: &str) -> Result<Vec<Self>, LabError> {

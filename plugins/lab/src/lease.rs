@@ -44,13 +44,16 @@ impl Request {
 
     /// The request in words, for messages.
     pub fn describe(&self) -> String {
-        let filters =
-            || self.filters.iter().map(|f| format!("{}={}", f.key, f.value)).collect::<Vec<_>>().join(",");
         match (&self.board, self.filters.is_empty()) {
             (Some(board), _) => format!("board {board}"),
             (None, true) => "any board".to_owned(),
-            (None, false) => format!("a board with {}", filters()),
+            (None, false) => format!("a board with {}", self.filters_text()),
         }
+    }
+
+    /// The filters as given: `model=virt,rack=r2`.
+    fn filters_text(&self) -> String {
+        self.filters.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -192,16 +195,13 @@ async fn granted_lease(store: &Store, ticket: i64) -> Result<Option<Lease>, LabE
     .await
     .map_err(|e| store.error(e))?;
     let Some(row) = row else { return Ok(None) };
-    let lease = (|| {
-        Ok::<_, sqlx::Error>(Lease {
-            ticket,
-            board: row.try_get(0)?,
-            inventory: serde_json::from_str(&row.try_get::<String, _>(1)?).unwrap_or(Value::Null),
-            acquired_at: row.try_get(2)?,
-        })
-    })()
-    .map_err(|e| store.error(e))?;
-    Ok(Some(lease))
+    let error = |e| store.error(e);
+    Ok(Some(Lease {
+        ticket,
+        board: row.try_get(0).map_err(error)?,
+        inventory: serde_json::from_str(&row.try_get::<String, _>(1).map_err(error)?).unwrap_or(Value::Null),
+        acquired_at: row.try_get(2).map_err(error)?,
+    }))
 }
 
 /// The status in words: who holds what, and the place in the queue.
@@ -410,9 +410,11 @@ fn check_satisfiable(store: &Store, request: &Request, boards: &[BoardRow]) -> R
         let quarantined =
             boards.iter().filter(|b| b.quarantine_reason.is_some() && request.wants(&b.name, &b.inventory));
         let quarantined: Vec<&str> = quarantined.map(|b| b.name.as_str()).collect();
-        let filters: Vec<String> = request.filters.iter().map(|f| format!("{}={}", f.key, f.value)).collect();
-        let wanted =
-            if filters.is_empty() { String::new() } else { format!(" matches {}", filters.join(",")) };
+        let wanted = if request.filters.is_empty() {
+            String::new()
+        } else {
+            format!(" matches {}", request.filters_text())
+        };
         let quarantined = if quarantined.is_empty() {
             String::new()
         } else {
@@ -610,6 +612,8 @@ pub(crate) struct QueueRow {
     /// As stored (JSON), to become the lease's.
     pub holder: String,
     pub ttl_ms: i64,
+    /// When it joined the queue (ms).
+    pub since: i64,
 }
 
 pub(crate) async fn load_boards(
@@ -662,7 +666,7 @@ pub(crate) async fn load_queue(
     tx: &mut Transaction<'static, Any>,
 ) -> Result<Vec<QueueRow>, LabError> {
     let rows =
-        sqlx::query("SELECT ticket, board, filters, priority, holder, ttl_ms FROM lab_queue ORDER BY priority DESC, ticket")
+        sqlx::query("SELECT ticket, board, filters, priority, holder, ttl_ms, since FROM lab_queue ORDER BY priority DESC, ticket")
             .fetch_all(&mut **tx)
             .await
             .map_err(|e| store.error(e))?;
@@ -679,6 +683,7 @@ pub(crate) async fn load_queue(
                 },
                 holder: row.try_get(4)?,
                 ttl_ms: row.try_get(5)?,
+                since: row.try_get(6)?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()
