@@ -71,6 +71,35 @@ pub fn masked(value: &Value) -> Value {
     }
 }
 
+/// Every value under a secret-looking key (at any depth), as text: what [`scrub`] hides in text
+/// that may quote a config (errors, console lines).
+pub fn secret_values(value: &Value) -> Vec<String> {
+    fn collect(value: &Value, under_secret: bool, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    collect(child, under_secret || is_secret_key(key), out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect(item, under_secret, out)),
+            Value::String(text) if under_secret && !text.is_empty() => out.push(text.clone()),
+            Value::Number(number) if under_secret => out.push(number.to_string()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    collect(value, false, &mut out);
+    // Longest first, so a secret that contains another is hidden whole.
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out.dedup();
+    out
+}
+
+/// `text` with every occurrence of each of `secrets` replaced by [`MASK`].
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), MASK))
+}
+
 /// Whether a JSON Pointer ends at (or passes through) a secret-looking key.
 pub fn pointer_is_secret(pointer: &str) -> bool {
     pointer.split('/').any(|token| is_secret_key(&token.replace("~1", "/").replace("~0", "~")))
@@ -80,6 +109,16 @@ pub fn pointer_is_secret(pointer: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn secrets_are_scrubbed_from_text_that_quotes_them() {
+        let config =
+            json!({"name": "b", "ssh": {"password": "hunter2", "port": 22}, "wifiPsk": ["abc", "hunter22"]});
+        let secrets = secret_values(&config);
+        assert_eq!(secrets, ["hunter22", "hunter2", "abc"]);
+        let text = "login hunter22 failed on b, then hunter2 and abc";
+        assert_eq!(scrub(text, &secrets), "login ******** failed on b, then ******** and ********");
+    }
 
     #[test]
     fn secret_looking_keys_are_found_in_any_spelling() {

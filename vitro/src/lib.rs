@@ -11,6 +11,7 @@ pub mod env_req;
 pub mod lifecycle;
 pub mod menu;
 pub mod plugin;
+pub mod progress;
 pub mod registry;
 pub mod session;
 pub mod session_dir;

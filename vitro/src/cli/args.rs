@@ -43,6 +43,15 @@ pub enum Command {
     },
     /// Print the manual page (roff): `vitro man | man -l -`.
     Man,
+    /// Render a JSON deployment report (`--report FILE.json`) as an HTML page.
+    Report {
+        /// The JSON report.
+        #[arg(value_name = "FILE.json")]
+        input: PathBuf,
+        /// Write the page here (default: stdout).
+        #[arg(short, long, value_name = "FILE.html")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Text for people, or JSON for programs.
@@ -145,9 +154,17 @@ pub struct RunArgs {
     /// because `devices.<name>` always works here.
     #[arg(long, hide = true)]
     pub legacy: bool,
-    /// Write what happened (devices, plugins, phase durations, result, error) to this JSON file.
+    /// Write what happened (devices and their hooks, plugins, phase durations, result, error) to
+    /// this file: HTML for a name ending in `.html` or `.htm` (a page to look at), JSON otherwise.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// How progress is shown on stderr: a live board on a terminal (auto, the default, falls back
+    /// to plain lines without a terminal, with NO_COLOR or TERM=dumb) or one line per event.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t)]
+    pub progress: crate::progress::Mode,
+    /// No progress and no duration table: only warnings, errors and the closing line.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Seconds each plugin-level hook (config parsing, env setup, post-setup, release) and each
     /// device creation may take [default: 300]. Reservation waits for a board as long as its
     /// plugin allows, unless this is given.
@@ -215,8 +232,10 @@ pub struct CheckArgs {
 pub(super) fn wants_plugins(argv: &[String]) -> bool {
     let words: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
     let subcommand = words.iter().find(|w| !w.starts_with('-')).copied();
-    let is_subcommand =
-        matches!(subcommand, Some("config" | "plugins" | "templates" | "completions" | "man" | "help"));
+    let is_subcommand = matches!(
+        subcommand,
+        Some("config" | "plugins" | "templates" | "completions" | "man" | "report" | "help")
+    );
     // `vitro run -- CMD` deploys too. This looks at the first word that is not a flag, so a flag
     // value spelled `config` or `plugins` is misread; clap then reports the usage error.
     let version = words.iter().any(|w| *w == "--version" || *w == "-V");

@@ -16,8 +16,9 @@ use super::plugin_flags::{flag_values, with_plugin_flags};
 use super::plugins::{plugin_commands, plugin_options, start_plugins, stop_all};
 use super::{Error, EXIT_FAILURE};
 use crate::lifecycle::report::{Outcome, PluginReport};
-use crate::lifecycle::{DeployOptions, Deployment, Progress};
+use crate::lifecycle::{DeployOptions, Deployment};
 use crate::plugin::{EventSink, PluginEvent, PluginOptions, PluginProcess};
+use crate::progress::Progress;
 use crate::registry::Registry;
 use crate::session::SessionState;
 
@@ -34,10 +35,11 @@ pub(super) async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> Resu
     let events_tx = events_tx.without_logs();
     let dropped = events_tx.clone();
     let progress = Progress::new();
+    let shown = progress.clone();
     let printer = tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             if let PluginEvent::Progress { progress: p, .. } = event {
-                progress.line(p.device.as_deref().unwrap_or("-"), "", &p.message);
+                shown.note(p.device.as_deref(), "", &p.message);
             }
         }
     });
@@ -147,7 +149,8 @@ async fn deploy_with(
     let status = &mut command_status;
     let command = user_command.as_deref();
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    let mut report = Deployment::new(plugins, registry, options, progress)
+    progress.show(args.progress, args.quiet);
+    let mut report = Deployment::new(plugins, registry, options, progress.clone())
         .run(cancel, move |state: Arc<SessionState>| hold_bed(state, command, hold, interactive, status))
         .await;
     stop_all(plugins).await;
@@ -157,14 +160,13 @@ async fn deploy_with(
     report.plugins.splice(..local.len().min(report.plugins.len()), local);
     report.durations.insert("plugin start".into(), plugin_start.as_secs_f64());
     if let Some(path) = &args.report {
-        let written = serde_json::to_string_pretty(&report)
-            .map_err(|e| e.to_string())
-            .and_then(|text| std::fs::write(path, text + "\n").map_err(|e| e.to_string()));
-        if let Err(e) = written {
+        if let Err(e) = super::report::write(&report, path) {
             eprintln!("warning: cannot write the report to {}: {e}", path.display());
         }
     }
-    eprint!("{}", report.durations_table());
+    if !progress.is_quiet() {
+        eprint!("{}", report.durations_table());
+    }
     match report.result {
         Outcome::Success => {
             eprintln!(

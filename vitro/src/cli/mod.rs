@@ -1,7 +1,8 @@
 //! The command line: `run` maps the parsed arguments onto the library and says how `vitro` ends.
 //!
 //! `vitro [run flags]` deploys a test bed; `vitro config` prints the merged device list;
-//! `vitro plugins list|check` shows or checks the plugins; `vitro templates list|show|check`
+//! `vitro plugins list|check` shows or checks the plugins; `vitro report` renders a JSON report as
+//! HTML; `vitro templates list|show|check`
 //! shows the device templates and checks a held bed against them. Plugins may add run flags (declared
 //! in their handshake): for a run or `--help`, the plugins are started first and their flags
 //! join the command line before it is parsed.
@@ -13,6 +14,7 @@ pub mod external;
 mod hold;
 mod plugin_flags;
 mod plugins;
+mod report;
 mod templates;
 
 use std::process::ExitCode;
@@ -98,6 +100,7 @@ pub async fn run(argv: Vec<String>, cancel: CancellationToken) -> Result<ExitCod
                     .map_err(|e| Error::Failed(format!("cannot render the manual page: {e}")))?;
                 print_all(&page)
             }
+            Some(Command::Report { input, output }) => report::render(&input, output.as_deref()),
             Some(Command::Run(_)) | None => Err(Error::Usage("nothing to do; see vitro --help".into())),
         };
     }

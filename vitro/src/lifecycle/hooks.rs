@@ -12,7 +12,7 @@ use vitro_protocol::ErrorKind;
 use vitro_rpc::CallError;
 
 use super::phases::{self, timeout_for, Phase};
-use super::report::PhaseTotal;
+use super::report::{HookOutcome, HookRun, PhaseTotal};
 
 use super::{Deployment, Failure};
 
@@ -50,14 +50,14 @@ impl<'a> Deployment<'a> {
         self.enter(phase.name);
         let started = Instant::now();
         let outcomes = self.call_hooks(phase, true).await;
-        let seconds = started.elapsed().as_secs_f64();
         if !outcomes.is_empty() {
-            self.tracker().totals.push(PhaseTotal { phase: phase.name.to_owned(), seconds });
+            self.tracker().totals.push(PhaseTotal::new(phase.name, self.progress.started(), started));
         }
         let mut failures = Vec::new();
-        for (index, elapsed, result) in outcomes {
+        for (index, run, result) in outcomes {
             let device = &mut self.devices[index];
-            device.report.phases.insert(phase.name.to_owned(), elapsed.as_secs_f64());
+            device.report.phases.insert(phase.name.to_owned(), run.seconds);
+            device.report.hooks.push(run);
             if let Err(message) = result {
                 device.report.error = Some(message.clone());
                 failures.push(format!(
@@ -76,76 +76,83 @@ impl<'a> Deployment<'a> {
         }
     }
 
+    /// Runs `phase`'s hook on every device that has one, all at once; `show` puts them on the
+    /// progress view (failures always are).
     pub(super) async fn call_hooks(
         &self,
         phase: &Phase,
         show: bool,
-    ) -> Vec<(usize, Duration, Result<(), String>)> {
+    ) -> Vec<(usize, HookRun, Result<(), String>)> {
         let semaphores = self.semaphores();
-        let calls = self
+        let hooks: Vec<_> = self
             .devices
             .iter()
             .enumerate()
             .filter_map(|(index, d)| Some((index, d, phase.hook_for(d.description.role, &d.hooks)?)))
-            .map(|(index, device, hook)| {
-                let semaphore = semaphores[device.plugin].clone();
-                async move {
-                    let _permit = match &semaphore {
-                        Some(s) => s.acquire().await.ok(),
-                        None => None,
-                    };
-                    let name = &device.description.name;
-                    let started = Instant::now();
-                    if show {
-                        self.progress.line(name, phase.name, "started");
-                        self.tracker().running.insert(index, started);
-                    }
-                    let timeout = timeout_for(phase, hook, &device.description.config);
-                    let params = DeviceHookParams { device: name.clone(), hook, env_req: None };
-                    let result = self.plugins[device.plugin]
-                        .request::<DeviceHook>(&params, Some(timeout))
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| describe_hook_error(phase, timeout, &e));
-                    let elapsed = started.elapsed();
-                    if show {
-                        self.tracker().running.remove(&index);
-                    }
-                    let done = match &result {
-                        Ok(()) => format!("done in {:.2}s", elapsed.as_secs_f64()),
-                        Err(message) => format!("FAILED after {:.2}s: {message}", elapsed.as_secs_f64()),
-                    };
-                    if show || result.is_err() {
-                        self.progress.line(name, phase.name, &done);
-                    }
-                    (index, elapsed, result)
+            .collect();
+        if show {
+            self.progress.stage(phase.name, hooks.len());
+        }
+        let calls = hooks.into_iter().map(|(index, device, hook)| {
+            let semaphore = semaphores[device.plugin].clone();
+            async move {
+                let _permit = match &semaphore {
+                    Some(s) => s.acquire().await.ok(),
+                    None => None,
+                };
+                let name = &device.description.name;
+                let started = Instant::now();
+                if show {
+                    self.progress.hook_started(name, phase.name);
+                    self.tracker().running.insert(index, started);
                 }
-            });
+                let timeout = timeout_for(phase, hook, &device.description.config);
+                let params = DeviceHookParams { device: name.clone(), hook, env_req: None };
+                let result = self.plugins[device.plugin]
+                    .request::<DeviceHook>(&params, Some(timeout))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| describe_hook_error(phase, timeout, &e));
+                let error = result.as_ref().err().map(String::as_str);
+                let outcome = if error.is_some() { HookOutcome::Failed } else { HookOutcome::Passed };
+                let run = HookRun::new(phase.name, self.progress.started(), started, outcome, error);
+                if show {
+                    self.tracker().running.remove(&index);
+                }
+                if show || error.is_some() {
+                    self.progress.hook_finished(name, phase.name, started.elapsed(), error);
+                }
+                (index, run, result)
+            }
+        });
         join_all(calls).await
     }
 
-    /// Shuts every registered device down, then tells every plugin how it went.
-    pub(super) async fn release(&self, status: DeploymentStatus, error: Option<String>) {
-        for (index, _, result) in self.call_hooks(&phases::SHUTDOWN, false).await {
+    /// Shuts every registered device down (its report gets the hook), then tells every plugin
+    /// how it went.
+    pub(super) async fn release(&mut self, status: DeploymentStatus, error: Option<String>) {
+        for (index, run, result) in self.call_hooks(&phases::SHUTDOWN, false).await {
             if let Err(message) = result {
                 tracing::warn!("shutting down {} failed: {message}", self.devices[index].description.name);
             }
+            self.devices[index].report.hooks.push(run);
         }
+        let this = &*self;
         let params = ReleaseParams { status, error };
-        let calls = self.with_capability(Capability::Release).into_iter().map(|index| {
+        let calls = this.with_capability(Capability::Release).into_iter().map(|index| {
             let params = &params;
             async move {
                 (
                     index,
-                    self.plugins[index]
-                        .request::<PluginRelease>(params, Some(self.plugin_hook_timeout()))
+                    this.plugins[index]
+                        .request::<PluginRelease>(params, Some(this.plugin_hook_timeout()))
                         .await,
                 )
             }
         });
         for (index, result) in join_all(calls).await {
             if let Err(e) = result {
-                tracing::warn!("plugin {} failed to release: {e}", self.plugin_name(index));
+                tracing::warn!("plugin {} failed to release: {e}", this.plugin_name(index));
             }
         }
     }

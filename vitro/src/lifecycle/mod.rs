@@ -2,13 +2,11 @@
 //! release, always. Phases are barriers; within a phase every device runs at once.
 
 mod hooks;
+pub mod html;
 pub mod phases;
-mod progress;
 mod remote;
 pub mod report;
 mod setup;
-
-pub use progress::Progress;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -20,11 +18,16 @@ use vitro_protocol::types::{Capability, DeploymentStatus, DeviceDescription, Hoo
 
 use crate::config::ConfigError;
 use crate::plugin::PluginProcess;
+use crate::progress::Progress;
 use crate::registry::Registry;
 use crate::session::SessionState;
+use futures_util::future::join_all;
 use phases::PLUGIN_HOOK_TIMEOUT;
 use remote::Plugin;
-use report::{DeviceReport, Outcome, PhaseTotal, PluginReport, Report};
+use report::{DeviceReport, HookOutcome, HookRun, Outcome, PhaseTotal, PluginReport, Report};
+
+/// How long a failed device's plugin may take to name its consoles, for the report.
+const CONSOLE_LIST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the command line asks of a deployment.
 #[derive(Debug, Clone, Default)]
@@ -140,6 +143,7 @@ impl<'a> Deployment<'a> {
 
     /// Setup moves on to `stage`.
     fn enter(&self, stage: &'static str) {
+        self.progress.stage(stage, 0);
         let mut tracker = self.tracker();
         tracker.stage = stage;
         tracker.stage_started = Some(Instant::now());
@@ -150,15 +154,16 @@ impl<'a> Deployment<'a> {
     fn interrupted(&mut self) -> Failure {
         let tracker = self.tracker.get_mut().unwrap_or_else(|p| p.into_inner());
         let stage = if tracker.stage.is_empty() { "configuration" } else { tracker.stage };
+        let origin = self.progress.started();
         for (index, started) in tracker.running.drain() {
             let report = &mut self.devices[index].report;
+            let error = format!("interrupted by a signal during {stage}");
             report.phases.insert(stage.to_owned(), started.elapsed().as_secs_f64());
-            report.error = Some(format!("interrupted by a signal during {stage}"));
+            report.hooks.push(HookRun::new(stage, origin, started, HookOutcome::Interrupted, Some(&error)));
+            report.error = Some(error);
         }
         if let Some(started) = tracker.stage_started {
-            tracker
-                .totals
-                .push(PhaseTotal { phase: stage.to_owned(), seconds: started.elapsed().as_secs_f64() });
+            tracker.totals.push(PhaseTotal::new(stage, origin, started));
         }
         Failure {
             phase: stage.into(),
@@ -206,6 +211,7 @@ impl<'a> Deployment<'a> {
         };
         let mut result = setup.unwrap_or_else(|| Err(self.interrupted()));
         let setup_time = started.elapsed();
+        self.progress.finish();
         if result.is_ok() {
             tokio::select! {
                 () = hold(Arc::new(self.session_state())) => {}
@@ -221,11 +227,17 @@ impl<'a> Deployment<'a> {
             Err(_) => (Outcome::Failed, DeploymentStatus::Failed),
         };
         let error = result.as_ref().err().map(|f| f.message.clone());
+        let logged = self.logged_consoles_of_failed().await;
         let released = Instant::now();
         self.release(status, error.clone()).await;
         self.stop_remote().await;
         self.registry.console_logs.finish();
-        Report {
+        for (index, consoles) in logged {
+            self.devices[index].report.consoles = consoles.iter().filter_map(report::console_tail).collect();
+        }
+        let mut report = Report {
+            vitro_version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_at: report::rfc3339(std::time::SystemTime::now() - self.progress.started().elapsed()),
             result: outcome,
             error,
             failed_phase: result.err().map(|f| f.phase),
@@ -237,7 +249,35 @@ impl<'a> Deployment<'a> {
                 ("release".to_owned(), released.elapsed().as_secs_f64()),
             ]),
             phases: std::mem::take(&mut self.tracker().totals),
-        }
+        };
+        report.hide(&self.merged.iter().flat_map(vitro_protocol::secrets::secret_values).collect::<Vec<_>>());
+        report
+    }
+
+    /// The console logs (`--save-console-logs`) of each device that failed, by device index:
+    /// asked of its plugin before the release, read after it (when they are complete).
+    async fn logged_consoles_of_failed(&self) -> Vec<(usize, Vec<(String, std::path::PathBuf)>)> {
+        let Some(dir) = &self.options.console_log_dir else {
+            return Vec::new();
+        };
+        let failed = self.devices.iter().enumerate().filter(|(_, d)| d.report.error.is_some());
+        let asks = failed.map(|(index, device)| async move {
+            let name = &device.description.name;
+            let params = vitro_protocol::types::DeviceRef { device: name.clone() };
+            let asked = self.plugins[device.plugin]
+                .request::<vitro_protocol::methods::DeviceConsoles>(&params, Some(CONSOLE_LIST_TIMEOUT))
+                .await;
+            let consoles = asked.map(|list| list.consoles).unwrap_or_default();
+            let paths = consoles
+                .into_iter()
+                .map(|console| {
+                    let path = vitro_console_log::log::log_path(std::path::Path::new(dir), name, &console);
+                    (console, path)
+                })
+                .collect();
+            (index, paths)
+        });
+        join_all(asks).await
     }
 
     /// A plugin that ended while the bed was live (the host stops none before the release).

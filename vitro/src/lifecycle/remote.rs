@@ -71,7 +71,7 @@ impl Deployment<'_> {
         let name = command.name.clone();
         let shown =
             std::iter::once(&command.program).chain(&command.args).cloned().collect::<Vec<_>>().join(" ");
-        self.progress.line("-", "registration", &format!("starting plugin {name}: {shown}"));
+        self.progress.note(None, "registration", &format!("starting plugin {name}: {shown}"));
         let process = PluginProcess::start(
             command,
             self.registry.clone(),

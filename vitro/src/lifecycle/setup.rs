@@ -50,7 +50,7 @@ impl<'a> Deployment<'a> {
             let name = config["name"].as_str().unwrap_or_default().to_owned();
             if self.options.ignore_devices.contains(&name) {
                 tracing::warn!("ignoring device {name} (--ignore-devices)");
-                self.progress.line(&name, "registration", "ignored (--ignore-devices)");
+                self.progress.note(Some(&name), "registration", "ignored (--ignore-devices)");
                 continue;
             }
             let type_name = config["type"].as_str().unwrap_or_default().to_owned();
@@ -240,6 +240,8 @@ impl<'a> Deployment<'a> {
                         methods: created.methods.unwrap_or(info.methods),
                     };
                     self.registry.insert(description.clone(), Some(plugins[plugin].peer().clone()));
+                    self.progress.device(&name, &type_name, &plugin_name);
+                    let config = vitro_protocol::secrets::masked(&description.config);
                     self.devices.push(Device {
                         description,
                         plugin,
@@ -250,6 +252,9 @@ impl<'a> Deployment<'a> {
                             plugin: plugin_name,
                             phases: BTreeMap::new(),
                             error: None,
+                            hooks: Vec::new(),
+                            config,
+                            consoles: Vec::new(),
                         },
                     });
                 }

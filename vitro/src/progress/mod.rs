@@ -1,0 +1,182 @@
+//! What a deployment shows on stderr while it runs: a live board on a terminal (one row per
+//! device, updated in place), or plain lines (one per device and phase event, with the time
+//! since the start) where output is read later, or nothing with `-q`.
+
+mod board;
+mod live;
+
+pub use live::{stderr_writer, AboveBoard};
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use vitro_protocol::names::printable;
+
+/// How progress is shown (`--progress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Mode {
+    /// The board on a terminal that can show it; plain lines otherwise (not a terminal,
+    /// `NO_COLOR`, `TERM=dumb`).
+    #[default]
+    Auto,
+    /// The live board (needs a terminal).
+    Board,
+    /// One line per device and phase event.
+    Plain,
+}
+
+enum View {
+    Plain,
+    Quiet,
+    Board(live::Live),
+}
+
+/// Where a deployment's progress goes; clones show on the same view.
+#[derive(Clone)]
+pub struct Progress {
+    start: Instant,
+    view: Arc<Mutex<View>>,
+}
+
+impl Progress {
+    /// Starts the clock; plain lines until [`Progress::show`] says otherwise.
+    pub fn new() -> Self {
+        Self { start: Instant::now(), view: Arc::new(Mutex::new(View::Plain)) }
+    }
+
+    /// Shows progress as `mode` asks (`quiet`: not at all).
+    pub fn show(&self, mode: Mode, quiet: bool) {
+        let view = match mode {
+            _ if quiet => View::Quiet,
+            Mode::Board => View::Board(live::Live::start(self.start)),
+            Mode::Auto if board_fits() => View::Board(live::Live::start(self.start)),
+            Mode::Auto | Mode::Plain => View::Plain,
+        };
+        *self.view() = view;
+    }
+
+    /// When the clock started (`vitro`'s start): progress lines and reports count from it.
+    pub fn started(&self) -> Instant {
+        self.start
+    }
+
+    /// Whether progress is silenced (`-q`).
+    pub fn is_quiet(&self) -> bool {
+        matches!(*self.view(), View::Quiet)
+    }
+
+    fn view(&self) -> std::sync::MutexGuard<'_, View> {
+        self.view.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A message about `device` (or the whole bed) during `phase`.
+    pub fn note(&self, device: Option<&str>, phase: &str, message: &str) {
+        match &*self.view() {
+            View::Plain => self.print(device.unwrap_or("-"), phase, message),
+            View::Quiet => {}
+            View::Board(live) => match device {
+                Some(_) => live.board.lock().unwrap_or_else(|p| p.into_inner()).note(device, message),
+                None => live.println(&format_line(self.start.elapsed(), "-", phase, message)),
+            },
+        }
+    }
+
+    /// A device was registered.
+    pub fn device(&self, name: &str, type_name: &str, plugin: &str) {
+        self.on_board(|board| board.add_device(name, type_name, plugin));
+    }
+
+    /// The deployment enters `stage`: a phase with `hooks` hooks to run, or another stage (0).
+    pub fn stage(&self, stage: &str, hooks: usize) {
+        self.on_board(|board| board.stage(stage, hooks));
+    }
+
+    /// `device`'s hook of `phase` starts.
+    pub fn hook_started(&self, device: &str, phase: &str) {
+        match &*self.view() {
+            View::Plain => self.print(device, phase, "started"),
+            View::Quiet => {}
+            View::Board(live) => {
+                live.board.lock().unwrap_or_else(|p| p.into_inner()).started(device, phase, Instant::now())
+            }
+        }
+    }
+
+    /// `device`'s hook of `phase` ended after `took`, failed with `error` if it is there.
+    pub fn hook_finished(&self, device: &str, phase: &str, took: Duration, error: Option<&str>) {
+        match &*self.view() {
+            View::Plain => {
+                let message = match error {
+                    None => format!("done in {:.2}s", took.as_secs_f64()),
+                    Some(e) => format!("FAILED after {:.2}s: {e}", took.as_secs_f64()),
+                };
+                self.print(device, phase, &message);
+            }
+            View::Quiet => {}
+            View::Board(live) => {
+                live.board.lock().unwrap_or_else(|p| p.into_inner()).finished(device, phase, took, error)
+            }
+        }
+    }
+
+    /// Setup is over: a board is drawn a last time and left on the screen; later events (the
+    /// release's failures) come as plain lines.
+    pub fn finish(&self) {
+        let mut view = self.view();
+        if matches!(*view, View::Board(_)) {
+            if let View::Board(live) = std::mem::replace(&mut *view, View::Plain) {
+                live.finish();
+            }
+        }
+    }
+
+    fn on_board(&self, change: impl FnOnce(&mut board::Board)) {
+        if let View::Board(live) = &*self.view() {
+            change(&mut live.board.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+    }
+
+    /// Prints `[   1.23s] device  phase  message`.
+    fn print(&self, device: &str, phase: &str, message: &str) {
+        // One write per line: `eprintln!` would make one system call per formatted piece.
+        let line = format_line(self.start.elapsed(), device, phase, message);
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether stderr is a terminal that can show the board: not `TERM=dumb`, and no `NO_COLOR`
+/// (which people also set to keep programs from drawing).
+fn board_fits() -> bool {
+    let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    std::io::stderr().is_terminal()
+        && !set("NO_COLOR")
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
+/// One progress line. Plugins choose device names and messages, so control characters in them
+/// are escaped: no line can be forged and no escape sequence reaches the terminal.
+fn format_line(elapsed: Duration, device: &str, phase: &str, message: &str) -> String {
+    let (device, message) = (printable(device), printable(message));
+    format!("[{:>8.2}s] {device:<16} {phase:<18} {message}\n", elapsed.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_lines_escape_what_plugins_send() {
+        let line =
+            format_line(Duration::from_millis(1500), "x\n[    0.00s] forged", "boot", "\u{1b}]0;pwned\u{7}");
+        assert_eq!(line.matches('\n').count(), 1, "{line}");
+        assert!(!line.contains('\u{1b}'), "{line}");
+        assert!(line.starts_with("[    1.50s] x\\n[    0.00s] forged boot"), "{line}");
+    }
+}
