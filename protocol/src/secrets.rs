@@ -71,33 +71,62 @@ pub fn masked(value: &Value) -> Value {
     }
 }
 
-/// Every value under a secret-looking key (at any depth), as text: what [`scrub`] hides in text
-/// that may quote a config (errors, console lines).
-pub fn secret_values(value: &Value) -> Vec<String> {
-    fn collect(value: &Value, under_secret: bool, out: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                for (key, child) in map {
-                    collect(child, under_secret || is_secret_key(key), out);
+/// The values under secret-looking keys of some configs, to hide in free text that may quote
+/// them (errors, console lines). Its `Debug` shows only how many there are.
+#[derive(Clone, Default)]
+pub struct Secrets(Vec<String>);
+
+impl Secrets {
+    /// Every value under a secret-looking key, at any depth, of each of `configs`.
+    pub fn of<'a>(configs: impl IntoIterator<Item = &'a Value>) -> Self {
+        fn collect(value: &Value, under_secret: bool, out: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    for (key, child) in map {
+                        collect(child, under_secret || is_secret_key(key), out);
+                    }
                 }
+                Value::Array(items) => items.iter().for_each(|item| collect(item, under_secret, out)),
+                Value::String(text) if under_secret && !text.is_empty() => out.push(text.clone()),
+                Value::Number(number) if under_secret => out.push(number.to_string()),
+                _ => {}
             }
-            Value::Array(items) => items.iter().for_each(|item| collect(item, under_secret, out)),
-            Value::String(text) if under_secret && !text.is_empty() => out.push(text.clone()),
-            Value::Number(number) if under_secret => out.push(number.to_string()),
-            _ => {}
         }
+        let mut values = Vec::new();
+        for config in configs {
+            collect(config, false, &mut values);
+        }
+        // Longest first, so a secret that contains another is hidden whole.
+        values.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        values.dedup();
+        Self(values)
     }
-    let mut out = Vec::new();
-    collect(value, false, &mut out);
-    // Longest first, so a secret that contains another is hidden whole.
-    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    out.dedup();
-    out
+
+    /// `text` with every occurrence of each secret replaced by [`MASK`].
+    pub fn scrub(&self, text: &str) -> String {
+        self.0.iter().fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), MASK))
+    }
 }
 
-/// `text` with every occurrence of each of `secrets` replaced by [`MASK`].
-pub fn scrub(text: &str, secrets: &[String]) -> String {
-    secrets.iter().fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), MASK))
+impl Secrets {
+    /// `value` with each secret hidden in every string in it (a config may quote a secret
+    /// under a key that does not look secret).
+    pub fn scrub_value(&self, value: &Value) -> Value {
+        match value {
+            Value::String(text) => Value::String(self.scrub(text)),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.scrub_value(v)).collect()),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), self.scrub_value(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} values)", self.0.len())
+    }
 }
 
 /// Whether a JSON Pointer ends at (or passes through) a secret-looking key.
@@ -114,10 +143,10 @@ mod tests {
     fn secrets_are_scrubbed_from_text_that_quotes_them() {
         let config =
             json!({"name": "b", "ssh": {"password": "hunter2", "port": 22}, "wifiPsk": ["abc", "hunter22"]});
-        let secrets = secret_values(&config);
-        assert_eq!(secrets, ["hunter22", "hunter2", "abc"]);
+        let secrets = Secrets::of([&config]);
+        assert_eq!(format!("{secrets:?}"), "Secrets(3 values)");
         let text = "login hunter22 failed on b, then hunter2 and abc";
-        assert_eq!(scrub(text, &secrets), "login ******** failed on b, then ******** and ********");
+        assert_eq!(secrets.scrub(text), "login ******** failed on b, then ******** and ********");
     }
 
     #[test]

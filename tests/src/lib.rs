@@ -4,6 +4,7 @@
 pub mod netns;
 pub mod postgres;
 pub mod sshd;
+pub mod tmux;
 
 use std::path::{Path, PathBuf};
 

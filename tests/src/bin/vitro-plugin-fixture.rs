@@ -9,7 +9,9 @@
 //!
 //! Device types `PREFIX` (device), `PREFIX_server`, `PREFIX_attached` and `PREFIX_lan` (attached,
 //! a LAN client) implement every hook. A device's config steers its hooks: `hook_ms` (each hook
-//! sleeps that long), `sleep_ms` (`{"boot": 500}`: only that hook sleeps), `fail` (the hook of that name fails; `create`: the device is refused), `crash` (the process exits with 3 in
+//! sleeps that long), `sleep_ms` (`{"boot": 500}`: only that hook sleeps), `until_file`
+//! (`{"boot": PATH}`: that hook waits until PATH exists), `fail` (the hook of that name fails,
+//! with `fail_message` if given; `create`: the device is refused), `crash` (the process exits with 3 in
 //! that hook), `trace` (a file each hook appends `<device> <hook>` to). Its methods echo, sleep,
 //! block, panic, exit, kill themselves (each call is traced as `<device> call <method>`), flood notifications (`flood`: progress, `log_flood`: logs), send huge answers, print to stdout,
 //! look up other devices through the host and spawn a grandchild process.
@@ -75,13 +77,21 @@ impl Fixture {
         if let Some(ms) = ms {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        if self.config["fail"] == hook {
-            return Err(DriverError::device(format!("{} refuses to {hook}", ctx.device)));
+        if let Some(path) = self.config["until_file"][hook].as_str() {
+            while !std::path::Path::new(path).exists() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
         if (hook == "boot" || hook == "skip-boot") && self.config.get("connection_type").is_some() {
             let options = ConnectOptions { log_dir: self.log_dir.clone(), ..ConnectOptions::default() };
             let console = vitro_sdk::console::connect(&self.config, &options).await?;
             ctx.add_console("console", Arc::new(console));
+        }
+        if self.config["fail"] == hook {
+            let message = self.config["fail_message"].as_str().map(str::to_owned);
+            return Err(DriverError::device(
+                message.unwrap_or_else(|| format!("{} refuses to {hook}", ctx.device)),
+            ));
         }
         Ok(())
     }

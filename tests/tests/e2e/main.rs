@@ -9,6 +9,7 @@ mod hardening;
 mod lab;
 mod menu;
 mod plugin_host;
+mod progress;
 mod remote;
 mod session;
 mod ssh_console;

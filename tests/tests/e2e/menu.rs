@@ -1,54 +1,10 @@
 //! The interactive menu and console attach, driven in a real terminal under tmux.
 
-use std::process::Command;
-
 use serde_json::json;
+use vitro_e2e::tmux::Tmux;
 use vitro_e2e::{eventually, processes_with, target_bin, TempDir};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_vitro-plugin-fixture");
-
-struct Tmux(String);
-
-impl Tmux {
-    fn start(name: &str, command: &str) -> Self {
-        let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", name, "-x", "160", "-y", "45", command])
-            .status()
-            .expect("tmux (scripts/install-test-deps)")
-            .success();
-        assert!(ok, "tmux did not start");
-        Self(name.to_owned())
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        assert!(Command::new("tmux")
-            .args(["send-keys", "-t", &self.0])
-            .args(keys)
-            .status()
-            .unwrap()
-            .success());
-    }
-
-    fn screen(&self) -> String {
-        let out =
-            Command::new("tmux").args(["capture-pane", "-p", "-t", &self.0, "-S", "-200"]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, text: &str) {
-        assert!(
-            eventually(20.0, || self.screen().contains(text)),
-            "{text:?} never appeared:\n{}",
-            self.screen()
-        );
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.0]).status();
-    }
-}
 
 #[test]
 fn a_person_attaches_to_a_console_types_detaches_marks_and_quits() {

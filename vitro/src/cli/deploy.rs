@@ -150,7 +150,7 @@ async fn deploy_with(
     let command = user_command.as_deref();
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     progress.show(args.progress, args.quiet);
-    let mut report = Deployment::new(plugins, registry, options, progress.clone())
+    let (mut report, secrets) = Deployment::new(plugins, registry, options, progress.clone())
         .run(cancel, move |state: Arc<SessionState>| hold_bed(state, command, hold, interactive, status))
         .await;
     stop_all(plugins).await;
@@ -159,6 +159,10 @@ async fn deploy_with(
     let local = PluginReport::of_all(plugins.iter().map(|p| (p.info().plugin.name.as_str(), p)));
     report.plugins.splice(..local.len().min(report.plugins.len()), local);
     report.durations.insert("plugin start".into(), plugin_start.as_secs_f64());
+    if let Some(dir) = &args.save_console_logs {
+        report.read_console_logs(std::path::Path::new(dir));
+    }
+    report.hide(&secrets);
     if let Some(path) = &args.report {
         if let Err(e) = super::report::write(&report, path) {
             eprintln!("warning: cannot write the report to {}: {e}", path.display());

@@ -133,6 +133,7 @@ impl<'a> Deployment<'a> {
     pub(super) async fn release(&mut self, status: DeploymentStatus, error: Option<String>) {
         for (index, run, result) in self.call_hooks(&phases::SHUTDOWN, false).await {
             if let Err(message) = result {
+                let message = self.secrets.scrub(&message);
                 tracing::warn!("shutting down {} failed: {message}", self.devices[index].description.name);
             }
             self.devices[index].report.hooks.push(run);

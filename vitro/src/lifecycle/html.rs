@@ -171,7 +171,7 @@ fn failures(report: &Report) -> Markup {
                             p.hint { "No console lines: vitro keeps a failed device's last console lines when its consoles are logged (--save-console-logs DIR)." }
                         }
                         @for console in &device.consoles {
-                            h4 { "Last lines of console " (console.console) }
+                            h4 { "Console " code { (console.console) } ": its last lines" }
                             pre.console { (console.lines.join("\n")) }
                         }
                     }

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
-use vitro_protocol::types::{Capability, DeploymentStatus, DeviceDescription, Hook, Role};
+use vitro_protocol::methods::DeviceConsoles;
+use vitro_protocol::secrets::Secrets;
+use vitro_protocol::types::{Capability, DeploymentStatus, DeviceDescription, DeviceRef, Hook, Role};
 
 use crate::config::ConfigError;
 use crate::plugin::PluginProcess;
@@ -24,7 +26,7 @@ use crate::session::SessionState;
 use futures_util::future::join_all;
 use phases::PLUGIN_HOOK_TIMEOUT;
 use remote::Plugin;
-use report::{DeviceReport, HookOutcome, HookRun, Outcome, PhaseTotal, PluginReport, Report};
+use report::{ConsoleTail, DeviceReport, HookOutcome, HookRun, Outcome, PhaseTotal, PluginReport, Report};
 
 /// How long a failed device's plugin may take to name its consoles, for the report.
 const CONSOLE_LIST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -108,6 +110,8 @@ pub struct Deployment<'a> {
     progress: Progress,
     devices: Vec<Device>,
     merged: Vec<Value>,
+    /// The secrets of the merged configs, masked wherever text may quote them.
+    secrets: Secrets,
     env: Value,
     inventory: Value,
     /// The board in use: `--board-name`, or the one a reservation plugin chose.
@@ -131,6 +135,7 @@ impl<'a> Deployment<'a> {
             progress,
             devices: Vec::new(),
             merged: Vec::new(),
+            secrets: Secrets::default(),
             env: Value::Null,
             inventory: Value::Null,
             tracker: std::sync::Mutex::new(Tracker::default()),
@@ -198,8 +203,9 @@ impl<'a> Deployment<'a> {
 
     /// Sets everything up, holds the bed with `hold` when setup succeeded (until its future ends
     /// or `cancel` fires), then releases it whatever happened. Stopping the plugin processes is
-    /// the caller's job.
-    pub async fn run<H, F>(mut self, cancel: &CancellationToken, hold: H) -> Report
+    /// the caller's job, and so is reading the console logs the report names once they have
+    /// ended ([`Report::read_console_logs`], then [`Report::hide`] with the secrets returned).
+    pub async fn run<H, F>(mut self, cancel: &CancellationToken, hold: H) -> (Report, Secrets)
     where
         H: FnOnce(Arc<SessionState>) -> F,
         F: std::future::Future<Output = ()>,
@@ -227,13 +233,14 @@ impl<'a> Deployment<'a> {
             Err(_) => (Outcome::Failed, DeploymentStatus::Failed),
         };
         let error = result.as_ref().err().map(|f| f.message.clone());
-        let logged = self.logged_consoles_of_failed().await;
+        let consoles = self.consoles_of_failed().await;
         let released = Instant::now();
         self.release(status, error.clone()).await;
         self.stop_remote().await;
         self.registry.console_logs.finish();
-        for (index, consoles) in logged {
-            self.devices[index].report.consoles = consoles.iter().filter_map(report::console_tail).collect();
+        for (index, names) in consoles {
+            self.devices[index].report.consoles =
+                names.into_iter().map(|console| ConsoleTail { console, lines: Vec::new() }).collect();
         }
         let mut report = Report {
             vitro_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -250,32 +257,23 @@ impl<'a> Deployment<'a> {
             ]),
             phases: std::mem::take(&mut self.tracker().totals),
         };
-        report.hide(&self.merged.iter().flat_map(vitro_protocol::secrets::secret_values).collect::<Vec<_>>());
-        report
+        report.hide(&self.secrets);
+        (report, self.secrets.clone())
     }
 
-    /// The console logs (`--save-console-logs`) of each device that failed, by device index:
-    /// asked of its plugin before the release, read after it (when they are complete).
-    async fn logged_consoles_of_failed(&self) -> Vec<(usize, Vec<(String, std::path::PathBuf)>)> {
-        let Some(dir) = &self.options.console_log_dir else {
+    /// The consoles of each device that failed, by device index, when their logs are kept
+    /// (`--save-console-logs`): the report shows their last lines.
+    async fn consoles_of_failed(&self) -> Vec<(usize, Vec<String>)> {
+        if self.options.console_log_dir.is_none() {
             return Vec::new();
-        };
+        }
         let failed = self.devices.iter().enumerate().filter(|(_, d)| d.report.error.is_some());
         let asks = failed.map(|(index, device)| async move {
-            let name = &device.description.name;
-            let params = vitro_protocol::types::DeviceRef { device: name.clone() };
+            let params = DeviceRef { device: device.description.name.clone() };
             let asked = self.plugins[device.plugin]
-                .request::<vitro_protocol::methods::DeviceConsoles>(&params, Some(CONSOLE_LIST_TIMEOUT))
+                .request::<DeviceConsoles>(&params, Some(CONSOLE_LIST_TIMEOUT))
                 .await;
-            let consoles = asked.map(|list| list.consoles).unwrap_or_default();
-            let paths = consoles
-                .into_iter()
-                .map(|console| {
-                    let path = vitro_console_log::log::log_path(std::path::Path::new(dir), name, &console);
-                    (console, path)
-                })
-                .collect();
-            (index, paths)
+            (index, asked.map(|list| list.consoles).unwrap_or_default())
         });
         join_all(asks).await
     }

@@ -95,7 +95,7 @@ pub struct DeviceReport {
     /// Its merged config, secrets masked.
     #[serde(default)]
     pub config: Value,
-    /// The last console lines of a device that failed, when its consoles were logged.
+    /// The consoles of a device that failed, with their last lines when they were logged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consoles: Vec<ConsoleTail>,
 }
@@ -186,7 +186,7 @@ const CONSOLE_TAIL_LINES: usize = 30;
 const CONSOLE_TAIL_BYTES: u64 = 64 * 1024;
 
 /// The last lines of the console log at `path` (`None` when there is none).
-pub fn console_tail((console, path): &(String, std::path::PathBuf)) -> Option<ConsoleTail> {
+fn console_tail(path: &std::path::Path) -> Option<Vec<String>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(path).ok()?;
     let length = file.metadata().ok()?.len();
@@ -197,9 +197,7 @@ pub fn console_tail((console, path): &(String, std::path::PathBuf)) -> Option<Co
     let lines: Vec<&str> = text.lines().collect();
     // A cut first line is only part of a line.
     let whole = if length > CONSOLE_TAIL_BYTES { &lines[1.min(lines.len())..] } else { &lines[..] };
-    let lines =
-        whole[whole.len().saturating_sub(CONSOLE_TAIL_LINES)..].iter().map(|l| l.to_string()).collect();
-    Some(ConsoleTail { console: console.clone(), lines })
+    Some(whole[whole.len().saturating_sub(CONSOLE_TAIL_LINES)..].iter().map(|l| l.to_string()).collect())
 }
 
 /// `time` as RFC 3339 in UTC, to the millisecond.
@@ -208,17 +206,30 @@ pub fn rfc3339(time: std::time::SystemTime) -> String {
 }
 
 impl Report {
+    /// Reads the last lines of each console the report names from its log under `dir`
+    /// (`--save-console-logs`), once the plugins that wrote them have ended.
+    pub fn read_console_logs(&mut self, dir: &std::path::Path) {
+        for device in &mut self.devices {
+            for console in &mut device.consoles {
+                let path = vitro_console_log::log::log_path(dir, &device.name, &console.console);
+                console.lines = console_tail(&path).unwrap_or_default();
+            }
+            device.consoles.retain(|c| !c.lines.is_empty());
+        }
+    }
+
     /// Hides each of `secrets` wherever the report quotes text it did not make itself: errors,
-    /// console lines, how plugins ended (configs are masked by key already).
-    pub fn hide(&mut self, secrets: &[String]) {
-        use vitro_protocol::secrets::scrub;
+    /// console lines, how plugins ended, and strings in configs (masked by key already) that
+    /// quote one.
+    pub fn hide(&mut self, secrets: &vitro_protocol::secrets::Secrets) {
         let scrub_all = |texts: &mut dyn Iterator<Item = &mut String>| {
             for text in texts {
-                *text = scrub(text, secrets);
+                *text = secrets.scrub(text);
             }
         };
         scrub_all(&mut self.error.iter_mut());
         for device in &mut self.devices {
+            device.config = secrets.scrub_value(&device.config);
             scrub_all(&mut device.error.iter_mut());
             scrub_all(&mut device.hooks.iter_mut().filter_map(|h| h.error.as_mut()));
             scrub_all(&mut device.consoles.iter_mut().flat_map(|c| c.lines.iter_mut()));

@@ -21,6 +21,7 @@ use super::{Deployment, Device, Failure};
 use crate::config::{
     board_inventory, check_unique_names, merge_devices, BoardInventory, ClientTypes, ConfigError, JsonFile,
 };
+use vitro_protocol::secrets::Secrets;
 
 impl<'a> Deployment<'a> {
     /// Everything before the live session: config, registration, env setup, the phases and
@@ -39,6 +40,8 @@ impl<'a> Deployment<'a> {
         self.enter("config parsing");
         let merged = self.parse_config(merged).await?;
         check_patched(&merged)?;
+        self.secrets = Secrets::of(&merged);
+        self.progress.hide(self.secrets.clone());
         self.merged = merged.clone();
         self.registry.set_config(SessionConfig {
             devices: merged.clone(),

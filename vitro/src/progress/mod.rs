@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use vitro_protocol::names::printable;
+use vitro_protocol::secrets::Secrets;
 
 /// How progress is shown (`--progress`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -37,12 +38,23 @@ enum View {
 pub struct Progress {
     start: Instant,
     view: Arc<Mutex<View>>,
+    /// What plugins' messages may quote and must not show.
+    secrets: Arc<Mutex<Secrets>>,
 }
 
 impl Progress {
     /// Starts the clock; plain lines until [`Progress::show`] says otherwise.
     pub fn new() -> Self {
-        Self { start: Instant::now(), view: Arc::new(Mutex::new(View::Plain)) }
+        Self { start: Instant::now(), view: Arc::new(Mutex::new(View::Plain)), secrets: Arc::default() }
+    }
+
+    /// From now on, each of `secrets` is masked in what plugins say.
+    pub fn hide(&self, secrets: Secrets) {
+        *self.secrets.lock().unwrap_or_else(|p| p.into_inner()) = secrets;
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        self.secrets.lock().unwrap_or_else(|p| p.into_inner()).scrub(text)
     }
 
     /// Shows progress as `mode` asks (`quiet`: not at all).
@@ -72,6 +84,7 @@ impl Progress {
 
     /// A message about `device` (or the whole bed) during `phase`.
     pub fn note(&self, device: Option<&str>, phase: &str, message: &str) {
+        let message = &self.scrub(message);
         match &*self.view() {
             View::Plain => self.print(device.unwrap_or("-"), phase, message),
             View::Quiet => {}
@@ -105,6 +118,8 @@ impl Progress {
 
     /// `device`'s hook of `phase` ended after `took`, failed with `error` if it is there.
     pub fn hook_finished(&self, device: &str, phase: &str, took: Duration, error: Option<&str>) {
+        let error = error.map(|e| self.scrub(e));
+        let error = error.as_deref();
         match &*self.view() {
             View::Plain => {
                 let message = match error {
