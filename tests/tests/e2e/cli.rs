@@ -36,6 +36,27 @@ fn plugins_list_shows_plugins_on_path_and_warns_about_shadowed_and_unusable_file
 }
 
 #[test]
+fn plugins_list_speaks_json_for_programs() {
+    let out = vitro()
+        .args(["plugins", "list", "--format", "json", "--no-path", "--plugin", FIXTURE])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    let plugin = &listed["plugins"][0];
+    assert_eq!(plugin["name"], "fixture", "{listed}");
+    assert_eq!(plugin["command"], FIXTURE, "{listed}");
+    assert!(plugin["sdk"].as_str().unwrap().starts_with("vitro-sdk-rust "), "{listed}");
+    let types = plugin["device_types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["type"] == "fixture_server" && t["role"] == "server"), "{listed}");
+    let out = vitro().args(["plugins", "list", "--format", "json", "--no-path"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), r#"{
+  "plugins": []
+}"#);
+}
+
+#[test]
 fn a_plugin_command_replaces_the_path_plugin_that_runs_the_same_program() {
     let dir = TempDir::new("replace");
     std::os::unix::fs::symlink(FIXTURE, dir.path().join("vitro-plugin-fixture")).unwrap();

@@ -215,9 +215,20 @@ pub struct ConfigArgs {
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
     /// Start every plugin, show what it provides, and stop it again.
-    List(PluginSource),
+    List(ListArgs),
     /// Run a plugin through the protocol conformance cases (nothing real is booted).
     Check(CheckArgs),
+}
+
+/// Arguments of `vitro plugins list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Plugins.
+    #[command(flatten)]
+    pub source: PluginSource,
 }
 
 /// Arguments of `vitro plugins check`.

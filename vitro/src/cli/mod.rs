@@ -23,7 +23,7 @@ use clap::CommandFactory;
 use tokio_util::sync::CancellationToken;
 
 pub use args::{
-    CheckArgs, Cli, Command, ConfigArgs, Format, PluginSource, PluginsCommand, RunArgs, RunCommand,
+    CheckArgs, Cli, Command, ConfigArgs, Format, ListArgs, PluginSource, PluginsCommand, RunArgs, RunCommand,
     SessionArg, TemplatesCommand,
 };
 
@@ -82,7 +82,7 @@ pub async fn run(argv: Vec<String>, cancel: CancellationToken) -> Result<ExitCod
                 result = config::print_config(&args) => result,
                 () = cancel.cancelled() => Ok(ExitCode::from(EXIT_FAILURE)),
             },
-            Some(Command::Plugins(PluginsCommand::List(source))) => plugins::list(&source, &cancel).await,
+            Some(Command::Plugins(PluginsCommand::List(args))) => plugins::list(&args, &cancel).await,
             Some(Command::Plugins(PluginsCommand::Check(args))) => plugins::check_plugin(&args).await,
             Some(Command::Templates(command)) => tokio::select! {
                 result = templates::run(command) => result,

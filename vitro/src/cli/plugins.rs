@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
+use vitro_protocol::types::InitializeResult;
 use vitro_protocol::RpcError;
 
-use super::args::{CheckArgs, PluginSource};
+use super::args::{CheckArgs, Format, ListArgs, PluginSource};
 use super::{out, Error, EXIT_FAILURE};
 use crate::plugin::discover::discover;
 use crate::plugin::{EventSink, PluginCommand, PluginOptions, PluginProcess};
@@ -65,9 +66,10 @@ pub(super) async fn stop_all(plugins: &mut [PluginProcess]) {
 }
 
 /// `vitro plugins list`: starts every plugin, prints what each provides, stops it again.
-pub(super) async fn list(source: &PluginSource, cancel: &CancellationToken) -> Result<ExitCode, Error> {
+pub(super) async fn list(args: &ListArgs, cancel: &CancellationToken) -> Result<ExitCode, Error> {
+    let source = &args.source;
     let commands = plugin_commands(source).map_err(Error::Usage)?;
-    if commands.is_empty() {
+    if commands.is_empty() && args.format == Format::Text {
         eprintln!("no plugins: put executables named vitro-plugin-<name> on PATH, or give --plugin COMMAND");
         return Ok(ExitCode::SUCCESS);
     }
@@ -76,7 +78,7 @@ pub(super) async fn list(source: &PluginSource, cancel: &CancellationToken) -> R
         results = start_plugins(&commands, &registry, None, source) => results,
         () = cancel.cancelled() => return Ok(ExitCode::from(EXIT_FAILURE)),
     };
-    let mut rows = vec![["NAME", "VERSION", "PROTOCOL", "SDK", "COMMAND", "DEVICE TYPES"].map(String::from)];
+    let mut listed = Vec::new();
     let mut failed = false;
     for (command, result) in commands.iter().zip(results) {
         let shown = std::iter::once(command.program.as_str())
@@ -85,21 +87,7 @@ pub(super) async fn list(source: &PluginSource, cancel: &CancellationToken) -> R
             .join(" ");
         match result {
             Ok(mut plugin) => {
-                let info = plugin.info().clone();
-                let types = info
-                    .device_types
-                    .iter()
-                    .map(|t| format!("{} ({})", t.type_name, crate::lifecycle::role_name(t.role)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                rows.push([
-                    info.plugin.name,
-                    info.plugin.version,
-                    info.protocol_version.to_string(),
-                    info.plugin.sdk,
-                    shown,
-                    if types.is_empty() { "-".into() } else { types },
-                ]);
+                listed.push((shown, plugin.info().clone()));
                 plugin.shutdown().await;
             }
             Err(e) => {
@@ -108,7 +96,30 @@ pub(super) async fn list(source: &PluginSource, cancel: &CancellationToken) -> R
             }
         }
     }
-    print_table(&rows);
+    match args.format {
+        Format::Text => print_table(&listed),
+        Format::Json => {
+            let plugins: Vec<_> = listed
+                .iter()
+                .map(|(command, info)| {
+                    serde_json::json!({
+                        "name": info.plugin.name,
+                        "version": info.plugin.version,
+                        "sdk": info.plugin.sdk,
+                        "protocol_version": info.protocol_version.to_string(),
+                        "command": command,
+                        "capabilities": info.capabilities,
+                        "device_types": info.device_types.iter().map(|t| serde_json::json!({
+                            "type": t.type_name,
+                            "role": crate::lifecycle::role_name(t.role),
+                            "implements": t.implements,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            out(&serde_json::to_string_pretty(&serde_json::json!({ "plugins": plugins })).unwrap_or_default());
+        }
+    }
     Ok(ExitCode::from(if failed { EXIT_FAILURE } else { 0 }))
 }
 
@@ -127,10 +138,28 @@ pub(super) async fn check_plugin(args: &CheckArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::from(if failed == 0 { 0 } else { EXIT_FAILURE }))
 }
 
-fn print_table(rows: &[[String; 6]]) {
+/// The plugins as an aligned table, one row each.
+fn print_table(listed: &[(String, InitializeResult)]) {
+    let mut rows = vec![["NAME", "VERSION", "PROTOCOL", "SDK", "COMMAND", "DEVICE TYPES"].map(String::from)];
+    for (command, info) in listed {
+        let types = info
+            .device_types
+            .iter()
+            .map(|t| format!("{} ({})", t.type_name, crate::lifecycle::role_name(t.role)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        rows.push([
+            info.plugin.name.clone(),
+            info.plugin.version.clone(),
+            info.protocol_version.to_string(),
+            info.plugin.sdk.clone(),
+            command.clone(),
+            if types.is_empty() { "-".into() } else { types },
+        ]);
+    }
     let widths: Vec<usize> =
         (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    for row in rows {
+    for row in &rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
         out(cells.join("  ").trim_end());
     }
