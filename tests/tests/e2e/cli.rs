@@ -51,9 +51,12 @@ fn plugins_list_speaks_json_for_programs() {
     let types = plugin["device_types"].as_array().unwrap();
     assert!(types.iter().any(|t| t["type"] == "fixture_server" && t["role"] == "server"), "{listed}");
     let out = vitro().args(["plugins", "list", "--format", "json", "--no-path"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), r#"{
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"{
   "plugins": []
-}"#);
+}"#
+    );
 }
 
 #[test]

@@ -179,6 +179,7 @@ fn chromium(page: &Path, dir: &Path) -> (String, PathBuf) {
     let browser = |extra: &[String]| {
         let out = Command::new("timeout")
             .args(["120", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
+            .args(["--no-first-run", "--disable-background-networking", "--disable-component-update"])
             .arg(format!("--user-data-dir={}", dir.join("chromium").display()))
             .arg("--window-size=1200,1000")
             .args(extra)
