@@ -217,7 +217,7 @@ impl<'a> Deployment<'a> {
         };
         let mut result = setup.unwrap_or_else(|| Err(self.interrupted()));
         let setup_time = started.elapsed();
-        self.progress.finish();
+        self.progress.finish(result.is_ok());
         if result.is_ok() {
             tokio::select! {
                 () = hold(Arc::new(self.session_state())) => {}

@@ -51,6 +51,8 @@ pub(super) struct Board {
     ended: usize,
     /// The latest message that names no device (shown under the summary).
     note: String,
+    /// How setup ended, once it has.
+    ended_ok: Option<bool>,
 }
 
 impl Board {
@@ -100,6 +102,15 @@ impl Board {
             row.since = None;
             row.took = Some(took);
             row.note = error.map(|e| printable(e).into_owned()).unwrap_or_default();
+        }
+    }
+
+    /// Setup is over, successfully or not.
+    pub fn end(&mut self, ok: bool) {
+        self.ended_ok = Some(ok);
+        if ok {
+            self.stage = "set up".into();
+            self.hooks = 0;
         }
     }
 
@@ -160,8 +171,10 @@ impl Board {
     /// `phase · 3/5 done · 1 failed · slowest: board 12.3s · 14.1s in all`.
     fn summary(&self, now: Instant, began: Instant, frame: &str, colour: bool) -> String {
         let failed = self.count(State::Failed);
-        let mark = if failed > 0 {
+        let mark = if failed > 0 || self.ended_ok == Some(false) {
             paint("✘", console::Color::Red, colour)
+        } else if self.ended_ok == Some(true) {
+            paint("✔", console::Color::Green, colour)
         } else {
             paint(frame, console::Color::Cyan, colour)
         };
@@ -177,6 +190,7 @@ impl Board {
         let slowest = self
             .rows
             .iter()
+            .filter(|_| self.ended_ok.is_none())
             .filter_map(|r| Some((r, now.duration_since(r.since?))))
             .max_by_key(|(_, running)| *running);
         if let Some((row, running)) = slowest {
@@ -315,6 +329,15 @@ mod tests {
         );
         assert!(lines[8].contains("… and 993 more devices: 0 done, 993 waiting"), "{text}");
         assert!(lines.iter().all(|l| console::measure_text_width(l) <= 80), "{text}");
+    }
+
+    #[test]
+    fn a_bed_that_is_set_up_says_so() {
+        let (mut board, began) = bed(2);
+        board.stage("post setup", 0);
+        board.end(true);
+        let text = board.render(began + Duration::from_secs(4), began, 200, 40, false);
+        assert!(text.starts_with("✔ set up · 2 devices · 4.0s in all"), "{text}");
     }
 
     #[test]

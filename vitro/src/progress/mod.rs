@@ -135,12 +135,13 @@ impl Progress {
         }
     }
 
-    /// Setup is over: a board is drawn a last time and left on the screen; later events (the
-    /// release's failures) come as plain lines.
-    pub fn finish(&self) {
+    /// Setup is over (`ok`: it succeeded): a board is drawn a last time and left on the
+    /// screen; later events (the release's failures) come as plain lines.
+    pub fn finish(&self, ok: bool) {
         let mut view = self.view();
         if matches!(*view, View::Board(_)) {
             if let View::Board(live) = std::mem::replace(&mut *view, View::Plain) {
+                live.board.lock().unwrap_or_else(|p| p.into_inner()).end(ok);
                 live.finish();
             }
         }
