@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::future::join_all;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use vitro_protocol::methods::DeviceConsoles;
@@ -23,7 +24,6 @@ use crate::plugin::PluginProcess;
 use crate::progress::Progress;
 use crate::registry::Registry;
 use crate::session::SessionState;
-use futures_util::future::join_all;
 use phases::PLUGIN_HOOK_TIMEOUT;
 use remote::Plugin;
 use report::{ConsoleTail, DeviceReport, HookOutcome, HookRun, Outcome, PhaseTotal, PluginReport, Report};
