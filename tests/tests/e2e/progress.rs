@@ -124,8 +124,16 @@ fn normalized(line: &str) -> String {
 
 #[test]
 fn without_a_terminal_progress_is_the_plain_lines_it_always_was() {
-    let dir = TempDir::new("plain");
-    let out = deploy(&bed(dir.path(), None));
+    // `--progress board` asks for the board on a terminal; there is none here.
+    for flag in [None, Some("--progress=board")] {
+        let dir = TempDir::new("plain");
+        let mut args = bed(dir.path(), None);
+        args.extend(flag.map(str::to_owned));
+        plain_lines_as_always(&deploy(&args));
+    }
+}
+
+fn plain_lines_as_always(out: &Output) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(!stderr.contains('\u{1b}') && !stderr.contains('\r') && !stderr.contains(SECRET), "{stderr}");

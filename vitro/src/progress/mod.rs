@@ -21,7 +21,8 @@ pub enum Mode {
     /// `NO_COLOR`, `TERM=dumb`).
     #[default]
     Auto,
-    /// The live board (needs a terminal).
+    /// The live board on any terminal (whatever `NO_COLOR` and `TERM` say); plain lines
+    /// without one.
     Board,
     /// One line per device and phase event.
     Plain,
@@ -61,9 +62,9 @@ impl Progress {
     pub fn show(&self, mode: Mode, quiet: bool) {
         let view = match mode {
             _ if quiet => View::Quiet,
-            Mode::Board => View::Board(live::Live::start(self.start)),
+            Mode::Board if std::io::stderr().is_terminal() => View::Board(live::Live::start(self.start)),
             Mode::Auto if board_fits() => View::Board(live::Live::start(self.start)),
-            Mode::Auto | Mode::Plain => View::Plain,
+            Mode::Auto | Mode::Board | Mode::Plain => View::Plain,
         };
         *self.view() = view;
     }
