@@ -41,7 +41,6 @@ fn bed(dir: &Path, gate: Option<&Path>) -> Vec<String> {
         "bench".to_owned(),
         format!("--env-config={d}/environment.json"),
         format!("--inventory-config={d}/inventory.json"),
-        format!("--save-console-logs={d}/logs"),
     ]
     .into()
 }
@@ -207,8 +206,11 @@ fn the_html_report_of_a_failed_deployment_renders_in_a_browser() {
     let page = dir.path().join("report.html");
     let mut args = bed(dir.path(), None);
     args.push(format!("--report={}", page.display()));
+    args.push(format!("--save-console-logs={}", dir.path().join("logs").display()));
     let out = deploy(&args);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let kept = std::fs::read_to_string(dir.path().join("logs/bad_console.txt")).unwrap();
+    assert!(kept.contains("U-Boot 2026.01 board-rev-C"), "{kept}");
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(!html.contains(SECRET), "the inventory's password is in the page");
     assert!(
@@ -267,7 +269,14 @@ fn vitro_report_renders_an_earlier_json_report_and_names_a_bad_one() {
     let json_report = dir.path().join("report.json");
     let mut args = bed(dir.path(), None);
     args.push(format!("--report={}", json_report.display()));
-    assert_eq!(deploy(&args).status.code(), Some(1));
+    // No --save-console-logs: the console lines come from a private directory, gone afterwards.
+    let runtime = dir.path().join("runtime");
+    std::fs::create_dir(&runtime).unwrap();
+    let mut command = Command::new(target_bin("vitro"));
+    command.args(&args).env("XDG_RUNTIME_DIR", &runtime).env_remove("RUST_LOG");
+    let out = command.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_dir(&runtime).unwrap().count(), 0, "the private directory was removed");
     let text = std::fs::read_to_string(&json_report).unwrap();
     assert!(!text.contains(SECRET));
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();

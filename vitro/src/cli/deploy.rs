@@ -2,6 +2,7 @@
 //! deploy, hold, release, report.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use super::args::{parse, plugin_source, Cli, Command};
 use super::hold::hold_bed;
 use super::plugin_flags::{flag_values, with_plugin_flags};
 use super::plugins::{plugin_commands, plugin_options, start_plugins, stop_all};
+use super::report::ReportLogs;
 use super::{Error, EXIT_FAILURE};
 use crate::lifecycle::report::{Outcome, PluginReport};
 use crate::lifecycle::{DeployOptions, Deployment};
@@ -130,6 +132,20 @@ async fn deploy_with(
             "warning: no plugins found: put vitro-plugin-<name> executables on PATH or pass --plugin COMMAND"
         );
     }
+    // A report shows a failed device's last console lines: without logs of the user's, they are
+    // logged in a private directory for the report alone.
+    let report_logs = match (&args.report, &args.save_console_logs) {
+        (Some(_), None) => {
+            match ReportLogs::create() {
+                Ok(logs) => Some(logs),
+                Err(e) => {
+                    eprintln!("warning: the report will have no console lines: cannot make a directory for them: {e}");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let options = DeployOptions {
         board_name: args.board_name.clone(),
         env_config,
@@ -138,6 +154,7 @@ async fn deploy_with(
         skip_contingency_checks: args.skip_contingency_checks,
         ignore_devices: args.ignore_devices.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         console_log_dir: args.save_console_logs.clone(),
+        report_log_dir: report_logs.as_ref().map(|logs| logs.logs().display().to_string()),
         flag_values: flag_values(&matches, &added),
         plugin_hook_timeout: args.plugin_hook_timeout,
         broken_plugins,
@@ -159,9 +176,12 @@ async fn deploy_with(
     let local = PluginReport::of_all(plugins.iter().map(|p| (p.info().plugin.name.as_str(), p)));
     report.plugins.splice(..local.len().min(report.plugins.len()), local);
     report.durations.insert("plugin start".into(), plugin_start.as_secs_f64());
-    if let Some(dir) = &args.save_console_logs {
-        report.read_console_logs(std::path::Path::new(dir));
+    let log_dir =
+        args.save_console_logs.clone().map(PathBuf::from).or(report_logs.as_ref().map(ReportLogs::logs));
+    if let Some(dir) = log_dir {
+        report.read_console_logs(&dir);
     }
+    drop(report_logs);
     report.hide(&secrets);
     if let Some(path) = &args.report {
         if let Err(e) = super::report::write(&report, path) {

@@ -24,7 +24,7 @@ impl<'a> Deployment<'a> {
         let calls = self.with_capability(capability).into_iter().map(|index| async move {
             let params = SetupParams {
                 options: self.options_for(index),
-                console_log_dir: self.options.console_log_dir.clone(),
+                console_log_dir: self.options.log_dir().cloned(),
             };
             (index, self.plugins[index].request::<M>(&params, Some(self.plugin_hook_timeout())).await)
         });

@@ -168,7 +168,7 @@ fn failures(report: &Report) -> Markup {
                         h3 { (device.name) @if let Some(hook) = hook { " in " (hook.phase) } }
                         pre.error { (device.error.as_deref().unwrap_or_default()) }
                         @if device.consoles.is_empty() {
-                            p.hint { "No console lines: vitro keeps a failed device's last console lines when its consoles are logged (--save-console-logs DIR)." }
+                            p.hint { "No console lines: its plugin named no console that wrote a log." }
                         }
                         @for console in &device.consoles {
                             h4 { "Console " code { (console.console) } ": its last lines" }

@@ -48,6 +48,9 @@ pub struct DeployOptions {
     pub ignore_devices: Vec<String>,
     /// `--save-console-logs`.
     pub console_log_dir: Option<String>,
+    /// Where console logs go when the report wants a failed device's last console lines and
+    /// `--save-console-logs` keeps none: a private directory, removed after the run.
+    pub report_log_dir: Option<String>,
     /// Values of plugin-declared flags, by flag name.
     pub flag_values: BTreeMap<String, Value>,
     /// `--plugin-hook-timeout`: deadline of each plugin-level hook and `device/create`
@@ -59,6 +62,13 @@ pub struct DeployOptions {
     pub plugin_options: crate::plugin::PluginOptions,
     /// Where plugins started on exporters send their events.
     pub events: Option<crate::plugin::EventSink>,
+}
+
+impl DeployOptions {
+    /// Where console logs are written: the user's directory, else the report's private one.
+    pub fn log_dir(&self) -> Option<&String> {
+        self.console_log_dir.as_ref().or(self.report_log_dir.as_ref())
+    }
 }
 
 /// Why the deployment stopped.
@@ -264,7 +274,7 @@ impl<'a> Deployment<'a> {
     /// The consoles of each device that failed, by device index, when their logs are kept
     /// (`--save-console-logs`): the report shows their last lines.
     async fn consoles_of_failed(&self) -> Vec<(usize, Vec<String>)> {
-        if self.options.console_log_dir.is_none() {
+        if self.options.log_dir().is_none() {
             return Vec::new();
         }
         let failed = self.devices.iter().enumerate().filter(|(_, d)| d.report.error.is_some());

@@ -210,7 +210,7 @@ impl<'a> Deployment<'a> {
     ) -> Result<(), Failure> {
         let plugins = &self.plugins;
         let timeout = self.plugin_hook_timeout();
-        let log_dir = self.options.console_log_dir.clone();
+        let log_dir = self.options.log_dir().cloned();
         let creations = wanted.iter().map(|(name, type_name, plugin, _, config)| {
             // A plugin on an exporter streams its consoles here, and the logs are written here.
             let stream = plugins[*plugin].is_remote() && log_dir.is_some();
