@@ -78,10 +78,12 @@ fn main() -> ExitCode {
             if signalled.is_some() {
                 // A second signal: give up on the orderly release. Dropping `work` kills every
                 // plugin's process group.
-                eprintln!("vitro: quitting at once");
+                vitro::progress::say("vitro: quitting at once");
                 return ExitCode::from(code);
             }
-            eprintln!("vitro: stopping: releasing everything (send the signal again to quit at once)");
+            vitro::progress::say(
+                "vitro: stopping: releasing everything (send the signal again to quit at once)",
+            );
             signalled = Some(code);
             cancel.cancel();
         }

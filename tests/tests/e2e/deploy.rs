@@ -332,14 +332,32 @@ fn a_failure_during_registration_still_releases_what_was_registered() {
 
 #[test]
 fn sigint_during_boot_releases_everything_and_exits_130() {
-    let bed =
-        Bed::new("sigint", json!([{"name": "board", "type": "fixture", "sleep_ms": {"boot": 60000}}]), env());
+    let bed = Bed::new(
+        "sigint",
+        json!([{"name": "board", "type": "fixture", "sleep_ms": {"boot": 60000}}, {"name": "quick", "type": "fixture"}]),
+        env(),
+    );
     let mut child = bed.command(&[bed.plugin("")], &[]).stderr(Stdio::piped()).spawn().unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let reader = {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            stderr.lines().map_while(Result::ok).for_each(|line| lines.lock().unwrap().push(line))
+        })
+    };
+    let quick_booted = || {
+        let lines = lines.lock().unwrap();
+        lines.iter().any(|l| l.contains("] quick ") && l.contains("device boot") && l.contains("done in"))
+    };
     assert!(eventually(10.0, || bed.trace().contains(&"board boot".to_owned())), "boot never started");
+    assert!(eventually(10.0, quick_booted), "quick never finished its boot: {:#?}", lines.lock().unwrap());
     let started = Instant::now();
     // SAFETY: signalling the vitro process we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
+    reader.join().unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(started.elapsed() < Duration::from_secs(10), "the release waited out the boot hook");
     bed.assert_nothing_left();
@@ -354,6 +372,17 @@ fn sigint_during_boot_releases_everything_and_exits_130() {
         report["devices"][0]["phases"]["device boot"].is_number(),
         "the cut-short hook is recorded: {report}"
     );
+    let outcomes = |device: usize| -> Vec<(String, String)> {
+        let hooks = report["devices"][device]["hooks"].as_array().unwrap();
+        hooks
+            .iter()
+            .map(|h| (h["phase"].as_str().unwrap().into(), h["outcome"].as_str().unwrap().into()))
+            .collect()
+    };
+    let (board, quick) = (outcomes(0), outcomes(1));
+    assert!(board.contains(&("device boot".into(), "interrupted".into())), "{report}");
+    assert!(quick.contains(&("device boot".into(), "passed".into())), "a hook that ended stays: {report}");
+    assert!(report["devices"][1]["error"].is_null(), "{report}");
     assert!(report["durations"]["plugin start"].is_number(), "{report}");
     let phases: Vec<&str> =
         report["phases"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();

@@ -50,16 +50,17 @@ impl<'a> Deployment<'a> {
         self.enter(phase.name);
         let started = Instant::now();
         let outcomes = self.call_hooks(phase, true).await;
+        let mut tracker = self.tracker();
+        tracker.finished.clear();
         if !outcomes.is_empty() {
-            self.tracker().totals.push(PhaseTotal::new(phase.name, self.progress.started(), started));
+            tracker.totals.push(PhaseTotal::new(phase.name, self.progress.started(), started));
         }
+        drop(tracker);
         let mut failures = Vec::new();
         for (index, run, result) in outcomes {
             let device = &mut self.devices[index];
-            device.report.phases.insert(phase.name.to_owned(), run.seconds);
-            device.report.hooks.push(run);
+            device.report.record(run);
             if let Err(message) = result {
-                device.report.error = Some(message.clone());
                 failures.push(format!(
                     "{} (plugin {}): {message}",
                     device.description.name, device.report.plugin
@@ -117,7 +118,9 @@ impl<'a> Deployment<'a> {
                 let outcome = if error.is_some() { HookOutcome::Failed } else { HookOutcome::Passed };
                 let run = HookRun::new(phase.name, self.progress.started(), started, outcome, error);
                 if show {
-                    self.tracker().running.remove(&index);
+                    let mut tracker = self.tracker();
+                    tracker.running.remove(&index);
+                    tracker.finished.push((index, run.clone()));
                 }
                 if show || error.is_some() {
                     self.progress.hook_finished(name, phase.name, started.elapsed(), error);

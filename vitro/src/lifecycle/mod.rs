@@ -101,6 +101,9 @@ struct Tracker {
     totals: Vec<PhaseTotal>,
     /// Hooks in flight: device index and when its hook started.
     running: HashMap<usize, Instant>,
+    /// Hooks of the current phase that ended, by device index (recorded in the reports when the
+    /// phase ends, or when an interruption cuts it short).
+    finished: Vec<(usize, HookRun)>,
 }
 
 /// A registered device.
@@ -170,12 +173,13 @@ impl<'a> Deployment<'a> {
         let tracker = self.tracker.get_mut().unwrap_or_else(|p| p.into_inner());
         let stage = if tracker.stage.is_empty() { "configuration" } else { tracker.stage };
         let origin = self.progress.started();
+        for (index, run) in tracker.finished.drain(..) {
+            self.devices[index].report.record(run);
+        }
+        let error = format!("interrupted by a signal during {stage}");
         for (index, started) in tracker.running.drain() {
-            let report = &mut self.devices[index].report;
-            let error = format!("interrupted by a signal during {stage}");
-            report.phases.insert(stage.to_owned(), started.elapsed().as_secs_f64());
-            report.hooks.push(HookRun::new(stage, origin, started, HookOutcome::Interrupted, Some(&error)));
-            report.error = Some(error);
+            let run = HookRun::new(stage, origin, started, HookOutcome::Interrupted, Some(&error));
+            self.devices[index].report.record(run);
         }
         if let Some(started) = tracker.stage_started {
             tracker.totals.push(PhaseTotal::new(stage, origin, started));

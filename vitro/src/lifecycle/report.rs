@@ -100,6 +100,17 @@ pub struct DeviceReport {
     pub consoles: Vec<ConsoleTail>,
 }
 
+impl DeviceReport {
+    /// Records a hook of setup: the time of its phase, its error if it did not pass, and itself.
+    pub fn record(&mut self, run: HookRun) {
+        self.phases.insert(run.phase.clone(), run.seconds);
+        if run.outcome != HookOutcome::Passed {
+            self.error = run.error.clone();
+        }
+        self.hooks.push(run);
+    }
+}
+
 /// One plugin in the report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PluginReport {

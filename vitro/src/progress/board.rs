@@ -105,12 +105,17 @@ impl Board {
         }
     }
 
-    /// Setup is over, successfully or not.
-    pub fn end(&mut self, ok: bool) {
+    /// Setup is over at `now`, successfully or not; hooks still running were cut short.
+    pub fn end(&mut self, ok: bool, now: Instant) {
         self.ended_ok = Some(ok);
         if ok {
             self.stage = "set up".into();
             self.hooks = 0;
+        }
+        for row in self.rows.iter_mut().filter(|r| r.state == State::Running) {
+            row.state = State::Failed;
+            row.took = row.since.take().map(|since| now.duration_since(since));
+            row.note = "cut short".into();
         }
     }
 
@@ -335,9 +340,20 @@ mod tests {
     fn a_bed_that_is_set_up_says_so() {
         let (mut board, began) = bed(2);
         board.stage("post setup", 0);
-        board.end(true);
+        board.end(true, began);
         let text = board.render(began + Duration::from_secs(4), began, 200, 40, false);
         assert!(text.starts_with("✔ set up · 2 devices · 4.0s in all"), "{text}");
+    }
+
+    #[test]
+    fn hooks_still_running_when_setup_ends_were_cut_short() {
+        let (mut board, began) = bed(2);
+        board.stage("device boot", 2);
+        board.started("d0", "device boot", began);
+        board.end(false, began + Duration::from_secs(3));
+        let text = board.render(began + Duration::from_secs(4), began, 200, 40, false);
+        assert!(text.starts_with("✘ device boot · 0/2 done · 1 failed · 4.0s in all"), "{text}");
+        assert!(text.lines().nth(1).unwrap().ends_with("3.0s  FAILED: cut short"), "{text}");
     }
 
     #[test]

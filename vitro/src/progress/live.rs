@@ -91,6 +91,13 @@ fn draw(board: &Mutex<Board>, bar: &ProgressBar, began: Instant) {
     bar.set_message(text);
 }
 
+/// Prints `line` on stderr, above the board while one is drawn.
+pub fn say(line: &str) {
+    let mut out = stderr_writer();
+    out.0.extend_from_slice(line.as_bytes());
+    out.0.push(b'\n');
+}
+
 /// Where `vitro`'s log records go: stderr, above the board while one is drawn.
 pub fn stderr_writer() -> AboveBoard {
     AboveBoard(Vec::new())

@@ -5,7 +5,7 @@
 mod board;
 mod live;
 
-pub use live::{stderr_writer, AboveBoard};
+pub use live::{say, stderr_writer, AboveBoard};
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
@@ -142,7 +142,7 @@ impl Progress {
         let mut view = self.view();
         if matches!(*view, View::Board(_)) {
             if let View::Board(live) = std::mem::replace(&mut *view, View::Plain) {
-                live.board.lock().unwrap_or_else(|p| p.into_inner()).end(ok);
+                live.board.lock().unwrap_or_else(|p| p.into_inner()).end(ok, Instant::now());
                 live.finish();
             }
         }
