@@ -52,10 +52,12 @@ fn deploy(args: &[String]) -> Output {
     command.output().unwrap()
 }
 
+/// A shell line that runs `vitro` with `args` and `env` (`NAME=VALUE ...`) in a UTF-8 locale,
+/// then says how it exited and stays, so the screen can be read.
 fn shell_line(env: &str, args: &[String]) -> String {
     let quoted: Vec<String> = args.iter().map(|a| shlex::try_quote(a).unwrap().into_owned()).collect();
     format!(
-        "env -u NO_COLOR -u RUST_LOG {env} {} {}; echo VITRO-EXIT=$?; sleep 60",
+        "env -u NO_COLOR -u RUST_LOG LC_ALL=C.UTF-8 {env} {} {}; echo VITRO-EXIT=$?; sleep 60",
         target_bin("vitro").display(),
         quoted.join(" ")
     )

@@ -7,10 +7,65 @@ use std::time::{Duration, Instant};
 
 use vitro_protocol::names::printable;
 
-/// Spinner frames of a running hook (braille dots), one per 100 ms.
-const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-/// Widest a name, type or plugin column grows; longer values are cut with `…`.
+/// Widest a name, type or plugin column grows; longer values are cut.
 const COLUMN_MAX: usize = 24;
+
+/// The characters the board draws with.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Glyphs {
+    /// Frames of a running hook's spinner, one per 100 ms.
+    spinner: &'static [&'static str],
+    done: &'static str,
+    failed: &'static str,
+    waiting: &'static str,
+    /// The end of a cut text.
+    cut: &'static str,
+    /// Between the summary's parts.
+    separator: &'static str,
+}
+
+impl Glyphs {
+    /// Braille dots, check marks and an ellipsis.
+    pub const UNICODE: Glyphs = Glyphs {
+        spinner: &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"],
+        done: "✔",
+        failed: "✘",
+        waiting: "·",
+        cut: "…",
+        separator: " · ",
+    };
+    /// For terminals whose locale is not UTF-8.
+    pub const ASCII: Glyphs = Glyphs {
+        spinner: &["|", "/", "-", "\\"],
+        done: "+",
+        failed: "x",
+        waiting: ".",
+        cut: "~",
+        separator: " - ",
+    };
+
+    /// Unicode when the locale (the first of `LC_ALL`, `LC_CTYPE`, `LANG` that is set) says UTF-8.
+    pub fn for_locale() -> Glyphs {
+        let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+        let utf8 = locale.is_some_and(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("utf-8") || l.contains("utf8")
+        });
+        if utf8 {
+            Glyphs::UNICODE
+        } else {
+            Glyphs::ASCII
+        }
+    }
+}
+
+impl Default for Glyphs {
+    fn default() -> Self {
+        Glyphs::UNICODE
+    }
+}
 
 /// Where a device is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,9 +108,15 @@ pub(super) struct Board {
     note: String,
     /// How setup ended, once it has.
     ended_ok: Option<bool>,
+    glyphs: Glyphs,
 }
 
 impl Board {
+    /// An empty board drawn with `glyphs`.
+    pub fn new(glyphs: Glyphs) -> Self {
+        Self { glyphs, ..Self::default() }
+    }
+
     /// A device joins the board (at registration).
     pub fn add_device(&mut self, name: &str, type_name: &str, plugin: &str) {
         if self.by_name.contains_key(name) {
@@ -142,7 +203,8 @@ impl Board {
     /// The board as lines at most `width` columns wide and `height` lines high: the summary, then
     /// the rows (failed and running ones first when not all fit). `colour` adds ANSI colours.
     pub fn render(&self, now: Instant, began: Instant, width: usize, height: usize, colour: bool) -> String {
-        let frame = SPINNER[(now.duration_since(began).as_millis() / 100) as usize % SPINNER.len()];
+        let spinner = self.glyphs.spinner;
+        let frame = spinner[(now.duration_since(began).as_millis() / 100) as usize % spinner.len()];
         let mut lines = vec![self.summary(now, began, frame, colour)];
         if !self.note.is_empty() {
             lines.push(format!("  {}", self.note));
@@ -161,14 +223,15 @@ impl Board {
                 self.count(state) - shown_in
             };
             lines.push(format!(
-                "  … and {hidden} more devices: {} done, {} waiting",
+                "  {} and {hidden} more devices: {} done, {} waiting",
+                self.glyphs.cut,
                 hidden_in(State::Done),
                 hidden_in(State::Waiting),
             ));
         }
         lines
             .iter()
-            .map(|line| console::truncate_str(line, width, "…").into_owned())
+            .map(|line| console::truncate_str(line, width, self.glyphs.cut).into_owned())
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -177,9 +240,9 @@ impl Board {
     fn summary(&self, now: Instant, began: Instant, frame: &str, colour: bool) -> String {
         let failed = self.count(State::Failed);
         let mark = if failed > 0 || self.ended_ok == Some(false) {
-            paint("✘", console::Color::Red, colour)
+            paint(self.glyphs.failed, console::Color::Red, colour)
         } else if self.ended_ok == Some(true) {
-            paint("✔", console::Color::Green, colour)
+            paint(self.glyphs.done, console::Color::Green, colour)
         } else {
             paint(frame, console::Color::Cyan, colour)
         };
@@ -202,7 +265,7 @@ impl Board {
             parts.push(format!("slowest: {} {}", row.name, seconds(running)));
         }
         parts.push(format!("{} in all", seconds(now.duration_since(began))));
-        format!("{mark} {}", parts.join(" · "))
+        format!("{mark} {}", parts.join(self.glyphs.separator))
     }
 
     /// Which rows fit in `room` lines (one kept for the "more" line when not all fit), in
@@ -227,17 +290,23 @@ impl Board {
 
     fn render_row(&self, row: &Row, widths: [usize; 3], now: Instant, frame: &str, colour: bool) -> String {
         let (mark, time, detail) = match row.state {
-            State::Waiting => (paint("·", console::Color::White, colour), String::new(), "waiting"),
+            State::Waiting => {
+                (paint(self.glyphs.waiting, console::Color::White, colour), String::new(), "waiting")
+            }
             State::Running => {
                 let running = row.since.map_or(Duration::ZERO, |since| now.duration_since(since));
                 (paint(frame, console::Color::Yellow, colour), seconds(running), "")
             }
-            State::Done => {
-                (paint("✔", console::Color::Green, colour), row.took.map(seconds).unwrap_or_default(), "done")
-            }
-            State::Failed => {
-                (paint("✘", console::Color::Red, colour), row.took.map(seconds).unwrap_or_default(), "FAILED")
-            }
+            State::Done => (
+                paint(self.glyphs.done, console::Color::Green, colour),
+                row.took.map(seconds).unwrap_or_default(),
+                "done",
+            ),
+            State::Failed => (
+                paint(self.glyphs.failed, console::Color::Red, colour),
+                row.took.map(seconds).unwrap_or_default(),
+                "FAILED",
+            ),
         };
         let detail = match (detail, row.note.as_str()) {
             (detail, "") => detail.to_owned(),
@@ -248,9 +317,9 @@ impl Board {
             if row.state == State::Failed { paint(&detail, console::Color::Red, colour) } else { detail };
         format!(
             "{mark} {:<nw$}  {:<tw$}  {:<pw$}  {:<18} {time:>8}  {detail}",
-            cut(&row.name, widths[0]),
-            cut(&row.type_name, widths[1]),
-            cut(&row.plugin, widths[2]),
+            cut(&row.name, widths[0], self.glyphs.cut),
+            cut(&row.type_name, widths[1], self.glyphs.cut),
+            cut(&row.plugin, widths[2], self.glyphs.cut),
             row.phase,
             nw = widths[0],
             tw = widths[1],
@@ -259,13 +328,13 @@ impl Board {
     }
 }
 
-/// `text` cut to `width` characters, ending in `…` when cut.
-fn cut(text: &str, width: usize) -> String {
+/// `text` cut to `width` characters, ending in `tail` when cut.
+fn cut(text: &str, width: usize, tail: &str) -> String {
     if text.chars().count() <= width {
         return text.to_owned();
     }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
+    let mut cut: String = text.chars().take(width.saturating_sub(tail.chars().count())).collect();
+    cut.push_str(tail);
     cut
 }
 
@@ -354,6 +423,21 @@ mod tests {
         let text = board.render(began + Duration::from_secs(4), began, 200, 40, false);
         assert!(text.starts_with("✘ device boot · 0/2 done · 1 failed · 4.0s in all"), "{text}");
         assert!(text.lines().nth(1).unwrap().ends_with("3.0s  FAILED: cut short"), "{text}");
+    }
+
+    #[test]
+    fn a_terminal_without_utf8_gets_ascii() {
+        let mut board = Board::new(Glyphs::ASCII);
+        let began = Instant::now();
+        board.add_device("a-very-long-device-name-indeed", "box", "fixture");
+        board.add_device("d1", "box", "fixture");
+        board.stage("device boot", 2);
+        board.started("d1", "device boot", began);
+        board.finished("a-very-long-device-name-indeed", "device boot", Duration::from_secs(1), None);
+        let text = board.render(began, began, 200, 40, false);
+        assert!(text.is_ascii(), "{text}");
+        assert!(text.contains("+ a-very-long-device-name~ "), "{text}");
+        assert!(text.lines().nth(2).unwrap().starts_with("| d1 "), "{text}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::board::Board;
+use super::board::{Board, Glyphs};
 
 /// How often the board is redrawn.
 const REDRAW_HZ: u8 = 10;
@@ -34,7 +34,7 @@ impl Live {
         bar.set_style(
             ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        let board = Arc::new(Mutex::new(Board::default()));
+        let board = Arc::new(Mutex::new(Board::new(Glyphs::for_locale())));
         let (stop, stopped) = mpsc::channel::<()>();
         let (ticking_board, ticking_bar) = (board.clone(), bar.clone());
         let ticker = std::thread::Builder::new()
