@@ -104,7 +104,7 @@ pub(super) struct Board {
     /// Hooks of the current phase, and how many of them ended.
     hooks: usize,
     ended: usize,
-    /// The latest message that names no device (shown under the summary).
+    /// The latest message about no device on the board (shown under the summary).
     note: String,
     /// How setup ended, once it has.
     ended_ok: Option<bool>,
@@ -255,12 +255,8 @@ impl Board {
         if failed > 0 {
             parts.push(format!("{failed} failed"));
         }
-        let slowest = self
-            .rows
-            .iter()
-            .filter(|_| self.ended_ok.is_none())
-            .filter_map(|r| Some((r, now.duration_since(r.since?))))
-            .max_by_key(|(_, running)| *running);
+        let running = self.rows.iter().filter_map(|r| Some((r, now.duration_since(r.since?))));
+        let slowest = running.max_by_key(|(_, running)| *running);
         if let Some((row, running)) = slowest {
             parts.push(format!("slowest: {} {}", row.name, seconds(running)));
         }
@@ -315,7 +311,7 @@ impl Board {
         };
         let detail =
             if row.state == State::Failed { paint(&detail, console::Color::Red, colour) } else { detail };
-        format!(
+        let row = format!(
             "{mark} {:<nw$}  {:<tw$}  {:<pw$}  {:<18} {time:>8}  {detail}",
             cut(&row.name, widths[0], self.glyphs.cut),
             cut(&row.type_name, widths[1], self.glyphs.cut),
@@ -324,7 +320,8 @@ impl Board {
             nw = widths[0],
             tw = widths[1],
             pw = widths[2],
-        )
+        );
+        row.trim_end().to_owned()
     }
 }
 

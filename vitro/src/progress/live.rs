@@ -3,7 +3,7 @@
 //! the model, so a deployment never waits for the terminal.
 
 use std::io::Write;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -13,14 +13,14 @@ use super::board::{Board, Glyphs};
 
 /// How often the board is redrawn.
 const REDRAW_HZ: u8 = 10;
-const TICK: Duration = Duration::from_millis(100);
+const TICK: Duration = Duration::from_millis(1000 / REDRAW_HZ as u64);
 
 /// The bar that draws the board now, for output that must go above it (see [`stderr_writer`]).
 static DRAWING: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 /// A board being drawn.
 pub(super) struct Live {
-    pub board: Arc<Mutex<Board>>,
+    board: Arc<Mutex<Board>>,
     bar: ProgressBar,
     began: Instant,
     stop: Option<mpsc::Sender<()>>,
@@ -49,11 +49,9 @@ impl Live {
         Self { board, bar, began, stop: Some(stop), ticker }
     }
 
-    /// Prints `line` above the board.
-    pub fn println(&self, line: &str) {
-        self.bar.suspend(|| {
-            let _ = std::io::stderr().lock().write_all(line.as_bytes());
-        });
+    /// The board's model, to change.
+    pub fn board(&self) -> MutexGuard<'_, Board> {
+        self.board.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Draws the board a last time and leaves it on the screen.

@@ -90,8 +90,8 @@ impl Progress {
             View::Plain => self.print(device.unwrap_or("-"), phase, message),
             View::Quiet => {}
             View::Board(live) => match device {
-                Some(_) => live.board.lock().unwrap_or_else(|p| p.into_inner()).note(device, message),
-                None => live.println(&format_line(self.start.elapsed(), "-", phase, message)),
+                Some(_) => live.board().note(device, message),
+                None => say(format_line(self.start.elapsed(), "-", phase, message).trim_end()),
             },
         }
     }
@@ -111,9 +111,7 @@ impl Progress {
         match &*self.view() {
             View::Plain => self.print(device, phase, "started"),
             View::Quiet => {}
-            View::Board(live) => {
-                live.board.lock().unwrap_or_else(|p| p.into_inner()).started(device, phase, Instant::now())
-            }
+            View::Board(live) => live.board().started(device, phase, Instant::now()),
         }
     }
 
@@ -130,9 +128,7 @@ impl Progress {
                 self.print(device, phase, &message);
             }
             View::Quiet => {}
-            View::Board(live) => {
-                live.board.lock().unwrap_or_else(|p| p.into_inner()).finished(device, phase, took, error)
-            }
+            View::Board(live) => live.board().finished(device, phase, took, error),
         }
     }
 
@@ -142,7 +138,7 @@ impl Progress {
         let mut view = self.view();
         if matches!(*view, View::Board(_)) {
             if let View::Board(live) = std::mem::replace(&mut *view, View::Plain) {
-                live.board.lock().unwrap_or_else(|p| p.into_inner()).end(ok, Instant::now());
+                live.board().end(ok, Instant::now());
                 live.finish();
             }
         }
@@ -150,7 +146,7 @@ impl Progress {
 
     fn on_board(&self, change: impl FnOnce(&mut board::Board)) {
         if let View::Board(live) = &*self.view() {
-            change(&mut live.board.lock().unwrap_or_else(|p| p.into_inner()));
+            change(&mut live.board());
         }
     }
 
