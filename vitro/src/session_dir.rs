@@ -1,6 +1,7 @@
-//! Where live sessions put their socket: a fresh private directory per run, made with `mkdtemp`
-//! (mode 0700, a name nobody can guess) under `$XDG_RUNTIME_DIR`, else the temp directory. It
-//! holds `session.sock` and `pid` (the `vitro` that owns it). Directories of runs that died
+//! Where live sessions put their socket (and a report its console logs when the user keeps
+//! none): a fresh private directory per use, made with `mkdtemp` (mode 0700, a name nobody can
+//! guess) under `$XDG_RUNTIME_DIR`, else the temp directory. It holds `pid` (the `vitro` that
+//! owns it) and `session.sock` or `console-logs/`. Directories of runs that died
 //! without cleaning up (their `vitro` is gone) are removed when the next session starts; nothing
 //! else is ever deleted.
 

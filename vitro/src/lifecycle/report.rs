@@ -217,8 +217,8 @@ pub fn rfc3339(time: std::time::SystemTime) -> String {
 }
 
 impl Report {
-    /// Reads the last lines of each console the report names from its log under `dir`
-    /// (`--save-console-logs`), once the plugins that wrote them have ended.
+    /// Reads the last lines of each console the report names from its log under `dir` (where
+    /// the run's console logs went), once the plugins that wrote them have ended.
     pub fn read_console_logs(&mut self, dir: &std::path::Path) {
         for device in &mut self.devices {
             for console in &mut device.consoles {
