@@ -180,6 +180,8 @@ class Hooks(PluginHooks):
 
     def setup_env(self, options: dict[str, Any], console_log_dir: str | None) -> None:
         self.seen.append(f"setup {console_log_dir}")
+        assert self.host is not None
+        self.host.progress(None, "warming the lamps")
 
     def release(self, status: DeploymentStatus, error: str | None) -> None:
         self.seen.append(f"release {status} {error}")
@@ -196,10 +198,14 @@ def test_plugin_hooks_are_declared_and_answered() -> None:
         answers.append(host.call("plugin/setupEnv", {"options": {}, "console_log_dir": "/logs"}))
         answers.append(host.call("plugin/postSetup", {"options": {}}))
         answers.append(host.call("plugin/release", {"status": "failed", "error": "boom"}))
+        while (message := host.read()).get("method") != "$/progress":
+            pass
+        answers.append(message)
         os.close(host.to_plugin_w)
         return answers
 
-    _, (init, reserve, parse, setup, post, release) = run_session(script, plugin)
+    _, (init, reserve, parse, setup, post, release, progress) = run_session(script, plugin)
+    assert progress["params"] == {"message": "warming the lamps"}, "about the plugin, not a device"
     assert sorted(init["result"]["capabilities"]) == [
         "cli-args",
         "config-parsing",

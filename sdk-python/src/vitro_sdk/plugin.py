@@ -135,9 +135,12 @@ class Host:
 
         return asyncio.run_coroutine_threadsafe(wrapped(), self._runtime.loop).result()
 
-    def progress(self, device: str, message: str, percent: float | None = None) -> None:
-        """Tells the host what ``device`` is doing now; callable from any thread."""
-        params: dict[str, Any] = {"device": device, "message": message}
+    def progress(self, device: str | None, message: str, percent: float | None = None) -> None:
+        """Tells the host what ``device`` (``None``: the plugin itself, e.g. waiting in a plugin
+        hook) is doing now; callable from any thread."""
+        params: dict[str, Any] = {"message": message}
+        if device is not None:
+            params["device"] = device
         if percent is not None:
             params["percent"] = percent
         self._runtime.notify(names.PROGRESS, params)
