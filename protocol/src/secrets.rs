@@ -106,9 +106,7 @@ impl Secrets {
     pub fn scrub(&self, text: &str) -> String {
         self.0.iter().fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), MASK))
     }
-}
 
-impl Secrets {
     /// `value` with each secret hidden in every string in it (a config may quote a secret
     /// under a key that does not look secret).
     pub fn scrub_value(&self, value: &Value) -> Value {

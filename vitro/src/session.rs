@@ -24,7 +24,7 @@ use vitro_protocol::types::{
 };
 
 use crate::consoles::ConsoleHub;
-use crate::plugin::reaper::Held;
+use crate::session_dir::PrivateDir;
 use vitro_protocol::{ErrorKind, RpcError};
 use vitro_rpc::{to_raw, BoxFuture, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
 
@@ -70,7 +70,8 @@ impl SessionState {
 /// the socket and its directory are removed, calls still running are answered `released`, and
 /// every client is disconnected.
 pub struct SessionServer {
-    dir: PathBuf,
+    /// Removed (the socket with it) when taken.
+    dir: Option<PrivateDir>,
     path: PathBuf,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -80,11 +81,10 @@ impl SessionServer {
     /// Listens on `session.sock` in a fresh private directory (see [`crate::session_dir`]).
     pub fn start(state: Arc<SessionState>) -> std::io::Result<Self> {
         use std::os::unix::fs::PermissionsExt;
-        let dir = crate::session_dir::create()?;
-        crate::plugin::reaper::hold(&Held::Dir(dir.clone()));
-        let path = dir.join("session.sock");
+        let dir = PrivateDir::create()?;
+        let path = dir.path().join("session.sock");
         let stop = CancellationToken::new();
-        let mut server = Self { dir, path, stop: stop.clone(), task: None };
+        let mut server = Self { dir: Some(dir), path, stop: stop.clone(), task: None };
         let listener = UnixListener::bind(&server.path)?;
         std::fs::set_permissions(&server.path, std::fs::Permissions::from_mode(0o600))?;
         server.task = Some(tokio::spawn(serve(listener, state, stop)));
@@ -99,24 +99,17 @@ impl SessionServer {
     /// Stops serving and waits until every client has its answer and is disconnected.
     pub async fn stop(mut self) {
         self.stop.cancel();
-        self.remove_dir();
+        drop(self.dir.take());
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-    }
-
-    fn remove_dir(&self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        crate::plugin::reaper::release(&Held::Dir(self.dir.clone()));
     }
 }
 
 impl Drop for SessionServer {
     fn drop(&mut self) {
-        if !self.stop.is_cancelled() {
-            self.stop.cancel();
-            self.remove_dir();
-        }
+        self.stop.cancel();
+        drop(self.dir.take());
     }
 }
 

@@ -1,7 +1,7 @@
 //! Where live sessions put their socket (and a report its console logs when the user keeps
 //! none): a fresh private directory per use, made with `mkdtemp` (mode 0700, a name nobody can
 //! guess) under `$XDG_RUNTIME_DIR`, else the temp directory. It holds `pid` (the `vitro` that
-//! owns it) and `session.sock` or `console-logs/`. Directories of runs that died
+//! owns it) and `session.sock` or the console logs. Directories of runs that died
 //! without cleaning up (their `vitro` is gone) are removed when the next session starts; nothing
 //! else is ever deleted.
 
@@ -10,6 +10,8 @@ use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use crate::plugin::reaper::Held;
 
 /// Prefix of every session directory's name.
 pub const PREFIX: &str = "vitro-session-";
@@ -22,13 +24,34 @@ pub fn base() -> PathBuf {
         .unwrap_or_else(std::env::temp_dir)
 }
 
-/// Removes dead runs' directories under [`base`], then makes a fresh one for this run.
-pub fn create() -> io::Result<PathBuf> {
-    let base = base();
-    remove_stale(&base);
-    let dir = make_temp_dir(&base)?;
-    std::fs::write(dir.join("pid"), std::process::id().to_string())?;
-    Ok(dir)
+/// A fresh private directory of this run, held by the reaper (which removes it if `vitro` is
+/// killed); removed, and let go, when dropped.
+pub struct PrivateDir {
+    path: PathBuf,
+}
+
+impl PrivateDir {
+    /// Removes dead runs' directories under [`base`], then makes a fresh one for this run.
+    pub fn create() -> io::Result<Self> {
+        let base = base();
+        remove_stale(&base);
+        let path = make_temp_dir(&base)?;
+        std::fs::write(path.join("pid"), std::process::id().to_string())?;
+        crate::plugin::reaper::hold(&Held::Dir(path.clone()));
+        Ok(Self { path })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+        crate::plugin::reaper::release(&Held::Dir(self.path.clone()));
+    }
 }
 
 fn make_temp_dir(base: &Path) -> io::Result<PathBuf> {

@@ -45,11 +45,16 @@ fn bed(dir: &Path, gate: Option<&Path>) -> Vec<String> {
     .into()
 }
 
-/// `vitro` with `args` and stderr on a pipe (as in CI).
-fn deploy(args: &[String]) -> Output {
+/// `vitro` with `args`, without the caller's `RUST_LOG` and `NO_COLOR`.
+fn vitro(args: &[String]) -> Command {
     let mut command = Command::new(target_bin("vitro"));
     command.args(args).env_remove("RUST_LOG").env_remove("NO_COLOR");
-    command.output().unwrap()
+    command
+}
+
+/// `vitro` with `args` and stderr on a pipe (as in CI).
+fn deploy(args: &[String]) -> Output {
+    vitro(args).output().unwrap()
 }
 
 /// A shell line that runs `vitro` with `args` and `env` (`NAME=VALUE ...`) in a UTF-8 locale,
@@ -274,9 +279,7 @@ fn vitro_report_renders_an_earlier_json_report_and_names_a_bad_one() {
     // No --save-console-logs: the console lines come from a private directory, gone afterwards.
     let runtime = dir.path().join("runtime");
     std::fs::create_dir(&runtime).unwrap();
-    let mut command = Command::new(target_bin("vitro"));
-    command.args(&args).env("XDG_RUNTIME_DIR", &runtime).env_remove("RUST_LOG");
-    let out = command.output().unwrap();
+    let out = vitro(&args).env("XDG_RUNTIME_DIR", &runtime).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read_dir(&runtime).unwrap().count(), 0, "the private directory was removed");
     let text = std::fs::read_to_string(&json_report).unwrap();
@@ -287,21 +290,15 @@ fn vitro_report_renders_an_earlier_json_report_and_names_a_bad_one() {
     assert!(bad["consoles"][0]["lines"].to_string().contains("U-Boot 2026.01 board-rev-C"), "{bad}");
 
     let page = dir.path().join("report.html");
-    let out = Command::new(target_bin("vitro"))
-        .arg("report")
-        .arg(&json_report)
-        .arg("-o")
-        .arg(&page)
-        .output()
-        .unwrap();
+    let report_args = |input: &Path| vec!["report".to_owned(), input.display().to_string()];
+    let out = vitro(&report_args(&json_report)).arg("-o").arg(&page).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let html = std::fs::read_to_string(&page).unwrap();
     assert_eq!(html.matches(r#"class="lane""#).count(), 4);
     assert!(html.contains(r#"data-outcome="failed""#));
 
     std::fs::write(dir.path().join("bad.json"), "{\"result\": \"failed\",\n \"devices\": 3}").unwrap();
-    let out =
-        Command::new(target_bin("vitro")).arg("report").arg(dir.path().join("bad.json")).output().unwrap();
+    let out = vitro(&report_args(&dir.path().join("bad.json"))).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("bad.json:2:") && stderr.contains("not a vitro report"), "{stderr}");

@@ -2,7 +2,7 @@
 //! deploy, hold, release, report.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +15,6 @@ use super::args::{parse, plugin_source, Cli, Command};
 use super::hold::hold_bed;
 use super::plugin_flags::{flag_values, with_plugin_flags};
 use super::plugins::{plugin_commands, plugin_options, start_plugins, stop_all};
-use super::report::ReportLogs;
 use super::{Error, EXIT_FAILURE};
 use crate::lifecycle::report::{Outcome, PluginReport};
 use crate::lifecycle::{DeployOptions, Deployment};
@@ -23,6 +22,7 @@ use crate::plugin::{EventSink, PluginEvent, PluginOptions, PluginProcess};
 use crate::progress::Progress;
 use crate::registry::Registry;
 use crate::session::SessionState;
+use crate::session_dir::PrivateDir;
 
 /// Progress reports waiting to be printed, at most; more are dropped and counted.
 const EVENT_QUEUE: usize = 4096;
@@ -136,7 +136,7 @@ async fn deploy_with(
     // logged in a private directory for the report alone.
     let report_logs = match (&args.report, &args.save_console_logs) {
         (Some(_), None) => {
-            match ReportLogs::create() {
+            match PrivateDir::create() {
                 Ok(logs) => Some(logs),
                 Err(e) => {
                     eprintln!("warning: the report will have no console lines: cannot make a directory for them: {e}");
@@ -154,7 +154,7 @@ async fn deploy_with(
         skip_contingency_checks: args.skip_contingency_checks,
         ignore_devices: args.ignore_devices.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         console_log_dir: args.save_console_logs.clone(),
-        report_log_dir: report_logs.as_ref().map(|logs| logs.logs().display().to_string()),
+        report_log_dir: report_logs.as_ref().map(|dir| dir.path().display().to_string()),
         flag_values: flag_values(&matches, &added),
         plugin_hook_timeout: args.plugin_hook_timeout,
         broken_plugins,
@@ -177,9 +177,9 @@ async fn deploy_with(
     report.plugins.splice(..local.len().min(report.plugins.len()), local);
     report.durations.insert("plugin start".into(), plugin_start.as_secs_f64());
     let log_dir =
-        args.save_console_logs.clone().map(PathBuf::from).or(report_logs.as_ref().map(ReportLogs::logs));
+        args.save_console_logs.as_deref().map(Path::new).or(report_logs.as_ref().map(PrivateDir::path));
     if let Some(dir) = log_dir {
-        report.read_console_logs(&dir);
+        report.read_console_logs(dir);
     }
     drop(report_logs);
     report.hide(&secrets);

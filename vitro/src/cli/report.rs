@@ -1,41 +1,12 @@
 //! Deployment reports on disk: `--report FILE` (HTML for `.html`/`.htm`, JSON otherwise) and
 //! `vitro report FILE.json -o FILE.html`, which renders an earlier JSON report.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use super::Error;
 use crate::lifecycle::html;
 use crate::lifecycle::report::Report;
-use crate::plugin::reaper::Held;
-
-/// A private directory (see [`crate::session_dir`]) for console logs that only the report
-/// wants: `--report` without `--save-console-logs`. Removed when dropped; the reaper removes it
-/// if `vitro` is killed first.
-pub(super) struct ReportLogs {
-    dir: PathBuf,
-}
-
-impl ReportLogs {
-    /// Makes the directory.
-    pub fn create() -> std::io::Result<Self> {
-        let dir = crate::session_dir::create()?;
-        crate::plugin::reaper::hold(&Held::Dir(dir.clone()));
-        Ok(Self { dir })
-    }
-
-    /// Where the console logs go.
-    pub fn logs(&self) -> PathBuf {
-        self.dir.join("console-logs")
-    }
-}
-
-impl Drop for ReportLogs {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        crate::plugin::reaper::release(&Held::Dir(self.dir.clone()));
-    }
-}
 
 /// Writes `report` to `path`, as HTML when its name ends in `.html` or `.htm`, else as JSON.
 pub(super) fn write(report: &Report, path: &Path) -> Result<(), String> {

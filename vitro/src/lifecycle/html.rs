@@ -201,8 +201,7 @@ fn durations(report: &Report) -> Markup {
                     tr.total {
                         td { "(phase)" }
                         @for phase in &phases {
-                            @let total = report.phases.iter().find(|t| t.phase == *phase);
-                            td.num { (total.map_or("-".to_owned(), |t| format!("{:.2}", t.seconds))) }
+                            td.num { (report.phase_seconds(phase).map_or("-".to_owned(), |s| format!("{s:.2}"))) }
                         }
                     }
                 }

@@ -217,8 +217,9 @@ impl<'a> Deployment<'a> {
 
     /// Sets everything up, holds the bed with `hold` when setup succeeded (until its future ends
     /// or `cancel` fires), then releases it whatever happened. Stopping the plugin processes is
-    /// the caller's job, and so is reading the console logs the report names once they have
-    /// ended ([`Report::read_console_logs`], then [`Report::hide`] with the secrets returned).
+    /// the caller's job, and so are reading the console logs the report names once they have
+    /// ended ([`Report::read_console_logs`]) and then hiding the secrets returned in the report
+    /// ([`Report::hide`]): the report comes back as the plugins said it.
     pub async fn run<H, F>(mut self, cancel: &CancellationToken, hold: H) -> (Report, Secrets)
     where
         H: FnOnce(Arc<SessionState>) -> F,
@@ -252,11 +253,10 @@ impl<'a> Deployment<'a> {
         self.release(status, error.clone()).await;
         self.stop_remote().await;
         self.registry.console_logs.finish();
-        for (index, names) in consoles {
-            self.devices[index].report.consoles =
-                names.into_iter().map(|console| ConsoleTail { console, lines: Vec::new() }).collect();
+        for (index, consoles) in consoles {
+            self.devices[index].report.consoles = consoles;
         }
-        let mut report = Report {
+        let report = Report {
             vitro_version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at: report::rfc3339(std::time::SystemTime::now() - self.progress.started().elapsed()),
             result: outcome,
@@ -271,13 +271,12 @@ impl<'a> Deployment<'a> {
             ]),
             phases: std::mem::take(&mut self.tracker().totals),
         };
-        report.hide(&self.secrets);
         (report, self.secrets.clone())
     }
 
-    /// The consoles of each device that failed, by device index, when their logs are kept
-    /// (`--save-console-logs`): the report shows their last lines.
-    async fn consoles_of_failed(&self) -> Vec<(usize, Vec<String>)> {
+    /// The consoles of each device that failed, by device index, when consoles are logged
+    /// ([`DeployOptions::log_dir`]); their last lines are read once the plugins have ended.
+    async fn consoles_of_failed(&self) -> Vec<(usize, Vec<ConsoleTail>)> {
         if self.options.log_dir().is_none() {
             return Vec::new();
         }
@@ -287,7 +286,8 @@ impl<'a> Deployment<'a> {
             let asked = self.plugins[device.plugin]
                 .request::<DeviceConsoles>(&params, Some(CONSOLE_LIST_TIMEOUT))
                 .await;
-            (index, asked.map(|list| list.consoles).unwrap_or_default())
+            let consoles = asked.map(|list| list.consoles).unwrap_or_default();
+            (index, consoles.into_iter().map(|console| ConsoleTail { console, lines: Vec::new() }).collect())
         });
         join_all(asks).await
     }

@@ -260,6 +260,11 @@ impl Report {
         phases
     }
 
+    /// Wall-clock seconds of `phase`, if it ran.
+    pub fn phase_seconds(&self, phase: &str) -> Option<f64> {
+        self.phases.iter().find(|t| t.phase == phase).map(|t| t.seconds)
+    }
+
     /// The devices, slowest first (by the seconds of all their phases).
     pub fn slowest_first(&self) -> Vec<&DeviceReport> {
         let mut devices: Vec<&DeviceReport> = self.devices.iter().collect();
@@ -291,8 +296,7 @@ impl Report {
         }
         table.push_str(&format!("{:<width$}", "(phase)"));
         for phase in &phases {
-            let total = self.phases.iter().find(|t| t.phase == *phase);
-            let cell = total.map_or("-".to_owned(), |t| format!("{:.2}s", t.seconds));
+            let cell = self.phase_seconds(phase).map_or("-".to_owned(), |s| format!("{s:.2}s"));
             table.push_str(&format!("  {cell:>18}"));
         }
         table.push('\n');
