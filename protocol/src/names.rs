@@ -33,17 +33,41 @@ pub fn file_name_component(text: &str) -> String {
     out
 }
 
-/// `text` for a terminal line: control characters (newlines, escape sequences) are shown as
-/// Rust escapes (`\n`, `\u{1b}`), so a name cannot forge lines or drive the terminal.
+/// Whether `c` is an invisible character that changes how a line reads: bidirectional
+/// overrides and isolates (U+202E turns the rest of a line around), zero-width characters, and
+/// the Unicode line and paragraph separators.
+pub fn is_format_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// `text` for a terminal line: control characters (newlines, escape sequences, NUL, CR, BS)
+/// and [format controls](is_format_control) are shown as Rust escapes (`\n`, `\u{1b}`,
+/// `\u{202e}`), so text from a plugin, an inventory or the store cannot forge lines, drive the
+/// terminal or turn a line around.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().any(char::is_control) {
+    let unsafe_char = |c: char| c.is_control() || is_format_control(c);
+    if text.chars().any(unsafe_char) {
         text.chars()
-            .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+            .map(|c| if unsafe_char(c) { c.escape_default().to_string() } else { c.to_string() })
             .collect::<String>()
             .into()
     } else {
         text.into()
     }
+}
+
+/// [`printable`], keeping line breaks: for multi-line text (an error with its causes, a
+/// table) whose lines are each made printable.
+pub fn printable_lines(text: &str) -> String {
+    text.split('\n').map(printable).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -76,5 +100,9 @@ mod tests {
         assert_eq!(printable("board"), "board");
         assert_eq!(printable("x\n[ 0.00s] forged"), "x\\n[ 0.00s] forged");
         assert_eq!(printable("\u{1b}]0;title\u{7}"), "\\u{1b}]0;title\\u{7}");
+        assert_eq!(printable("a\0b\rc\u{8}d"), "a\\u{0}b\\rc\\u{8}d");
+        assert_eq!(printable("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+        assert_eq!(printable("café ✓"), "café ✓");
+        assert_eq!(printable_lines("one\n\u{1b}[2Jtwo"), "one\n\\u{1b}[2Jtwo");
     }
 }

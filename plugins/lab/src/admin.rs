@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::error::LabError;
 use crate::holder::Holder;
-use crate::lease::{self, json_text, load_boards, load_leases, load_queue, parse_holder};
+use crate::lease::{self, json_text, load_boards, parse_holder};
 use crate::store::Store;
 use crate::time::format;
 
@@ -19,6 +19,9 @@ pub struct BoardView {
     pub name: String,
     /// `free`, `held` or `quarantined`.
     pub state: &'static str,
+    /// The ticket of its lease (`vitro lab release BOARD --force --ticket N` frees that one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub holder: Option<Holder>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,33 +63,44 @@ pub struct HistoryView {
     pub error: Option<String>,
 }
 
-/// Every board, lapsed leases freed first.
+/// Every board, read without writing (a viewer's read-only store does): a lease that lapsed
+/// shows as free, as the next look at the lab will make it.
 pub async fn boards(store: &Store) -> Result<Vec<BoardView>, LabError> {
-    let mut tx = store.write().await?;
-    let now = store.now(&mut tx).await?;
-    lease::expire(store, &mut tx, now).await?;
-    let leases = load_leases(store, &mut tx).await?;
+    let now = store.read_now().await?;
+    let leases = sqlx::query("SELECT board, ticket, holder, acquired_at, expires_at FROM lab_leases")
+        .fetch_all(store.pool())
+        .await
+        .map_err(|e| store.error(e))?;
     let rows = sqlx::query(
         "SELECT name, failures, last_outcome, last_error, quarantine_reason FROM lab_boards ORDER BY name",
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(store.pool())
     .await
     .map_err(|e| store.error(e))?;
-    tx.commit().await.map_err(|e| store.error(e))?;
+    let lease_of = |name: &str| -> Result<Option<(i64, Holder, i64, i64)>, sqlx::Error> {
+        for lease in &leases {
+            if lease.try_get::<String, _>(0)? == name && lease.try_get::<i64, _>(4)? >= now {
+                let holder = parse_holder(&lease.try_get::<String, _>(2)?);
+                return Ok(Some((lease.try_get(1)?, holder, lease.try_get(3)?, lease.try_get(4)?)));
+            }
+        }
+        Ok(None)
+    };
     rows.iter()
         .map(|row| {
             let name: String = row.try_get(0)?;
-            let lease = leases.iter().find(|l| l.board == name);
+            let lease = lease_of(&name)?;
             let quarantine_reason: Option<String> = row.try_get(4)?;
             Ok(BoardView {
-                state: match (&quarantine_reason, lease) {
+                state: match (&quarantine_reason, &lease) {
                     (Some(_), _) => "quarantined",
                     (None, Some(_)) => "held",
                     (None, None) => "free",
                 },
-                holder: lease.map(|l| l.holder.clone()),
-                since: lease.map(|l| format(l.acquired_at)),
-                lease_end: lease.map(|l| format(l.expires_at)),
+                ticket: lease.as_ref().map(|l| l.0),
+                since: lease.as_ref().map(|l| format(l.2)),
+                lease_end: lease.as_ref().map(|l| format(l.3)),
+                holder: lease.map(|l| l.1),
                 failures: row.try_get(1)?,
                 last_outcome: row.try_get(2)?,
                 last_error: row.try_get(3)?,
@@ -98,13 +112,10 @@ pub async fn boards(store: &Store) -> Result<Vec<BoardView>, LabError> {
         .map_err(|e| store.error(e))
 }
 
-/// The waiters, first first.
+/// The waiters, first first, read without writing; places that lapsed are left out.
 pub async fn queue(store: &Store) -> Result<Vec<QueueView>, LabError> {
-    let mut tx = store.write().await?;
-    let now = store.now(&mut tx).await?;
-    lease::expire(store, &mut tx, now).await?;
-    let queue = load_queue(store, &mut tx).await?;
-    tx.commit().await.map_err(|e| store.error(e))?;
+    let now = store.read_now().await?;
+    let queue = lease::read_queue(store, now).await?;
     Ok(queue
         .into_iter()
         .enumerate()
@@ -146,26 +157,62 @@ pub async fn history(store: &Store, board: &str, limit: i64) -> Result<Vec<Histo
         .map_err(|e| store.error(e))
 }
 
-/// Takes a board from its holder at once (the holder's next renewal finds it gone); answers the
-/// holder it had.
-pub async fn force_release(store: &Store, board: &str, by: &Holder) -> Result<Holder, LabError> {
+/// What a forced release freed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Forced {
+    pub board: String,
+    /// The ticket of the lease it freed.
+    pub ticket: i64,
+    pub released_from: Holder,
+}
+
+/// Takes a board from its holder at once (the holder's next renewal finds it gone): the lease
+/// of `ticket`, or the one on the board when this looks. It frees that lease once and never a
+/// lease granted after it looked, so two admins' releases (or a repeated one) free one lease.
+pub async fn force_release(
+    store: &Store,
+    board: &str,
+    ticket: Option<i64>,
+    by: &Holder,
+) -> Result<Forced, LabError> {
     known_board(store, board).await?;
-    let mut tx = store.write().await?;
-    let now = store.now(&mut tx).await?;
-    let Some(lease) = load_leases(store, &mut tx).await?.into_iter().find(|l| l.board == board) else {
+    let lease = sqlx::query("SELECT ticket, holder, acquired_at FROM lab_leases WHERE board = $1")
+        .bind(board)
+        .fetch_optional(store.pool())
+        .await
+        .map_err(|e| store.error(e))?;
+    let Some(lease) = lease else {
         return Err(LabError::Refused(format!("board {board} is not held; nothing to release")));
     };
-    sqlx::query("DELETE FROM lab_leases WHERE board = $1")
+    let held: i64 = lease.try_get(0).map_err(|e| store.error(e))?;
+    let ticket = ticket.unwrap_or(held);
+    if ticket != held {
+        return Err(LabError::Refused(format!(
+            "board {board} is held under ticket {held}, not {ticket}: the lease of ticket {ticket} has \
+             already ended; `vitro lab boards` shows who holds it now"
+        )));
+    }
+    let mut tx = store.write().await?;
+    let now = store.now(&mut tx).await?;
+    let freed = sqlx::query("DELETE FROM lab_leases WHERE board = $1 AND ticket = $2")
         .bind(board)
+        .bind(ticket)
         .execute(&mut *tx)
         .await
         .map_err(|e| store.error(e))?;
+    if freed.rows_affected() == 0 {
+        return Err(LabError::Refused(format!(
+            "the lease of ticket {ticket} on board {board} ended while this looked (released, lapsed or \
+             forced by another); nothing was released; `vitro lab boards` shows who holds it now"
+        )));
+    }
+    let holder = parse_holder(&lease.try_get::<String, _>(1).map_err(|e| store.error(e))?);
     sqlx::query(
         "INSERT INTO lab_history (board, holder, acquired_at, ended_at, outcome, error) VALUES ($1, $2, $3, $4, 'forced', $5)",
     )
     .bind(board)
-    .bind(json_text(&lease.holder))
-    .bind(lease.acquired_at)
+    .bind(json_text(&holder))
+    .bind(lease.try_get::<i64, _>(2).map_err(|e| store.error(e))?)
     .bind(now)
     .bind(format!("released with --force by {by}"))
     .execute(&mut *tx)
@@ -173,7 +220,7 @@ pub async fn force_release(store: &Store, board: &str, by: &Holder) -> Result<Ho
     .map_err(|e| store.error(e))?;
     lease::assign_free(store, &mut tx, now).await?;
     tx.commit().await.map_err(|e| store.error(e))?;
-    Ok(lease.holder)
+    Ok(Forced { board: board.to_owned(), ticket, released_from: holder })
 }
 
 /// Takes a board out of service (a holder keeps it until it releases).
@@ -234,11 +281,30 @@ pub async fn import(store: &Store, path: &Path) -> Result<Imported, LabError> {
             path.display()
         )));
     };
-    if let Some((name, _)) = boards.iter().find(|(_, entry)| !entry.is_object()) {
-        return Err(LabError::Config(format!(
-            "{}: board {name:?}: its entry must be an object ({{\"devices\": [...]}})",
-            path.display()
-        )));
+    // Each entry's place in the file, for the errors below (the text parsed above, so this does).
+    let entries: std::collections::BTreeMap<String, &serde_json::value::RawValue> =
+        serde_json::from_str(&text).unwrap_or_default();
+    let place = |name: &str| {
+        let offset = entries.get(name).map_or(0, |raw| raw.get().as_ptr() as usize - text.as_ptr() as usize);
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("{}:{line}:{column}", path.display())
+    };
+    for (name, entry) in &boards {
+        if let Err(why) = check_board_name(name) {
+            return Err(LabError::Config(format!(
+                "{}: board {:?}: {why}; a board name is {BOARD_NAME_RULE}; rename it in the file (nothing was imported)",
+                place(name),
+                vitro_sdk::protocol::names::printable(&truncated(name)),
+            )));
+        }
+        if !entry.is_object() {
+            return Err(LabError::Config(format!(
+                "{}: board {name:?}: its entry must be an object ({{\"devices\": [...]}}) (nothing was imported)",
+                place(name)
+            )));
+        }
     }
     let mut tx = store.write().await?;
     let now = store.now(&mut tx).await?;
@@ -264,6 +330,36 @@ pub async fn import(store: &Store, path: &Path) -> Result<Imported, LabError> {
     store.notify_changed(&mut tx).await?;
     tx.commit().await.map_err(|e| store.error(e))?;
     Ok(imported)
+}
+
+/// What a board name may hold, for messages.
+pub const BOARD_NAME_RULE: &str =
+    "1 to 128 characters, without control characters (newlines, escapes, NUL) or spaces at either end";
+
+/// Why `name` is no board name, if it is not: it is shown on terminals, kept in the store
+/// (PostgreSQL refuses NUL) and given to jobs as `VITRO_BOARD`.
+fn check_board_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("an empty name");
+    }
+    if name.chars().count() > 128 {
+        return Err("too long");
+    }
+    if name.chars().any(|c| c.is_control() || vitro_sdk::protocol::names::is_format_control(c)) {
+        return Err("it holds control characters");
+    }
+    if name.trim() != name {
+        return Err("it starts or ends with a space");
+    }
+    Ok(())
+}
+
+/// The first 40 characters of `name`, for messages.
+fn truncated(name: &str) -> String {
+    match name.char_indices().nth(40) {
+        Some((at, _)) => format!("{}...", &name[..at]),
+        None => name.to_owned(),
+    }
 }
 
 async fn known_board(store: &Store, board: &str) -> Result<(), LabError> {

@@ -10,6 +10,7 @@ use crate::admin;
 use crate::error::LabError;
 use crate::holder::Holder;
 use crate::store::Store;
+use vitro_sdk::protocol::names::printable_lines;
 
 /// The lab's boards, queue and history, and its admin.
 #[derive(Debug, Parser)]
@@ -43,8 +44,8 @@ enum Command {
     /// A board's ended leases, newest first.
     History {
         board: String,
-        /// At most this many.
-        #[arg(long, default_value_t = 20)]
+        /// At most this many (1 or more).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..))]
         limit: i64,
     },
     /// Free a board now, whoever holds it (the holder is told at its next renewal).
@@ -53,6 +54,10 @@ enum Command {
         /// Required: this takes the board from a job that may still be running.
         #[arg(long)]
         force: bool,
+        /// Free only the lease of this ticket (`vitro lab boards` shows it); without it, the lease
+        /// the board has when the command looks. Either way one lease is freed, once.
+        #[arg(long)]
+        ticket: Option<i64>,
     },
     /// Take a board out of service.
     Quarantine {
@@ -80,7 +85,7 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", printable_lines(&e.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -88,10 +93,29 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), LabError> {
     let store = Store::open(cli.lab_db.as_deref()).await?;
-    let format = cli.format;
-    match cli.command {
+    let doing = format!("vitro lab {}", cli.command.name());
+    store.within(crate::store::DEADLINE, &doing, command(&store, cli.format, cli.command)).await
+}
+
+impl Command {
+    /// The subcommand's name, for messages.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Boards => "boards",
+            Self::Queue => "queue",
+            Self::History { .. } => "history",
+            Self::Release { .. } => "release",
+            Self::Quarantine { .. } => "quarantine",
+            Self::Unquarantine { .. } => "unquarantine",
+            Self::Import { .. } => "import",
+        }
+    }
+}
+
+async fn command(store: &Store, format: Format, command: Command) -> Result<(), LabError> {
+    match command {
         Command::Boards => {
-            let boards = admin::boards(&store).await?;
+            let boards = admin::boards(store).await?;
             print(format, &boards, || {
                 table(
                     &["BOARD", "STATE", "HOLDER", "LEASE END", "FAILURES", "LAST", "REASON"],
@@ -110,7 +134,7 @@ async fn run(cli: Cli) -> Result<(), LabError> {
             });
         }
         Command::Queue => {
-            let queue = admin::queue(&store).await?;
+            let queue = admin::queue(store).await?;
             print(format, &queue, || {
                 table(
                     &["#", "WANTS", "PRIORITY", "WAITER", "SINCE"],
@@ -127,7 +151,7 @@ async fn run(cli: Cli) -> Result<(), LabError> {
             });
         }
         Command::History { board, limit } => {
-            let history = admin::history(&store, &board, limit).await?;
+            let history = admin::history(store, &board, limit).await?;
             print(format, &history, || {
                 table(
                     &["ACQUIRED", "ENDED", "OUTCOME", "HOLDER", "ERROR"],
@@ -143,29 +167,30 @@ async fn run(cli: Cli) -> Result<(), LabError> {
                 )
             });
         }
-        Command::Release { board, force } => {
+        Command::Release { board, force, ticket } => {
             if !force {
                 return Err(LabError::Config(format!(
                     "only its holder releases board {board} (at the end of its job, or one lease length after \
                      it died); `vitro lab release {board} --force` takes it from a holder that is still running"
                 )));
             }
-            let holder = admin::force_release(&store, &board, &Holder::current()).await?;
-            let done = serde_json::json!({"board": board, "released_from": holder});
-            print(format, &done, || format!("board {board} released from {holder}\n"));
+            let forced = admin::force_release(store, &board, ticket, &Holder::current()).await?;
+            print(format, &forced, || {
+                format!("board {board} released from {} (ticket {})\n", forced.released_from, forced.ticket)
+            });
         }
         Command::Quarantine { board, reason } => {
-            admin::quarantine(&store, &board, &reason).await?;
+            admin::quarantine(store, &board, &reason).await?;
             let done = serde_json::json!({"board": board, "quarantined": reason});
             print(format, &done, || format!("board {board} quarantined: {reason}\n"));
         }
         Command::Unquarantine { board } => {
-            admin::unquarantine(&store, &board).await?;
+            admin::unquarantine(store, &board).await?;
             let done = serde_json::json!({"board": board, "quarantined": null});
             print(format, &done, || format!("board {board} is back in service\n"));
         }
         Command::Import { file } => {
-            let imported = admin::import(&store, &file).await?;
+            let imported = admin::import(store, &file).await?;
             print(format, &imported, || {
                 format!(
                     "{}: {} boards added, {} updated in {}\n",
@@ -184,14 +209,18 @@ async fn run(cli: Cli) -> Result<(), LabError> {
 fn print<T: Serialize>(format: Format, value: &T, text: impl FnOnce() -> String) {
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(value).unwrap_or_default()),
-        Format::Text => print!("{}", text()),
+        Format::Text => print!("{}", printable_lines(&text())),
     }
 }
 
-/// Columns padded to their widest cell.
+/// Columns padded to their widest cell, each cell [printable](vitro_sdk::protocol::names::printable).
 fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
-    let rows: Vec<Vec<String>> =
-        std::iter::once(header.iter().map(|h| (*h).to_owned()).collect()).chain(rows).collect();
+    let printable = |row: Vec<String>| -> Vec<String> {
+        row.iter().map(|cell| vitro_sdk::protocol::names::printable(cell).into_owned()).collect()
+    };
+    let rows: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| (*h).to_owned()).collect())
+        .chain(rows.map(printable))
+        .collect();
     let widths: Vec<usize> =
         (0..header.len()).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();

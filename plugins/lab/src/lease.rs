@@ -100,52 +100,96 @@ enum Step {
     Wait { status: WaitStatus, next_expiry: Option<i64>, now: i64 },
 }
 
-/// Takes a board for `request`, waiting in the queue as long as `request.wait` allows;
-/// `on_status` hears each change of the waiter's place.
+/// What a waiter hears while it waits.
+pub enum Progress<'a> {
+    /// It has this place in the queue (once, when it joins).
+    Queued(i64),
+    /// Its place or the holders of the boards it wants changed.
+    Waiting(&'a WaitStatus),
+    /// The store failed (a restart, a cut connection); it tries again and keeps its place.
+    StoreTrouble(&'a LabError),
+}
+
+/// The least time a look at the lab gets, however little of the wait is left.
+const SHORTEST_LOOK: Duration = Duration::from_secs(2);
+
+/// How long a waiter waits before it tries a failed store again, at most.
+const RETRY_AT_MOST: Duration = Duration::from_secs(2);
+
+/// Takes a board for `request`, waiting in the queue as long as `request.wait` allows (every
+/// store operation within it too); `on` hears where the waiter stands. A store that fails while
+/// the waiter waits is tried again until the wait ends, the place kept.
 pub async fn acquire(
     store: &Store,
     request: &Request,
     holder: &Holder,
-    mut on_status: impl FnMut(&WaitStatus),
+    mut on: impl FnMut(Progress<'_>),
 ) -> Result<Lease, LabError> {
+    // A wait too long for the clock has no end.
+    let deadline = tokio::time::Instant::now().checked_add(request.wait);
+    let left =
+        || deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(tokio::time::Instant::now()));
+    // Each store operation within the wait, but never cut so short that a look at the very end
+    // fails (a look cut off in a transaction holds the store's lock until it is rolled back).
+    let bounded = |left: Duration| left.max(SHORTEST_LOOK).min(crate::store::DEADLINE);
     // Listen before the first look, so no change between the two is missed.
     let mut slot = store.waker.lock().await;
     let waker = match slot.as_mut() {
         Some(waker) => waker,
-        None => slot.insert(Waker::new(store).await?),
+        None => slot.insert(store.within(bounded(left()), "listening", Waker::new(store)).await?),
     };
-    let deadline = tokio::time::Instant::now() + request.wait;
     let mut last: Option<WaitStatus> = None;
     let mut place: Option<i64> = None;
+    let mut retry = Duration::from_millis(100);
     loop {
-        let (ticket, step) = match look(store, place, request, holder).await {
+        let looked =
+            store.within(bounded(left()), "looking at the lab", look(store, place, request, holder)).await;
+        let (ticket, step) = match looked {
             Ok(looked) => looked,
+            Err(e @ LabError::Store(_)) if !left().is_zero() => {
+                on(Progress::StoreTrouble(&e));
+                tokio::time::sleep(retry.min(left())).await;
+                retry = (retry * 2).min(RETRY_AT_MOST);
+                continue;
+            }
             Err(e) => {
                 if let Some(ticket) = place {
-                    let _ = dequeue(store, ticket).await;
+                    let _ = store
+                        .within(crate::store::DEADLINE, "leaving the queue", dequeue(store, ticket))
+                        .await;
                 }
                 return Err(e);
             }
         };
+        retry = Duration::from_millis(100);
         let (status, next_expiry, now) = match step {
             Step::Taken(lease) => return Ok(lease),
             Step::Wait { status, next_expiry, now } => (status, next_expiry, now),
         };
         if place.replace(ticket).is_none() {
-            waker.watch(store, ticket).await?;
-            // A grant between the look and the watch was not heard.
-            if let Some(lease) = granted_lease(store, ticket).await? {
+            on(Progress::Queued(ticket));
+            // A grant between the look and the watch was not heard. Should the store fail here,
+            // the next full look finds the grant instead.
+            let watched = async {
+                waker.watch(store, ticket).await?;
+                granted_lease(store, ticket).await
+            };
+            if let Ok(Some(lease)) = store.within(bounded(left()), "listening", watched).await {
                 return Ok(lease);
             }
         }
         if last.as_ref() != Some(&status) {
-            on_status(&status);
+            on(Progress::Waiting(&status));
         }
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if left.is_zero() {
-            dequeue(store, ticket).await?;
+        let left_now = left();
+        if left_now.is_zero() {
+            let left_queue = async {
+                dequeue(store, ticket).await?;
+                granted_lease(store, ticket).await
+            };
             // Granted meanwhile: the board is taken after all.
-            if let Some(lease) = granted_lease(store, ticket).await? {
+            if let Some(lease) = store.within(crate::store::DEADLINE, "leaving the queue", left_queue).await?
+            {
                 return Ok(lease);
             }
             return Err(LabError::Timeout(format!(
@@ -160,7 +204,7 @@ pub async fn acquire(
         // comes at the next lease that may lapse, the queue place's renewal, a change of the
         // lab, or the deadline, whichever is first.
         let until_expiry = next_expiry.map(|at| Duration::from_millis((at - now).max(0) as u64 + 5));
-        let mut nap = [left, request.ttl / 3].into_iter().chain(until_expiry).min().unwrap_or(left);
+        let mut nap = [left_now, request.ttl / 3].into_iter().chain(until_expiry).min().unwrap_or(left_now);
         if store.polls() {
             nap = nap.min(FULL_LOOK_WHEN_POLLING);
         }
@@ -173,8 +217,12 @@ pub async fn acquire(
             match waker.wait(left).await {
                 Wake::Changed => break,
                 Wake::Granted | Wake::Elapsed => {
-                    if let Some(lease) = granted_lease(store, ticket).await? {
-                        return Ok(lease);
+                    // A failed read is only a missed chance: the next full look retries.
+                    match store.within(bounded(left), "reading the lease", granted_lease(store, ticket)).await
+                    {
+                        Ok(Some(lease)) => return Ok(lease),
+                        Ok(None) => {}
+                        Err(_) => break,
                     }
                 }
             }
@@ -225,6 +273,47 @@ pub fn describe_wait(status: &WaitStatus) -> String {
     } else {
         format!("{}; {place}", held.join("; "))
     }
+}
+
+/// Gives up the place of `ticket` for good, a waiter that ends before it took a board (its
+/// job was interrupted): its queue entry goes, and a board granted to it in the meantime goes
+/// on to the next waiter (the history says so). Answers that board, if any.
+pub async fn abandon(store: &Store, ticket: i64, holder: &Holder) -> Result<Option<String>, LabError> {
+    store
+        .within(crate::store::DEADLINE, "leaving the queue", async {
+            let mut tx = store.write().await?;
+            let now = store.now(&mut tx).await?;
+            sqlx::query("DELETE FROM lab_queue WHERE ticket = $1")
+                .bind(ticket)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| store.error(e))?;
+            let granted = sqlx::query("DELETE FROM lab_leases WHERE ticket = $1 RETURNING board, acquired_at")
+                .bind(ticket)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| store.error(e))?;
+            let mut board = None;
+            if let Some(row) = granted {
+                let name: String = row.try_get(0).map_err(|e| store.error(e))?;
+                sqlx::query(
+                    "INSERT INTO lab_history (board, holder, acquired_at, ended_at, outcome, error) \
+                     VALUES ($1, $2, $3, $4, 'interrupted', 'the job ended before it took the board it was granted')",
+                )
+                .bind(&name)
+                .bind(json_text(holder))
+                .bind(row.try_get::<i64, _>(1).map_err(|e| store.error(e))?)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| store.error(e))?;
+                assign_free(store, &mut tx, now).await?;
+                board = Some(name);
+            }
+            tx.commit().await.map_err(|e| store.error(e))?;
+            Ok(board)
+        })
+        .await
 }
 
 /// Leaves the queue.
@@ -661,15 +750,26 @@ pub(crate) async fn load_leases(
         .map_err(|e| store.error(e))
 }
 
+/// The queue's places in serving order.
+const QUEUE_SQL: &str =
+    "SELECT ticket, board, filters, priority, holder, ttl_ms, since, expires_at FROM lab_queue ORDER BY priority DESC, ticket";
+
 pub(crate) async fn load_queue(
     store: &Store,
     tx: &mut Transaction<'static, Any>,
 ) -> Result<Vec<QueueRow>, LabError> {
-    let rows =
-        sqlx::query("SELECT ticket, board, filters, priority, holder, ttl_ms, since FROM lab_queue ORDER BY priority DESC, ticket")
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(|e| store.error(e))?;
+    let rows = sqlx::query(QUEUE_SQL).fetch_all(&mut **tx).await.map_err(|e| store.error(e))?;
+    queue_rows(store, &rows)
+}
+
+/// The places that have not lapsed at `now`, read without the write lock (for viewers).
+pub(crate) async fn read_queue(store: &Store, now: i64) -> Result<Vec<QueueRow>, LabError> {
+    let rows = sqlx::query(QUEUE_SQL).fetch_all(store.pool()).await.map_err(|e| store.error(e))?;
+    let live = rows.into_iter().filter(|row| row.try_get::<i64, _>(7).is_ok_and(|expires| expires >= now));
+    queue_rows(store, &live.collect::<Vec<_>>())
+}
+
+fn queue_rows(store: &Store, rows: &[sqlx::any::AnyRow]) -> Result<Vec<QueueRow>, LabError> {
     rows.iter()
         .map(|row| {
             Ok(QueueRow {

@@ -15,7 +15,7 @@ use vitro_sdk::{async_trait, DriverError, DriverResult, Host, Plugin, PluginHook
 use crate::error::LabError;
 use crate::filter::Filter;
 use crate::holder::Holder;
-use crate::lease::{self, Lease, Outcome, Request};
+use crate::lease::{self, Lease, Outcome, Progress, Request};
 use crate::store::Store;
 
 /// The plugin's flags, each with its default.
@@ -27,6 +27,9 @@ const FLAGS: &[(&str, Option<&str>, &str)] = &[
     ("lab-ttl", Some("2m"), "lease length: renewed every third of it while vitro runs, so a dead job frees its board within it"),
     ("lab-quarantine-after", Some("3"), "quarantine a board after this many failed deployments in a row (0: never)"),
 ];
+
+/// The longest `--lab-wait` or `--lab-ttl`: a year.
+const LONGEST: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// The plugin, ready to run.
 pub fn plugin() -> Plugin {
@@ -52,9 +55,20 @@ struct Holding {
     renewer: tokio::task::JoinHandle<()>,
 }
 
+/// A place in the queue this process waits in.
+struct Waiting {
+    store: Store,
+    ticket: Option<i64>,
+    holder: Holder,
+}
+
 #[derive(Default)]
 struct LabHooks {
     holding: Mutex<Option<Holding>>,
+    /// Set while `reserve` waits; the release of a job interrupted meanwhile gives the place up.
+    waiting: parking_lot::Mutex<Option<Waiting>>,
+    /// Ends a wait that `release` came to (the job was interrupted while it waited).
+    stop: tokio_util::sync::CancellationToken,
 }
 
 #[async_trait]
@@ -72,33 +86,68 @@ impl PluginHooks for LabHooks {
         let store = Store::open(options.db.as_deref()).await.map_err(to_driver)?;
         let holder = Holder::current();
         tracing::info!("lab {}: asking for {}", store.display_url(), request.describe());
+        *self.waiting.lock() = Some(Waiting { store: store.clone(), ticket: None, holder: holder.clone() });
         // The wait's news goes to `vitro`'s screen as the plugin's progress.
-        let lease = {
+        let acquired = {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            let acquiring = lease::acquire(&store, &request, &holder, |status| {
-                let _ =
-                    tx.send(format!("waiting for {}: {}", request.describe(), lease::describe_wait(status)));
+            let acquiring = lease::acquire(&store, &request, &holder, |progress| match progress {
+                Progress::Queued(ticket) => {
+                    if let Some(waiting) = self.waiting.lock().as_mut() {
+                        waiting.ticket = Some(ticket);
+                    }
+                }
+                Progress::Waiting(status) => {
+                    let _ = tx.send(format!(
+                        "waiting for {}: {}",
+                        request.describe(),
+                        lease::describe_wait(status)
+                    ));
+                }
+                Progress::StoreTrouble(e) => {
+                    let _ = tx.send(format!("{e}; trying again, keeping the place in the queue"));
+                }
             });
             tokio::pin!(acquiring);
             loop {
                 tokio::select! {
-                    lease = &mut acquiring => break lease.map_err(to_driver)?,
+                    lease = &mut acquiring => break Some(lease),
                     Some(message) = rx.recv() => host.plugin_progress(message).await,
+                    () = self.stop.cancelled() => break None,
                 }
             }
         };
         store.stop_listening().await;
+        let interrupted = || DriverError::device("the job was interrupted while it waited for a board");
+        let Some(acquired) = acquired else { return Err(interrupted()) };
+        // The same lock as `release` takes first: either the lease is held before the release
+        // looks, or the release came first and the lease is given up here.
+        let mut holding = self.holding.lock().await;
+        self.waiting.lock().take();
+        let lease = acquired.map_err(to_driver)?;
+        if self.stop.is_cancelled() {
+            lease::abandon(&store, lease.ticket, &holder).await.map_err(to_driver)?;
+            return Err(interrupted());
+        }
         host.plugin_progress(format!("leased board {} from {}", lease.board, store.display_url())).await;
         let renewer = tokio::spawn(renew(store.clone(), lease.clone(), options.ttl));
         let result =
             ReserveResult { inventory: lease.inventory.clone(), board_name: Some(lease.board.clone()) };
-        *self.holding.lock().await =
+        *holding =
             Some(Holding { store, lease, holder, quarantine_after: options.quarantine_after, renewer });
         Ok(result)
     }
 
     async fn release(&self, _host: &Host, params: ReleaseParams) -> DriverResult<()> {
-        let Some(holding) = self.holding.lock().await.take() else { return Ok(()) };
+        self.stop.cancel();
+        let mut holding = self.holding.lock().await;
+        let waiting = self.waiting.lock().take();
+        if let Some(Waiting { store, ticket: Some(ticket), holder }) = waiting {
+            // Interrupted while it waited: its place goes, so no board is granted to a job
+            // that is gone (it would sit idle until the lease lapsed).
+            lease::abandon(&store, ticket, &holder).await.map_err(to_driver)?;
+            return Ok(());
+        }
+        let Some(holding) = holding.take() else { return Ok(()) };
         holding.renewer.abort();
         let outcome = match params.status {
             DeploymentStatus::Success => Outcome::Success,
@@ -168,9 +217,16 @@ impl Options {
         };
         let duration = |name: &str| -> Result<Duration, LabError> {
             let value = text(name).unwrap_or_default();
-            humantime::parse_duration(&value).map_err(|e| {
+            let parsed = humantime::parse_duration(&value).map_err(|e| {
                 LabError::Config(format!("--{name} {value:?}: {e}; give a duration such as 90s or 10m"))
-            })
+            })?;
+            if parsed > LONGEST {
+                return Err(LabError::Config(format!(
+                    "--{name} {value:?}: longer than a lab keeps anything; give at most {}",
+                    humantime::format_duration(LONGEST)
+                )));
+            }
+            Ok(parsed)
         };
         let number = |name: &str| -> Result<i64, LabError> {
             let value = text(name).unwrap_or_default();

@@ -24,6 +24,13 @@ pub fn ticket_channel(ticket: i64) -> String {
     format!("{CHANNEL}_{ticket}")
 }
 
+/// How long one store operation (a connection, a transaction's statements) may take before it
+/// fails naming the store: a store that accepts connections and never answers must not hang.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long an SQLite writer waits for another's lock: a second less than [`DEADLINE`].
+const SQLITE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 9000";
+
 /// Key of the advisory lock that serializes the lab's writes on PostgreSQL.
 const WRITE_LOCK: i64 = 0x0056_5452_4f4c_4142; // "VTROLAB"
 
@@ -68,13 +75,22 @@ impl Store {
                 redact(&url)
             )));
         };
-        let options: AnyConnectOptions =
-            url.parse().map_err(|e| LabError::Config(format!("--lab-db {}: {e}", redact(&url))))?;
+        if backend == Backend::Sqlite {
+            check_sqlite_file(&url)?;
+        }
+        let options: AnyConnectOptions = url
+            .parse()
+            .map_err(|e| LabError::Config(scrub(&format!("--lab-db {}: {e}", redact(&url)), &url)))?;
         // One connection first: an unreachable store fails now with its own error, not after
         // the pool's retries.
-        let probe = AnyConnection::connect_with(&options)
-            .await
-            .map_err(|e| LabError::Store(format!("cannot open the lab store {}: {e}", redact(&url))))?;
+        let probe = match tokio::time::timeout(DEADLINE, AnyConnection::connect_with(&options)).await {
+            Ok(Ok(probe)) => probe,
+            Ok(Err(e)) => {
+                let text = format!("cannot open the lab store {}: {e}", redact(&url));
+                return Err(LabError::Store(scrub(&text, &url)));
+            }
+            Err(_) => return Err(LabError::Store(no_answer(&redact(&url), DEADLINE, "connecting"))),
+        };
         let _ = probe.close().await;
         // Few connections, closed when idle: a job holding a board needs one only to renew it
         // every TTL/3, so a lab of many jobs stays well under PostgreSQL's connection limit.
@@ -82,13 +98,14 @@ impl Store {
             .max_connections(2)
             .min_connections(0)
             .idle_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(60))
+            .acquire_timeout(DEADLINE)
             .test_before_acquire(false)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // Writers wait for each other instead of failing at once.
-                        conn.execute("PRAGMA busy_timeout = 30000").await?;
+                        // Writers wait for each other, less long than a store operation may take,
+                        // so that SQLite's own "database is locked" comes first.
+                        conn.execute(SQLITE_BUSY_TIMEOUT).await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                     }
                     Ok(())
@@ -96,13 +113,7 @@ impl Store {
             })
             .connect_lazy_with(options);
         let store = Self { pool, backend, url, poll: false, waker: Arc::default() };
-        if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&store.pool)
-                .await
-                .map_err(|e| store.error(e))?;
-        }
-        store.migrate().await?;
+        store.within(DEADLINE, "opening", store.migrate()).await?;
         Ok(store)
     }
 
@@ -161,11 +172,19 @@ impl Store {
 
     /// The store's clock, in milliseconds since the epoch: one clock for every machine of a lab.
     pub(crate) async fn now(&self, tx: &mut Transaction<'static, Any>) -> Result<i64, LabError> {
-        let sql = match self.backend {
+        sqlx::query_scalar(self.now_sql()).fetch_one(&mut **tx).await.map_err(|e| self.error(e))
+    }
+
+    /// [`Store::now`] outside a transaction, for reads.
+    pub(crate) async fn read_now(&self) -> Result<i64, LabError> {
+        sqlx::query_scalar(self.now_sql()).fetch_one(&self.pool).await.map_err(|e| self.error(e))
+    }
+
+    fn now_sql(&self) -> &'static str {
+        match self.backend {
             Backend::Postgres => "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
             Backend::Sqlite => "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
-        };
-        sqlx::query_scalar(sql).fetch_one(&mut **tx).await.map_err(|e| self.error(e))
+        }
     }
 
     /// Tells every waiter, at commit, that the lab changed (boards imported, quarantined or back
@@ -194,12 +213,48 @@ impl Store {
         Ok(())
     }
 
-    /// A store error, naming the store.
-    pub(crate) fn error(&self, e: sqlx::Error) -> LabError {
-        LabError::Store(format!("lab store {}: {e}", self.display_url()))
+    /// `operation`, failed naming the store when it takes longer than `deadline` (what it was
+    /// `doing`, for the message).
+    pub(crate) async fn within<T>(
+        &self,
+        deadline: Duration,
+        doing: &str,
+        operation: impl std::future::Future<Output = Result<T, LabError>>,
+    ) -> Result<T, LabError> {
+        match tokio::time::timeout(deadline, operation).await {
+            Ok(result) => result,
+            Err(_) => Err(LabError::Store(no_answer(&self.display_url(), deadline, doing))),
+        }
     }
 
+    /// A store error, naming the store.
+    pub(crate) fn error(&self, e: sqlx::Error) -> LabError {
+        LabError::Store(scrub(&format!("lab store {}: {e}", self.display_url()), &self.url))
+    }
+
+    /// The schema's version, read without writing; `None` for a store without one.
+    async fn schema_version(&self) -> Option<i64> {
+        sqlx::query_scalar("SELECT MAX(version) FROM lab_schema").fetch_one(&self.pool).await.ok().flatten()
+    }
+
+    /// Brings the schema up to date. A store that is up to date is only read (a read-only store,
+    /// for a lab's viewers, opens too).
     async fn migrate(&self) -> Result<(), LabError> {
+        let newest = MIGRATIONS.len() as i64;
+        let newer = |current: i64| {
+            LabError::Store(format!(
+                "lab store {} has schema {current}, newer than this vitro-plugin-lab knows ({newest}); upgrade it",
+                self.display_url()
+            ))
+        };
+        match self.schema_version().await {
+            Some(current) if current == newest => return Ok(()),
+            Some(current) if current > newest => return Err(newer(current)),
+            _ => {}
+        }
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&self.pool).await.map_err(|e| self.error(e))?;
+        }
         let mut tx = self.write().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS lab_schema (version BIGINT NOT NULL)")
             .execute(&mut *tx)
@@ -210,12 +265,8 @@ impl Store {
             .await
             .map_err(|e| self.error(e))?;
         let current = current.unwrap_or(0);
-        let newest = MIGRATIONS.len() as i64;
         if current > newest {
-            return Err(LabError::Store(format!(
-                "lab store {} has schema {current}, newer than this vitro-plugin-lab knows ({newest}); upgrade it",
-                self.display_url()
-            )));
+            return Err(newer(current));
         }
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let sql = match self.backend {
@@ -235,6 +286,34 @@ impl Store {
     }
 }
 
+/// The message for a store that did not answer within `deadline` while `doing` something.
+fn no_answer(url: &str, deadline: Duration, doing: &str) -> String {
+    format!(
+        "lab store {url} did not answer within {} ({doing}); check that it is the lab's PostgreSQL or SQLite \
+         file and that it is up",
+        humantime::format_duration(Duration::from_secs(deadline.as_secs().max(1)))
+    )
+}
+
+/// Refuses an SQLite URL whose file does not exist unless it asks for one to be made
+/// (`mode=rwc`): SQLite's own word for it is "unable to open database file".
+fn check_sqlite_file(url: &str) -> Result<(), LabError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let creates = query.split('&').any(|pair| pair == "mode=rwc");
+    if creates || path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory") {
+        return Ok(());
+    }
+    if std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    Err(LabError::Config(format!(
+        "lab store {}: the SQLite file {path} does not exist; to create it, add ?mode=rwc to the URL \
+         (sqlite://{path}?mode=rwc)",
+        redact(url)
+    )))
+}
+
 /// `sqlite://` + the lab file in the user's data directory (created with its directory).
 fn default_sqlite_url() -> Result<String, LabError> {
     let dir: PathBuf = dirs::data_dir()
@@ -250,37 +329,51 @@ fn default_sqlite_url() -> Result<String, LabError> {
     Ok(format!("sqlite://{}?mode=rwc", dir.join("lab.db").display()))
 }
 
-/// `url` with its password, if any, masked.
+/// `url` with its password, if any, masked: whatever stands between `://user:` and the last `@`
+/// (a password may hold `/`, `?` or `@` unescaped, so this never relies on the URL parsing), and
+/// a `password=` query parameter.
 pub fn redact(url: &str) -> String {
+    let mask = vitro_sdk::protocol::secrets::MASK;
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let (authority, tail) = rest.split_once('/').map_or((rest, None), |(a, t)| (a, Some(t)));
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:{}@{host}", vitro_sdk::protocol::secrets::MASK),
-            None => authority.to_owned(),
-        },
-        None => authority.to_owned(),
+    let rest = match (rest.find(':'), rest.rfind('@')) {
+        (Some(colon), Some(at)) if colon < at => format!("{}{mask}{}", &rest[..=colon], &rest[at..]),
+        _ => rest.to_owned(),
     };
-    // A password may also ride in the query (`?password=...`).
-    let tail = tail.map(|t| match t.split_once('?') {
+    let rest = match rest.split_once('?') {
         Some((path, query)) => {
             let query: Vec<String> = query
                 .split('&')
                 .map(|pair| match pair.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
-                        format!("{key}={}", vitro_sdk::protocol::secrets::MASK)
-                    }
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}={mask}"),
                     _ => pair.to_owned(),
                 })
                 .collect();
             format!("{path}?{}", query.join("&"))
         }
-        None => t.to_owned(),
-    });
-    match tail {
-        Some(tail) => format!("{scheme}://{authority}/{tail}"),
-        None => format!("{scheme}://{authority}"),
+        None => rest,
+    };
+    format!("{scheme}://{rest}")
+}
+
+/// `text` with the password of `url`, if it quotes it (a driver's error may), masked.
+pub(crate) fn scrub(text: &str, url: &str) -> String {
+    match password(url) {
+        Some(password) => text.replace(password, vitro_sdk::protocol::secrets::MASK),
+        None => text.to_owned(),
     }
+}
+
+/// The password `url` holds, if any, as [`redact`] finds it: to scrub from texts that quote it.
+fn password(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let (colon, at) = (rest.find(':')?, rest.rfind('@')?);
+    let from_userinfo = (colon < at).then(|| &rest[colon + 1..at]);
+    let from_query = rest.split_once('?').and_then(|(_, query)| {
+        query.split('&').find_map(|pair| {
+            pair.split_once('=').filter(|(key, _)| key.eq_ignore_ascii_case("password")).map(|(_, v)| v)
+        })
+    });
+    from_userinfo.or(from_query).filter(|p| !p.is_empty())
 }
 
 #[cfg(test)]
@@ -296,5 +389,19 @@ mod tests {
         );
         assert_eq!(redact("postgres://lab@db/lab"), "postgres://lab@db/lab");
         assert_eq!(redact("sqlite:///var/lab.db?mode=rwc"), "sqlite:///var/lab.db?mode=rwc");
+    }
+
+    #[test]
+    fn a_password_that_does_not_parse_as_a_url_never_shows_either() {
+        for (url, shown) in [
+            ("postgres://lab:Wr/ngPw@db/lab", "postgres://lab:********@db/lab"),
+            ("postgres://lab:a@b?c/d@db:5432/lab", "postgres://lab:********@db:5432/lab"),
+            ("postgres://lab:p%2Fw@db/lab?sslmode=disable", "postgres://lab:********@db/lab?sslmode=disable"),
+        ] {
+            assert_eq!(redact(url), shown);
+            assert!(!shown.contains(super::password(url).unwrap()), "{url}");
+        }
+        assert_eq!(super::password("postgres://db/lab?password=s3cret"), Some("s3cret"));
+        assert_eq!(super::password("sqlite:///var/lab.db?mode=rwc"), None);
     }
 }

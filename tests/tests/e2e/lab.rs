@@ -414,3 +414,329 @@ fn import_adds_and_updates_boards_and_keeps_the_others() {
         lab.lab_json(&["boards"]).as_array().unwrap().iter().map(|b| b["name"].clone()).collect();
     assert_eq!(names, [json!("b0"), json!("b1"), json!("b2")]);
 }
+
+impl Lab {
+    /// `vitro run FLAGS -- sh -c SCRIPT`, started, its stderr written to `rec/NAME.err`.
+    fn run_logged(&self, name: &str, flags: &[&str], script: &str) -> Child {
+        let env = self.dir.path().join("env.json");
+        let args =
+            [&["run", "--env-config", env.to_str().unwrap()], flags, &["--", "sh", "-c", script]].concat();
+        let log = std::fs::File::create(self.rec(&format!("{name}.err"))).unwrap();
+        self.vitro(&args).stdout(Stdio::null()).stderr(log).spawn().unwrap()
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.rec(&format!("{name}.err"))).unwrap_or_default()
+    }
+
+    /// Tickets of the queue, first first.
+    fn queue_tickets(&self) -> Vec<i64> {
+        self.lab_json(&["queue"]).as_array().unwrap().iter().map(|q| q["ticket"].as_i64().unwrap()).collect()
+    }
+
+    /// A job on board `board` that marks `rec/NAME` when it starts and runs until `rec/NAME.done`.
+    fn job(&self, name: &str, board: &str, extra: &[&str]) -> Child {
+        let script = format!(
+            "touch {start}; while [ ! -e {done} ]; do sleep 0.05; done",
+            start = self.rec(name).display(),
+            done = self.rec(&format!("{name}.done")).display()
+        );
+        self.run_logged(name, &[&["--board-name", board], extra].concat(), &script)
+    }
+
+    fn finish(&self, name: &str) {
+        std::fs::write(self.rec(&format!("{name}.done")), "").unwrap();
+    }
+}
+
+fn signal(child: &Child, signal: i32) {
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+}
+
+#[test]
+fn concurrent_forced_releases_free_one_lease_once_on_postgres() {
+    concurrent_forced_releases_free_one_lease_once(Backend::Postgres);
+}
+
+#[test]
+fn concurrent_forced_releases_free_one_lease_once_on_sqlite() {
+    concurrent_forced_releases_free_one_lease_once(Backend::Sqlite);
+}
+
+/// One holder and three waiters on b1, then ten `vitro lab release b1 --force --ticket T` of
+/// the holder's lease at once: it is freed once (one `forced` row), one waiter gets the board,
+/// two still wait. Then five without `--ticket`: each frees the lease it looked at, none twice,
+/// and the board goes straight to the next waiter.
+fn concurrent_forced_releases_free_one_lease_once(backend: Backend) {
+    let lab = Lab::new(backend);
+    lab.import(&[("b1", json!({}))]);
+    let mut jobs = vec![lab.job("holder", "b1", &[])];
+    assert!(eventually(60.0, || lab.rec("holder").exists()), "{}", lab.log("holder"));
+    let holder_ticket = lab.lab_json(&["boards"])[0]["ticket"].as_i64().expect("boards shows the ticket");
+    for waiter in ["w1", "w2", "w3"] {
+        jobs.push(lab.job(waiter, "b1", &[]));
+        let pid = jobs.last().unwrap().id();
+        assert!(eventually(60.0, || lab.knows(pid)), "{waiter} never queued");
+    }
+    let release_all = |count: usize, extra: &[&str]| -> (Vec<i64>, Vec<String>) {
+        let releases: Vec<Child> = (0..count)
+            .map(|_| {
+                lab.vitro(&[&["lab", "release", "b1", "--force", "--format", "json"], extra].concat())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<Output> = releases.into_iter().map(finished).collect();
+        let freed = outs.iter().filter(|o| o.status.success()).map(|o| {
+            let done: Value = serde_json::from_slice(&o.stdout).unwrap();
+            done["ticket"].as_i64().unwrap()
+        });
+        let refused = outs.iter().filter(|o| !o.status.success());
+        (freed.collect(), refused.map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect())
+    };
+    let ticket = holder_ticket.to_string();
+    let (freed, refused) = release_all(10, &["--ticket", &ticket]);
+    assert_eq!(freed, [holder_ticket], "{refused:?}");
+    for error in &refused {
+        assert!(error.contains("ended while this looked") || error.contains("already ended"), "{error}");
+    }
+    let forced = || lab.history("b1").iter().filter(|h| h["outcome"] == "forced").count();
+    assert_eq!(forced(), 1);
+    assert_eq!(lab.lab_json(&["boards"])[0]["state"], "held");
+    assert!(eventually(60.0, || lab.rec("w1").exists()), "the first waiter got the board");
+    assert_eq!(lab.queue_tickets().len(), 2);
+
+    let (again, refused) = release_all(5, &[]);
+    let mut distinct = again.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), again.len(), "a lease was freed twice: {again:?} {refused:?}");
+    assert!(!again.contains(&holder_ticket));
+    assert_eq!(forced(), 1 + again.len(), "one forced row per freed lease");
+    let left = 2usize.saturating_sub(again.len());
+    assert_eq!(lab.queue_tickets().len(), left, "{again:?}");
+    if again.len() <= 2 {
+        assert_eq!(lab.lab_json(&["boards"])[0]["state"], "held", "a freed board goes to the next waiter");
+    }
+    for name in ["holder", "w1", "w2", "w3"] {
+        lab.finish(name);
+    }
+    for job in jobs {
+        finished(job);
+    }
+}
+
+#[test]
+fn a_waiter_stopped_by_a_signal_leaves_the_queue_on_postgres() {
+    a_waiter_stopped_by_a_signal_leaves_the_queue(Backend::Postgres);
+}
+
+#[test]
+fn a_waiter_stopped_by_a_signal_leaves_the_queue_on_sqlite() {
+    a_waiter_stopped_by_a_signal_leaves_the_queue(Backend::Sqlite);
+}
+
+/// Waiters ended by SIGINT and SIGTERM leave the queue at once: the board, freed, goes to the
+/// live waiter behind them, not to a dead pid until its place lapses.
+fn a_waiter_stopped_by_a_signal_leaves_the_queue(backend: Backend) {
+    let lab = Lab::new(backend);
+    lab.import(&[("b1", json!({}))]);
+    let holder = lab.job("holder", "b1", &[]);
+    assert!(eventually(60.0, || lab.rec("holder").exists()), "{}", lab.log("holder"));
+    let mut stopped = Vec::new();
+    for (name, sig, code) in [("int", libc::SIGINT, 130), ("term", libc::SIGTERM, 143)] {
+        let waiter = lab.job(name, "b1", &["--lab-ttl", "1h"]);
+        let pid = waiter.id();
+        assert!(eventually(60.0, || lab.knows(pid)), "{name} never queued");
+        stopped.push((name, sig, code, waiter));
+    }
+    let live = lab.job("live", "b1", &[]);
+    let live_pid = live.id();
+    assert!(eventually(60.0, || lab.knows(live_pid)), "the live waiter never queued");
+    for (name, sig, code, waiter) in stopped {
+        signal(&waiter, sig);
+        let out = finished(waiter);
+        assert_eq!(out.status.code(), Some(code), "{name}: {}", lab.log(name));
+    }
+    assert_eq!(lab.queue_tickets().len(), 1, "the stopped waiters left the queue: {}", lab.lab(&["queue"]));
+    lab.finish("holder");
+    assert!(finished(holder).status.success(), "{}", lab.log("holder"));
+    assert!(eventually(60.0, || lab.rec("live").exists()), "the live waiter never got the board");
+    assert_eq!(lab.lab_json(&["boards"])[0]["holder"]["pid"], json!(live_pid));
+    lab.finish("live");
+    assert!(finished(live).status.success(), "{}", lab.log("live"));
+}
+
+/// A waiter whose store connections break (PostgreSQL refusing the lab's database for a while)
+/// tries again and keeps its place: when the store is back, the board goes to it first.
+#[test]
+fn a_waiter_keeps_its_place_while_the_store_is_away() {
+    let cluster = Cluster::shared().unwrap_or_else(|e| panic!("a PostgreSQL cluster: {}", e.0));
+    let lab = Lab::new(Backend::Postgres);
+    let database = lab.db.split('/').nth(3).unwrap().split('?').next().unwrap().to_owned();
+    lab.import(&[("b1", json!({}))]);
+    let holder = lab.job("holder", "b1", &["--lab-ttl", "3s"]);
+    assert!(eventually(60.0, || lab.rec("holder").exists()), "{}", lab.log("holder"));
+    let first = lab.job("first", "b1", &["--lab-ttl", "3s"]);
+    let first_pid = first.id();
+    assert!(eventually(60.0, || lab.knows(first_pid)), "the first waiter never queued");
+    let second = lab.job("second", "b1", &["--lab-ttl", "3s"]);
+    let second_pid = second.id();
+    assert!(eventually(60.0, || lab.knows(second_pid)), "the second waiter never queued");
+    let tickets = lab.queue_tickets();
+
+    cluster.psql("postgres", &format!("ALTER DATABASE {database} ALLOW_CONNECTIONS false"));
+    cluster.psql(
+        "postgres",
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"),
+    );
+    assert!(
+        eventually(60.0, || lab.log("first").contains("trying again, keeping the place in the queue")),
+        "the waiter did not try again: {}",
+        lab.log("first")
+    );
+    cluster.psql("postgres", &format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true"));
+    assert_eq!(lab.queue_tickets(), tickets, "both waiters kept their places");
+    lab.finish("holder");
+    assert!(finished(holder).status.success(), "{}", lab.log("holder"));
+    assert!(eventually(60.0, || lab.rec("first").exists()), "{}", lab.log("first"));
+    assert!(!lab.rec("second").exists(), "the second waiter went first");
+    lab.finish("first");
+    assert!(finished(first).status.success(), "{}", lab.log("first"));
+    lab.finish("second");
+    assert!(finished(second).status.success(), "{}", lab.log("second"));
+}
+
+/// A store that accepts connections and never answers: `vitro lab boards` and `vitro run
+/// --lab-wait 5s` fail within their deadlines, naming the store.
+#[test]
+fn a_store_that_never_answers_fails_in_time_naming_the_store() {
+    let lab = Lab::new(Backend::Sqlite);
+    // The kernel completes the connections in the backlog; nobody ever reads them.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("postgres://lab@127.0.0.1:{}/lab", silent.local_addr().unwrap().port());
+    let started = std::time::Instant::now();
+    let out = lab.vitro(&["lab", "boards", "--lab-db", &url]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("lab store {url} did not answer within 10s")), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(120));
+    let out = finished(lab.run(&["--board-name", "b1", "--lab-wait", "5s", "--lab-db", &url], "true"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&url) && err.contains("did not answer"), "{err}");
+    drop(silent);
+}
+
+#[test]
+fn a_password_with_a_slash_is_masked_on_stderr_and_in_the_report() {
+    let lab = Lab::new(Backend::Sqlite);
+    let url = "postgres://lab:Wr/ngPw@127.0.0.1:1/lab";
+    let out = lab.vitro(&["lab", "boards", "--lab-db", url]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("postgres://lab:********@127.0.0.1:1/lab") && !err.contains("ngPw"), "{err}");
+    let report = lab.dir.path().join("report.json");
+    let out = finished(
+        lab.run(&["--board-name", "b1", "--lab-db", url, "--report", report.to_str().unwrap()], "true"),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!err.contains("ngPw"), "{err}");
+    let report = std::fs::read_to_string(&report).unwrap();
+    assert!(report.contains("lab:********@") && !report.contains("ngPw"), "{report}");
+}
+
+#[test]
+fn bad_lab_input_is_refused_with_a_clear_word() {
+    let lab = Lab::new(Backend::Sqlite);
+    // A wait too long for the clock.
+    let out = finished(lab.run(&["--board-name", "b1", "--lab-wait", "500000000000y"], "true"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked") && err.contains("--lab-wait \"500000000000y\": longer than"), "{err}");
+    // Board names that cannot be names, each named with its place in the file.
+    let long = "x".repeat(10_000);
+    for (name, why) in [
+        ("", "an empty name"),
+        ("two\nlines", "control characters"),
+        ("\u{1b}[2Jb", "control characters"),
+        ("nul\0", "control characters"),
+        ("rtl\u{202e}", "control characters"),
+        (long.as_str(), "too long"),
+    ] {
+        let file = lab.dir.path().join("bad-names.json");
+        let text = format!("{{\n  \"ok\": {{\"devices\": []}},\n  {}: {{\"devices\": []}}\n}}", json!(name));
+        std::fs::write(&file, text).unwrap();
+        let out = lab.vitro(&["lab", "import", file.to_str().unwrap()]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name:?}: {err}");
+        let at = format!("{}:3:", file.display());
+        assert!(err.contains(&at) && err.contains(why) && err.contains("nothing was imported"), "{err}");
+        assert!(err.len() < 1000, "the name is cut short: {} bytes", err.len());
+        for c in RAW {
+            assert!(!err.trim_end().contains(c), "{c:?} raw in {err:?}");
+        }
+    }
+    assert_eq!(lab.lab_json(&["boards"]), json!([]), "nothing was imported");
+    // A limit that is no limit names its flag.
+    lab.import(&[("b1", json!({}))]);
+    let out = lab.vitro(&["lab", "history", "b1", "--limit=-1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--limit"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An SQLite file that does not exist, without the mode that creates it.
+    let missing = lab.dir.path().join("new.db");
+    let out = lab
+        .vitro(&["lab", "boards", "--lab-db", &format!("sqlite://{}", missing.display())])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("does not exist") && err.contains("?mode=rwc"), "{err}");
+    assert!(!missing.exists());
+}
+
+const RAW: [char; 5] = ['\u{1b}', '\0', '\r', '\u{202e}', '\n'];
+
+/// Text from the store reaches the terminal escaped: a quarantine reason with control sequences.
+#[test]
+fn store_text_reaches_the_terminal_escaped() {
+    let lab = Lab::new(Backend::Sqlite);
+    lab.import(&[("b1", json!({}))]);
+    lab.lab(&["quarantine", "b1", "--reason", "bad\u{1b}]0;title\u{7}\r\u{202e}"]);
+    let text = lab.lab(&["boards"]);
+    assert!(text.contains("bad\\u{1b}]0;title\\u{7}\\r\\u{202e}"), "{text:?}");
+    for c in ['\u{1b}', '\u{7}', '\r', '\u{202e}'] {
+        assert!(!text.contains(c), "{c:?} raw in {text:?}");
+    }
+}
+
+/// A viewer with only SELECT on the lab's tables can look at the boards and the queue.
+#[test]
+fn a_read_only_store_can_be_looked_at() {
+    let cluster = Cluster::shared().unwrap_or_else(|e| panic!("a PostgreSQL cluster: {}", e.0));
+    let lab = Lab::new(Backend::Postgres);
+    let database = lab.db.split('/').nth(3).unwrap().split('?').next().unwrap().to_owned();
+    lab.import(&[("b1", json!({}))]);
+    let role = format!("viewer_{database}");
+    cluster.psql(
+        &database,
+        &format!(
+            "CREATE ROLE {role} LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}; \
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+        ),
+    );
+    let viewer = lab.db.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1);
+    for command in ["boards", "queue"] {
+        let out = lab.vitro(&["lab", command, "--lab-db", &viewer]).output().unwrap();
+        assert!(out.status.success(), "vitro lab {command}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = lab.vitro(&["lab", "boards", "--lab-db", &viewer]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("b1"));
+}

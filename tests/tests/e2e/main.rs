@@ -10,6 +10,7 @@ mod lab;
 mod menu;
 mod plugin_host;
 mod progress;
+mod red_team;
 mod remote;
 mod session;
 mod ssh_console;

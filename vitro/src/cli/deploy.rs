@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 use tokio_util::sync::CancellationToken;
+use vitro_protocol::names::{printable, printable_lines};
 use vitro_protocol::types::Capability;
 
 use super::args::{parse, plugin_source, Cli, Command};
@@ -58,7 +59,7 @@ pub(super) async fn deploy(argv: Vec<String>, cancel: CancellationToken) -> Resu
             Ok(plugin) => plugins.push(plugin),
             Err(e) => {
                 // Only a bed that needs a type no working plugin provides fails for it (and names it).
-                eprintln!("warning: {}", e.chain());
+                eprintln!("warning: {}", printable_lines(&e.chain()));
                 broken.push(e.chain());
             }
         }
@@ -185,7 +186,7 @@ async fn deploy_with(
     report.hide(&secrets);
     if let Some(path) = &args.report {
         if let Err(e) = super::report::write(&report, path) {
-            eprintln!("warning: cannot write the report to {}: {e}", path.display());
+            eprintln!("warning: cannot write the report to {}: {e}", printable(&path.display().to_string()));
         }
     }
     if !progress.is_quiet() {
@@ -205,7 +206,7 @@ async fn deploy_with(
             let what = if report.result == Outcome::Interrupted { "interrupted" } else { "failed" };
             eprintln!(
                 "error: deployment {what} in {phase}: {}",
-                report.error.as_deref().unwrap_or("unknown cause")
+                printable_lines(report.error.as_deref().unwrap_or("unknown cause"))
             );
             // A failure while live (a plugin died) keeps a failing command's own status.
             Ok(ExitCode::from(command_status.filter(|s| *s != 0).unwrap_or(EXIT_FAILURE)))

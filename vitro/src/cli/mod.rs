@@ -21,6 +21,7 @@ use std::process::ExitCode;
 
 use clap::CommandFactory;
 use tokio_util::sync::CancellationToken;
+use vitro_protocol::names::printable_lines;
 
 pub use args::{
     CheckArgs, Cli, Command, ConfigArgs, Format, ListArgs, PluginSource, PluginsCommand, RunArgs, RunCommand,
@@ -52,7 +53,7 @@ impl Error {
     pub fn report(self) -> ExitCode {
         match self {
             Error::Usage(message) => {
-                eprintln!("error: {message}");
+                eprintln!("error: {}", printable_lines(&message));
                 ExitCode::from(EXIT_USAGE)
             }
             Error::Clap(e) => {
@@ -60,7 +61,7 @@ impl Error {
                 ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 })
             }
             Error::Failed(message) => {
-                eprintln!("error: {message}");
+                eprintln!("error: {}", printable_lines(&message));
                 ExitCode::from(EXIT_FAILURE)
             }
         }
@@ -118,6 +119,12 @@ fn print_all(bytes: &[u8]) -> Result<ExitCode, Error> {
 
 /// Prints one line on stdout. A reader that went away (`vitro config | head`) is no error: the
 /// output is no longer wanted, so `vitro` exits quietly, with status 0, at the first failed write.
+/// [`out`] for text that may quote a plugin, an inventory or the store: control characters and
+/// format controls are escaped (JSON output needs no such care: its strings escape them).
+fn say(text: &str) {
+    out(&printable_lines(text));
+}
+
 fn out(line: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();

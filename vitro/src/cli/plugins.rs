@@ -9,7 +9,7 @@ use vitro_protocol::types::InitializeResult;
 use vitro_protocol::RpcError;
 
 use super::args::{CheckArgs, Format, ListArgs, PluginSource};
-use super::{out, Error, EXIT_FAILURE};
+use super::{out, say, Error, EXIT_FAILURE};
 use crate::plugin::discover::discover;
 use crate::plugin::{EventSink, PluginCommand, PluginOptions, PluginProcess};
 use crate::registry::Registry;
@@ -24,7 +24,7 @@ pub(super) fn plugin_commands(source: &PluginSource) -> Result<Vec<PluginCommand
     if !source.no_path {
         let found = discover(&std::env::var_os("PATH").unwrap_or_default());
         for warning in found.warnings() {
-            eprintln!("warning: {warning}");
+            eprintln!("warning: {}", vitro_protocol::names::printable_lines(&warning.to_string()));
         }
         // A `--plugin` command that runs a PATH plugin's program (by its file name, e.g. with
         // other arguments) replaces it.
@@ -92,7 +92,7 @@ pub(super) async fn list(args: &ListArgs, cancel: &CancellationToken) -> Result<
             }
             Err(e) => {
                 failed = true;
-                eprintln!("error: {}", e.chain());
+                eprintln!("error: {}", vitro_protocol::names::printable_lines(&e.chain()));
             }
         }
     }
@@ -130,8 +130,8 @@ pub(super) async fn check_plugin(args: &CheckArgs) -> Result<ExitCode, Error> {
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     for outcome in &outcomes {
         match &outcome.result {
-            Ok(()) => out(&format!("passed  {}", outcome.case)),
-            Err(reason) => out(&format!("FAILED  {}: {reason}", outcome.case)),
+            Ok(()) => say(&format!("passed  {}", outcome.case)),
+            Err(reason) => say(&format!("FAILED  {}: {reason}", outcome.case)),
         }
     }
     out(&format!("{} passed, {failed} failed", outcomes.len() - failed));
@@ -148,14 +148,17 @@ fn print_table(listed: &[(String, InitializeResult)]) {
             .map(|t| format!("{} ({})", t.type_name, crate::lifecycle::role_name(t.role)))
             .collect::<Vec<_>>()
             .join(", ");
-        rows.push([
-            info.plugin.name.clone(),
-            info.plugin.version.clone(),
-            info.protocol_version.to_string(),
-            info.plugin.sdk.clone(),
-            command.clone(),
-            if types.is_empty() { "-".into() } else { types },
-        ]);
+        rows.push(
+            [
+                info.plugin.name.clone(),
+                info.plugin.version.clone(),
+                info.protocol_version.to_string(),
+                info.plugin.sdk.clone(),
+                command.clone(),
+                if types.is_empty() { "-".into() } else { types },
+            ]
+            .map(|cell| vitro_protocol::names::printable(&cell).into_owned()),
+        );
     }
     let widths: Vec<usize> =
         (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();

@@ -15,7 +15,7 @@ use vitro_protocol::types::Empty;
 use vitro_rpc::{OnlyCalls, PeerConfig, PeerHandle};
 
 use super::args::{Format, SessionArg, TemplatesCommand};
-use super::{out, Error, EXIT_FAILURE};
+use super::{out, say, Error, EXIT_FAILURE};
 
 /// Deadline of a whole live check (each call has its own on the host).
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -114,7 +114,7 @@ fn list(templates: &Templates, devices: Option<&BTreeMap<String, Vec<String>>>, 
     if format == Format::Json {
         return out(&serde_json::to_string_pretty(&rows).unwrap_or_default());
     }
-    out(&format!(
+    say(&format!(
         "{:<14} {:<14} {:<10} {}",
         "TEMPLATE",
         "EXTENDS",
@@ -127,7 +127,7 @@ fn list(templates: &Templates, devices: Option<&BTreeMap<String, Vec<String>>>, 
             Value::Array(names) => names.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
             _ => row["description"].as_str().unwrap_or_default().to_owned(),
         };
-        out(&format!(
+        say(&format!(
             "{:<14} {:<14} {:<10} {last}",
             row["template"].as_str().unwrap_or_default(),
             row["extends"].as_str().unwrap_or("-"),
@@ -158,12 +158,12 @@ fn show(
         out(&serde_json::to_string_pretty(&shown).unwrap_or_default());
         return Ok(());
     }
-    out(&format!("{name}: {}", template.description));
+    say(&format!("{name}: {}", template.description));
     if let Some(parent) = &template.extends {
-        out(&format!("extends {parent}"));
+        say(&format!("extends {parent}"));
     }
-    out("");
-    out(&format!("{:<32} {:<9} {:<14} {}", "METHOD", "REQUIRED", "FROM", "PARAMS"));
+    say("");
+    say(&format!("{:<32} {:<9} {:<14} {}", "METHOD", "REQUIRED", "FROM", "PARAMS"));
     for (method, (from, m)) in &methods {
         let params: Vec<String> = m.params["properties"]
             .as_object()
@@ -176,12 +176,12 @@ fn show(
             })
             .unwrap_or_default();
         let required = if m.required { "yes" } else { "no" };
-        out(&format!("{method:<32} {required:<9} {:<14} {}", from.to_string(), params.join(", ")));
-        out(&format!("    {}", m.description));
+        say(&format!("{method:<32} {required:<9} {:<14} {}", from.to_string(), params.join(", ")));
+        say(&format!("    {}", m.description));
     }
     if let Some(names) = implementers {
-        out("");
-        out(&format!("devices: {}", if names.is_empty() { "none".to_owned() } else { names.join(", ") }));
+        say("");
+        say(&format!("devices: {}", if names.is_empty() { "none".to_owned() } else { names.join(", ") }));
     }
     Ok(())
 }
@@ -193,11 +193,11 @@ fn print_report(results: &[vitro_protocol::session::TemplateCheckResult]) {
         match r.outcome {
             CheckOutcome::Passed => {
                 passed += 1;
-                out(&format!("passed  {call}"));
+                say(&format!("passed  {call}"));
             }
             CheckOutcome::Failed => {
                 failed += 1;
-                out(&format!(
+                say(&format!(
                     "FAILED  {call}: {} (schema path {}, at {:?} of the result: {})",
                     r.message.as_deref().unwrap_or_default(),
                     r.schema_path.as_deref().unwrap_or_default(),
@@ -207,14 +207,14 @@ fn print_report(results: &[vitro_protocol::session::TemplateCheckResult]) {
             }
             _ => {
                 errors += 1;
-                out(&format!("ERROR   {call}: {}", r.message.as_deref().unwrap_or_default()));
+                say(&format!("ERROR   {call}: {}", r.message.as_deref().unwrap_or_default()));
             }
         }
     }
     if results.is_empty() {
-        out("no device of this bed declares a template with side-effect-free examples");
+        say("no device of this bed declares a template with side-effect-free examples");
     }
-    out(&format!("{passed} passed, {failed} failed, {errors} errors"));
+    say(&format!("{passed} passed, {failed} failed, {errors} errors"));
 }
 
 async fn connect(path: &std::path::Path) -> Result<PeerHandle, Error> {

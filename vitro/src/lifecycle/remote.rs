@@ -106,10 +106,16 @@ impl Deployment<'_> {
 }
 
 /// The exporter a device's config names, if any; an error for a value that is not a non-empty
-/// string.
+/// string, and for a bare host that ssh would read as an option (a `-oProxyCommand=...` would
+/// run its command on this machine).
 pub(super) fn host_of(config: &Value) -> Result<Option<String>, String> {
     match config.get(PLUGIN_HOST_KEY) {
         None | Some(Value::Null) => Ok(None),
+        Some(Value::String(host)) if host.trim().starts_with('-') => Err(format!(
+            "{PLUGIN_HOST_KEY} {:?} starts with '-', which ssh would read as an option: give a host name \
+             (\"exporter-1\", \"lab@exporter-1\") or a whole command prefix (\"ssh -p 2222 lab@exporter-1\")",
+            vitro_protocol::names::printable(host.trim())
+        )),
         Some(Value::String(host)) if !host.trim().is_empty() => Ok(Some(host.trim().to_owned())),
         Some(other) => Err(format!(
             "{PLUGIN_HOST_KEY} must be a host name (\"exporter-1\") or a command prefix (\"ssh -p 2222 lab@exporter-1\"), not {other}"
@@ -117,14 +123,16 @@ pub(super) fn host_of(config: &Value) -> Result<Option<String>, String> {
     }
 }
 
-/// The command that runs plugin `name` on `host`: `ssh -T -o BatchMode=yes HOST` for a bare
+/// The command that runs plugin `name` on `host`: `ssh -T -o BatchMode=yes -- HOST` for a bare
 /// host, the prefix itself when it has words of its own; then `env VITRO_PLUGIN=1
 /// vitro-plugin-NAME`.
 pub(super) fn command(host: &str, name: &str) -> Result<PluginCommand, String> {
     let mut words = if host.split_whitespace().nth(1).is_some() {
         shlex::split(host).ok_or_else(|| format!("{PLUGIN_HOST_KEY} {host:?}: unbalanced quotes"))?
     } else {
-        ["ssh", "-T", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", host].map(String::from).to_vec()
+        ["ssh", "-T", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "--", host]
+            .map(String::from)
+            .to_vec()
     };
     words.extend([
         "env".to_owned(),
@@ -161,6 +169,7 @@ mod tests {
                 "BatchMode=yes",
                 "-o",
                 "ServerAliveInterval=5",
+                "--",
                 "exporter-1",
                 "env",
                 "VITRO_PLUGIN=1",
@@ -174,6 +183,14 @@ mod tests {
             ["-p", "2222", "-i", "my key", "lab@10.0.0.5", "env", "VITRO_PLUGIN=1", "vitro-plugin-x"]
         );
         assert!(command("ssh 'open", "x").unwrap_err().contains("unbalanced quotes"));
+    }
+
+    #[test]
+    fn a_bare_host_that_ssh_would_read_as_an_option_is_refused() {
+        for host in ["-oProxyCommand=touch${IFS}pwned", " -F/dev/null"] {
+            let error = host_of(&json!({"vitro_plugin_host": host})).unwrap_err();
+            assert!(error.contains("starts with '-'") && error.contains("give a host name"), "{error}");
+        }
     }
 
     #[test]
