@@ -260,3 +260,19 @@ def test_an_async_hook_that_needs_a_device_of_another_process_is_told_to_merge_t
     assert "relay2 (plugin pyvitro.relay-vitro)" in run.stderr, run.stderr[-3000:]
     assert "wan.ping: wan lives in another process (plugin pyvitro.acme-vitro)" in run.stderr
     assert "merge the two groups into one process" in run.stderr
+
+
+def test_a_plugin_that_prints_at_import_time_cannot_speak_for_the_host() -> None:
+    env = {**_env(), "PYTHONPATH": str(FIXTURES / "noisy")}
+    listed = subprocess.run(
+        [str(VITRO), "plugins", "list", "--no-path", "--plugin", str(HOST), "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert listed.returncode == 0, listed.stderr
+    (plugin,) = json.loads(listed.stdout)["plugins"]
+    assert plugin["name"] == "pyvitro", plugin
+    assert [t["type"] for t in plugin["device_types"]] == ["noisy"]

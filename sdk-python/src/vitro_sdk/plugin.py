@@ -333,6 +333,25 @@ class PluginHooks:
         return found
 
 
+_PROTOCOL_OUT: int | None = None
+
+
+def claim_stdout() -> int:
+    """Takes standard output for the protocol and answers its file descriptor; from then on
+    file descriptor 1 and ``sys.stdout`` are standard error, so nothing a driver prints (at
+    import time, in a hook, in a child process) can reach the protocol stream. Call it before
+    importing code you did not write; later calls answer the same descriptor."""
+    global _PROTOCOL_OUT
+    if _PROTOCOL_OUT is None:
+        sys.stdout.flush()
+        out_fd = os.dup(1)
+        os.set_inheritable(out_fd, False)
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+        _PROTOCOL_OUT = out_fd
+    return _PROTOCOL_OUT
+
+
 class Plugin:
     """A plugin: its name, version, device types and hooks. Build one, then :meth:`run` it."""
 
@@ -367,11 +386,7 @@ class Plugin:
                 file=sys.stderr,
             )
             sys.exit(2)
-        out_fd = os.dup(1)
-        os.set_inheritable(out_fd, False)
-        os.dup2(2, 1)
-        sys.stdout = sys.stderr
-        sys.exit(asyncio.run(self.serve(0, out_fd)))
+        sys.exit(asyncio.run(self.serve(0, claim_stdout())))
 
     async def serve(self, in_fd: int, out_fd: int) -> int:
         """Serves the protocol on raw file descriptors; returns the exit status."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from vitro.devices.base_devices import VitroDevice
 
 from ..errors import DeviceError
-from ..plugin import Plugin, PluginHooks
+from ..plugin import Plugin, PluginHooks, claim_stdout
 from .devices import _failure, device_class
 from .loader import HostedPlugins
 from .state import HostState
@@ -204,6 +204,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     options = parser.parse_args(argv)
     only = [name.strip() for group in options.only for name in group.split(",") if name.strip()]
+    # Before any hosted plugin is imported: what they print at import time goes to stderr.
+    claim_stdout()
     try:
         plugin = build(only)
     except Exception as e:
