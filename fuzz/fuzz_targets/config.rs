@@ -21,7 +21,7 @@ fuzz_target!(|input: &[u8]| {
         let Ok(devices) = board_inventory(&inventory, board) else { continue };
         let _ = check_unique_names(&devices, &inventory);
         if let Ok(merged) = merge_devices(&devices, &inventory, &env, &ClientTypes::default()) {
-            for device in &merged {
+            for device in &merged.devices {
                 let _ = check_device(device);
             }
         }

@@ -62,16 +62,24 @@ pub struct InventoryFile {
 }
 
 /// The environment's requirements: an entry per device name merged into that device, and
-/// optionally `lan_clients` / `wifi_clients` (found at any depth).
+/// optionally `lan_clients` / `wifi_clients` (found at any depth). Where both sides give a key,
+/// the environment's value wins. LAN and Wi-Fi client devices take their config from
+/// `lan_clients` / `wifi_clients` only (not from an entry under their name), and only as many of
+/// them are deployed as those lists ask for; `vitro`, `vitro config` and the report name every
+/// inventory device left out and every entry that matches no deployed device (Python Vitro
+/// 0.8.1 drops them the same way, without a word).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EnvironmentDef {
-    /// LAN clients, paired by index with the inventory's LAN devices (their keys win).
+    /// LAN clients, paired by index with the inventory's LAN devices (the client's keys win over
+    /// the device's); LAN devices beyond this list's length are not deployed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lan_clients: Option<Vec<Map<String, Value>>>,
-    /// Wi-Fi clients, matched to Wi-Fi devices by `band` (a device of band `dual` matches any).
+    /// Wi-Fi clients, matched to Wi-Fi devices by `band` (a device of band `dual` matches any;
+    /// the client's keys win); Wi-Fi devices no client matched are not deployed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wifi_clients: Option<Vec<Map<String, Value>>>,
-    /// Per device name: keys merged into that device (objects merge, the rest replaces).
+    /// Per device name: keys merged into that device (objects merge key by key, any other
+    /// value of the environment replaces the inventory's).
     #[serde(flatten)]
     pub devices: BTreeMap<String, Value>,
 }

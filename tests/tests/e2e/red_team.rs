@@ -44,3 +44,102 @@ fn a_plugins_error_reaches_the_terminal_escaped() {
     // The report keeps the plugin's words as they were.
     assert!(bed.report()["error"].as_str().unwrap().contains(message));
 }
+
+/// A bed of three LAN clients and an environment that asks for one: the merge's result is
+/// kept (Python Vitro drops the same devices), but nothing is dropped without a word.
+#[test]
+fn lan_clients_the_environment_does_not_ask_for_are_named_not_dropped_silently() {
+    let bed = Bed::new(
+        "leftout",
+        json!([
+            {"name": "board", "type": "fixture"},
+            {"name": "lanA", "type": "fixture_lan"},
+            {"name": "lanB", "type": "fixture_lan"},
+            {"name": "lanC", "type": "fixture_lan"},
+        ]),
+        json!({"environment_def": {
+            "board": {"model": "test", "lan_clients": [{"vlan": 10}]},
+            "lanB": {"vlan": 20},
+            "ghost": {"model": "none"},
+        }}),
+    );
+    let out = bed.run(&[bed.plugin("")], &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let asks = "the environment asks for 1 LAN client (lan_clients at ";
+    assert!(err.contains(asks) && err.contains("); lanB, lanC are not deployed"), "{err}");
+    assert!(err.contains("entry for \"lanB\" (") && err.contains("is a LAN or Wi-Fi client"), "{err}");
+    assert!(
+        err.contains("entry for \"ghost\" (") && err.contains("matches no device of board bench"),
+        "{err}"
+    );
+    assert!(err.contains("deployed 2 devices"), "{err}");
+    let left_out = bed.report()["left_out"].as_array().unwrap().clone();
+    assert_eq!(left_out.len(), 3, "{left_out:?}");
+    assert!(left_out[0].as_str().unwrap().contains("lanB, lanC are not deployed"));
+    let booted: Vec<String> = bed.trace().into_iter().filter(|l| l.ends_with(" boot")).collect();
+    assert!(booted.iter().any(|l| l.starts_with("lanA ")) && !booted.iter().any(|l| l.starts_with("lanB ")));
+
+    // `vitro config` says the same, its output unchanged.
+    let config = std::process::Command::new(vitro_e2e::target_bin("vitro"))
+        .args(["config", "--no-path", "--plugin", &bed.plugin(""), "--board-name", "bench"])
+        .arg("--env-config")
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .output()
+        .unwrap();
+    let err = stderr(&config);
+    assert!(config.status.success(), "{err}");
+    let devices: serde_json::Value = serde_json::from_slice(&config.stdout).unwrap();
+    assert_eq!(devices.as_array().unwrap().len(), 2);
+    assert!(
+        err.contains("warning: the environment asks for 1 LAN client") && err.contains("lanB, lanC"),
+        "{err}"
+    );
+    assert!(err.contains("warning: the environment's entry for \"ghost\""), "{err}");
+}
+
+/// `vitro config` on the demo's own files: without its plugins it names the types it could not
+/// count; with the demo's plugins on PATH as the README puts them, it passes.
+#[test]
+fn vitro_config_on_the_demo_files_names_unknown_types_and_passes_with_the_demos_plugins() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let demo = root.join("examples/demo");
+    let config = |path: Option<String>, extra: &[&str]| {
+        let mut cmd = std::process::Command::new(vitro_e2e::target_bin("vitro"));
+        cmd.arg("config").args(extra).args(["--board-name", "demo"]);
+        cmd.arg("--env-config").arg(demo.join("environment.json"));
+        cmd.arg("--inventory-config").arg(demo.join("inventory.json"));
+        if let Some(path) = path {
+            cmd.env("PATH", path);
+        }
+        cmd.env_remove("RUST_LOG").output().unwrap()
+    };
+    let out = config(None, &["--no-path"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the inventory's types lan_client, linux_server, py_lan_client, serial_board may be clients too, but no plugin was asked"),
+        "{err}"
+    );
+    // The README's PATH: the built Rust plugins, the Python example plugins, the virtualenv.
+    let python_bin = vitro_e2e::test_python().parent().unwrap().to_owned();
+    let bin = vitro_e2e::target_bin("vitro-plugin-linux").parent().unwrap().to_owned();
+    let path = [
+        bin,
+        root.join("examples/python-lan"),
+        root.join("examples/python-serial-board"),
+        python_bin,
+        "/usr/bin".into(),
+        "/bin".into(),
+    ]
+    .map(|p| p.display().to_string())
+    .join(":");
+    let out = config(Some(path), &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let devices: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = devices.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["board", "wan", "lan", "lan2"], "{err}");
+}

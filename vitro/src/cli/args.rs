@@ -28,7 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Deploy, run CMD with VITRO_SESSION set to the live session, release, exit with CMD's status.
     Run(RunCommand),
-    /// Print the merged device list as JSON (needs no plugin).
+    /// Print the merged device list as JSON (the plugins on PATH, or given with --plugin, are
+    /// asked which of their device types are LAN and Wi-Fi clients).
     Config(ConfigArgs),
     /// Work with plugins.
     #[command(subcommand)]

@@ -22,7 +22,11 @@ pub(super) async fn print_config(args: &ConfigArgs) -> Result<ExitCode, Error> {
         merge_devices(&board, &inventory, &env, &client_types)
     }
     .await;
-    let devices = Value::Array(merged.map_err(|e| Error::Failed(e.to_string()))?);
+    let merged = merged.map_err(|e| Error::Failed(e.to_string()))?;
+    for note in &merged.left_out {
+        eprintln!("warning: {}", vitro_protocol::names::printable_lines(note));
+    }
+    let devices = Value::Array(merged.devices);
     let shown = if args.show_secrets { devices } else { vitro_protocol::secrets::masked(&devices) };
     out(&serde_json::to_string_pretty(&shown).unwrap_or_default());
     Ok(ExitCode::SUCCESS)
@@ -41,11 +45,11 @@ async fn client_types(source: &PluginSource) -> Result<ClientTypes, Error> {
             Err(e) => eprintln!("warning: {}; its client types are not known", e.chain()),
         }
     }
-    let types = ClientTypes::with_declared(plugins.iter().flat_map(|p| &p.info().device_types));
-    let names: Vec<&str> = plugins.iter().map(|p| p.info().plugin.name.as_str()).collect();
+    let names: Vec<String> = plugins.iter().map(|p| p.info().plugin.name.clone()).collect();
     if !names.is_empty() {
         eprintln!("vitro config: LAN and Wi-Fi client types as declared by the plugins {}", names.join(", "));
     }
+    let types = ClientTypes::with_declared(plugins.iter().flat_map(|p| &p.info().device_types)).asked(names);
     stop_all(&mut plugins).await;
     Ok(types)
 }

@@ -147,13 +147,17 @@ fn device_list<'a>(
     Ok(list)
 }
 
-/// Which device types pair with `lan_clients` and `wifi_clients`.
+/// Which device types pair with `lan_clients` and `wifi_clients`, and where that was learnt.
 #[derive(Debug, Clone)]
 pub struct ClientTypes {
     /// LAN client types.
     pub lan: Vec<String>,
     /// Wi-Fi client types.
     pub wifi: Vec<String>,
+    /// The plugins asked, by name.
+    pub plugins: Vec<String>,
+    /// Every device type those plugins provide.
+    pub known: Vec<String>,
 }
 
 impl ClientTypes {
@@ -161,6 +165,7 @@ impl ClientTypes {
     pub fn with_declared<'a>(types: impl IntoIterator<Item = &'a DeviceTypeInfo>) -> Self {
         let mut clients = Self::default();
         for info in types {
+            clients.known.push(info.type_name.clone());
             match info.client {
                 Some(ClientKind::Lan) => clients.lan.push(info.type_name.clone()),
                 Some(ClientKind::Wifi) => clients.wifi.push(info.type_name.clone()),
@@ -169,12 +174,60 @@ impl ClientTypes {
         }
         clients
     }
+
+    /// With the names of the plugins that were asked.
+    pub fn asked(mut self, plugins: Vec<String>) -> Self {
+        self.plugins = plugins;
+        self
+    }
+
+    /// Why the inventory may hold client devices that were not counted: the plugins asked, and
+    /// the inventory's types none of them provides.
+    fn unknown_types(&self, inventory: &BoardInventory) -> String {
+        let builtin = |t: &str| LAN_TYPES.contains(&t) || WIFI_TYPES.contains(&t);
+        let mut unknown: Vec<&str> = inventory
+            .devices
+            .iter()
+            .filter_map(|d| d["type"].as_str())
+            .filter(|t| !builtin(t) && !self.known.iter().any(|k| k == t))
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        if unknown.is_empty() {
+            return String::new();
+        }
+        let asked = if self.plugins.is_empty() {
+            "no plugin was asked".to_owned()
+        } else {
+            format!("the plugins asked ({}) do not provide them", self.plugins.join(", "))
+        };
+        format!(
+            "; the inventory's types {} may be clients too, but {asked}: put their plugins on PATH or give --plugin",
+            unknown.join(", ")
+        )
+    }
 }
 
 impl Default for ClientTypes {
     fn default() -> Self {
-        Self { lan: LAN_TYPES.map(String::from).to_vec(), wifi: WIFI_TYPES.map(String::from).to_vec() }
+        Self {
+            lan: LAN_TYPES.map(String::from).to_vec(),
+            wifi: WIFI_TYPES.map(String::from).to_vec(),
+            plugins: Vec::new(),
+            known: Vec::new(),
+        }
     }
+}
+
+/// The devices a merge deploys, and what it left out: Python Vitro drops LAN and Wi-Fi client
+/// devices that the environment does not ask for, and environment entries that name no
+/// deployed device, without a word; `vitro` keeps its result and says so.
+#[derive(Debug, Clone, Default)]
+pub struct Merged {
+    /// The devices, merged.
+    pub devices: Vec<Value>,
+    /// One sentence for each thing left out.
+    pub left_out: Vec<String>,
 }
 
 /// Merges the environment into the board's devices: other devices (merged with their
@@ -185,7 +238,7 @@ pub fn merge_devices(
     inventory_file: &JsonFile,
     env: &JsonFile,
     types: &ClientTypes,
-) -> Result<Vec<Value>, ConfigError> {
+) -> Result<Merged, ConfigError> {
     let Some(environment_def) = env.value.get("environment_def") else {
         return Err(env.error_at(
             "",
@@ -235,9 +288,38 @@ pub fn merge_devices(
             })?),
         }
     }
-    merged.extend(pair_lan(&lan, env, &types.lan)?);
-    merged.extend(match_wifi(&wifi, env, &types.wifi)?);
-    Ok(merged)
+    let mut left_out = Vec::new();
+    let unknown = types.unknown_types(inventory);
+    merged.extend(pair_lan(&lan, env, &types.lan, &unknown, &mut left_out)?);
+    merged.extend(match_wifi(&wifi, env, &types.wifi, &unknown, &mut left_out)?);
+    let deployed = |name: &str| merged.iter().any(|d| d["name"] == name);
+    let clients: Vec<&str> = lan.iter().chain(&wifi).filter_map(|d| d["name"].as_str()).collect();
+    for name in environment_def.as_object().into_iter().flatten().map(|(name, _)| name.as_str()) {
+        if matches!(name, "lan_clients" | "wifi_clients") || deployed(name) && !clients.contains(&name) {
+            continue;
+        }
+        let place = place(env, &format!("/environment_def/{}", escape_token(name)));
+        left_out.push(if clients.contains(&name) {
+            format!(
+                "the environment's entry for {name:?} ({place}) is not merged: {name} is a LAN or Wi-Fi client, \
+                 whose config comes from lan_clients / wifi_clients"
+            )
+        } else {
+            format!("the environment's entry for {name:?} ({place}) matches no device of board {}", inventory.board)
+        });
+    }
+    Ok(Merged { devices: merged, left_out })
+}
+
+/// `FILE:LINE:COL` of the value at `pointer` in `file`.
+fn place(file: &JsonFile, pointer: &str) -> String {
+    let error = file.error_at(pointer, "", "");
+    error.position.map_or(error.file.clone(), |(line, column)| format!("{}:{line}:{column}", error.file))
+}
+
+/// The names of `devices`, for messages: `lanB, lanC`.
+fn names(devices: &[&Value]) -> String {
+    devices.iter().filter_map(|d| d["name"].as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// What the inventory holds at `pointer`, for an error; a secret-looking value is not shown.
@@ -299,12 +381,12 @@ fn shallow_merge(device: &Value, client: &Value) -> Value {
 }
 
 /// Fails when the environment's client list at `at` asks for more `what` devices (of `types`)
-/// than the inventory has.
+/// than the inventory has; `unknown` says which types could not be counted.
 fn enough(
     env: &JsonFile,
     at: &str,
     what: &str,
-    types: &[String],
+    (types, unknown): (&[String], &str),
     clients: usize,
     devices: usize,
 ) -> Result<(), ConfigError> {
@@ -313,14 +395,58 @@ fn enough(
     }
     Err(env.error_at(
         at,
-        format!("the environment asks for {clients} {what} clients but the inventory has {devices}"),
+        format!("the environment asks for {clients} {what} clients but the inventory has {devices}{unknown}"),
         format!("add {what} devices (types {}) to the inventory or ask for fewer", types.join(", ")),
     ))
 }
 
-fn pair_lan(devices: &[&Value], env: &JsonFile, types: &[String]) -> Result<Vec<Value>, ConfigError> {
-    let Some((clients, at)) = clients(env, "lan_clients")? else { return Ok(Vec::new()) };
-    enough(env, &at, "LAN", types, clients.len(), devices.len())?;
+/// Says which client `devices` of `kind` (`LAN`, `Wi-Fi`) the environment's `key` left out.
+fn not_asked_for(
+    env: &JsonFile,
+    kind: &str,
+    key: &str,
+    asked: Option<(usize, &str)>,
+    devices: &[&Value],
+) -> String {
+    let plural = if devices.len() == 1 { "is" } else { "are" };
+    match asked {
+        None => format!(
+            "the environment has no {key}, so the inventory's {kind} clients {} {plural} not deployed; \
+             add a {key} entry for each one to deploy it",
+            names(devices)
+        ),
+        Some((count, at)) => format!(
+            "the environment asks for {count} {kind} client{} ({key} at {}); {} {plural} not deployed",
+            if count == 1 { "" } else { "s" },
+            place(env, at),
+            names(devices)
+        ),
+    }
+}
+
+fn pair_lan(
+    devices: &[&Value],
+    env: &JsonFile,
+    types: &[String],
+    unknown: &str,
+    left_out: &mut Vec<String>,
+) -> Result<Vec<Value>, ConfigError> {
+    let Some((clients, at)) = clients(env, "lan_clients")? else {
+        if !devices.is_empty() {
+            left_out.push(not_asked_for(env, "LAN", "lan_clients", None, devices));
+        }
+        return Ok(Vec::new());
+    };
+    enough(env, &at, "LAN", (types, unknown), clients.len(), devices.len())?;
+    if devices.len() > clients.len() {
+        left_out.push(not_asked_for(
+            env,
+            "LAN",
+            "lan_clients",
+            Some((clients.len(), &at)),
+            &devices[clients.len()..],
+        ));
+    }
     Ok(devices.iter().zip(clients).map(|(device, client)| shallow_merge(device, client)).collect())
 }
 
@@ -336,9 +462,21 @@ fn band_key(value: &Value) -> String {
     }
 }
 
-fn match_wifi(devices: &[&Value], env: &JsonFile, types: &[String]) -> Result<Vec<Value>, ConfigError> {
-    let Some((clients, at)) = clients(env, "wifi_clients")? else { return Ok(Vec::new()) };
-    enough(env, &at, "Wi-Fi", types, clients.len(), devices.len())?;
+fn match_wifi(
+    devices: &[&Value],
+    env: &JsonFile,
+    types: &[String],
+    unknown: &str,
+    left_out: &mut Vec<String>,
+) -> Result<Vec<Value>, ConfigError> {
+    let Some((clients, at)) = clients(env, "wifi_clients")? else {
+        if !devices.is_empty() {
+            left_out.push(not_asked_for(env, "Wi-Fi", "wifi_clients", None, devices));
+        }
+        return Ok(Vec::new());
+    };
+    enough(env, &at, "Wi-Fi", (types, unknown), clients.len(), devices.len())?;
+    let clients_len = clients.len();
     let mut clients: Vec<&Value> = clients.iter().collect();
     clients.sort_by_key(|c| band_key(c));
     let mut free: Vec<&Value> = devices.to_vec();
@@ -359,6 +497,11 @@ fn match_wifi(devices: &[&Value], env: &JsonFile, types: &[String]) -> Result<Ve
             ));
         };
         merged.push(shallow_merge(free.remove(index), client));
+    }
+    if !free.is_empty() {
+        // Back in inventory order for the message.
+        free.sort_by_key(|d| devices.iter().position(|x| std::ptr::eq(*x, *d)));
+        left_out.push(not_asked_for(env, "Wi-Fi", "wifi_clients", Some((clients_len, &at)), &free));
     }
     Ok(merged)
 }

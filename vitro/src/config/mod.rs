@@ -5,5 +5,5 @@ pub mod devices;
 pub mod merge;
 pub mod source;
 
-pub use devices::{board_inventory, check_unique_names, merge_devices, BoardInventory, ClientTypes};
+pub use devices::{board_inventory, check_unique_names, merge_devices, BoardInventory, ClientTypes, Merged};
 pub use source::{ConfigError, JsonFile};

@@ -74,6 +74,11 @@ fn header(report: &Report) -> Markup {
                     (error)
                 }
             }
+            @if !report.left_out.is_empty() {
+                ul.left-out id="left-out" {
+                    @for note in &report.left_out { li { "left out: " (note) } }
+                }
+            }
         }
     }
 }
@@ -254,6 +259,7 @@ mod tests {
         assert!(page.contains(r#"data-device="board""#), "{page}");
         assert!(page.contains("board · device boot: 1.900 s to 3.900 s, took 2.000 s, failed"), "{page}");
         assert!(!page.contains("<script"), "{page}");
+        assert!(page.contains(r#"<li>left out: the environment has no lan_clients"#), "{page}");
     }
 
     #[test]

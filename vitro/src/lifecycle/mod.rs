@@ -123,6 +123,8 @@ pub struct Deployment<'a> {
     progress: Progress,
     devices: Vec<Device>,
     merged: Vec<Value>,
+    /// What the config merge left out ([`crate::config::Merged::left_out`]), for the report.
+    left_out: Vec<String>,
     /// The secrets of the merged configs, masked wherever text may quote them.
     secrets: Secrets,
     env: Value,
@@ -148,6 +150,7 @@ impl<'a> Deployment<'a> {
             progress,
             devices: Vec::new(),
             merged: Vec::new(),
+            left_out: Vec::new(),
             secrets: Secrets::default(),
             env: Value::Null,
             inventory: Value::Null,
@@ -263,6 +266,7 @@ impl<'a> Deployment<'a> {
             error,
             failed_phase: result.err().map(|f| f.phase),
             board: self.board.clone(),
+            left_out: std::mem::take(&mut self.left_out),
             devices: self.devices.iter().map(|d| d.report.clone()).collect(),
             plugins: PluginReport::of_all(self.plugins.iter().map(|p| (p.name(), &**p))),
             durations: BTreeMap::from([

@@ -181,6 +181,10 @@ pub struct Report {
     pub failed_phase: Option<String>,
     /// `--board-name`.
     pub board: Option<String>,
+    /// Inventory devices the config merge did not deploy and environment entries it merged into
+    /// none, each with why (Python Vitro drops them without a word).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
     /// Registered devices, in deployment order.
     pub devices: Vec<DeviceReport>,
     /// Plugins, in start order.
@@ -334,6 +338,10 @@ pub(super) mod tests {
             error: Some("device boot failed: board (plugin p): no login prompt".into()),
             failed_phase: Some("device boot".into()),
             board: Some("bench".into()),
+            left_out: vec![
+                "the environment has no lan_clients, so the inventory's LAN clients lan2 is not deployed"
+                    .into(),
+            ],
             devices: vec![
                 device(
                     "wan",

@@ -20,6 +20,7 @@ use super::report::DeviceReport;
 use super::{Deployment, Device, Failure};
 use crate::config::{
     board_inventory, check_unique_names, merge_devices, BoardInventory, ClientTypes, ConfigError, JsonFile,
+    Merged,
 };
 use vitro_protocol::secrets::Secrets;
 
@@ -33,8 +34,14 @@ impl<'a> Deployment<'a> {
         let env = JsonFile::load(&self.options.env_config).await?;
         let (inventory, inventory_file) = self.inventory().await?;
         check_unique_names(&inventory, &inventory_file)?;
-        let client_types = ClientTypes::with_declared(types.values().map(|(_, info)| info));
-        let merged = merge_devices(&inventory, &inventory_file, &env, &client_types)?;
+        let names = self.plugins.iter().map(|p| p.name().to_owned()).collect();
+        let client_types = ClientTypes::with_declared(types.values().map(|(_, info)| info)).asked(names);
+        let Merged { devices: merged, left_out } =
+            merge_devices(&inventory, &inventory_file, &env, &client_types)?;
+        for note in &left_out {
+            tracing::warn!("{note}");
+        }
+        self.left_out = left_out;
         self.env = env.value.clone();
         self.inventory = inventory_file.value.get(&inventory.board).cloned().unwrap_or_default();
         self.enter("config parsing");
