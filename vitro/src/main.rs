@@ -68,12 +68,14 @@ fn main() -> ExitCode {
         let mut signalled: Option<u8> = None;
         loop {
             let code = tokio::select! {
+                // Signals first: one that came while the work blocked still counts.
+                biased;
+                _ = int.recv() => cli::EXIT_SIGINT,
+                _ = term.recv() => cli::EXIT_SIGTERM,
                 result = &mut work => {
                     let code = result.unwrap_or_else(cli::Error::report);
                     return signalled.map_or(code, ExitCode::from);
                 }
-                _ = int.recv() => cli::EXIT_SIGINT,
-                _ = term.recv() => cli::EXIT_SIGTERM,
             };
             if signalled.is_some() {
                 // A second signal: give up on the orderly release. Dropping `work` kills every

@@ -50,6 +50,16 @@ impl Bed {
     }
 
     pub(crate) fn command(&self, plugins: &[String], extra: &[&str]) -> Command {
+        self.command_reporting_to(plugins, extra, &self.path("report.json"))
+    }
+
+    /// [`Bed::command`] with the report written to `report`.
+    pub(crate) fn command_reporting_to(
+        &self,
+        plugins: &[String],
+        extra: &[&str],
+        report: &std::path::Path,
+    ) -> Command {
         let mut cmd = Command::new(target_bin("vitro"));
         cmd.env_remove("RUST_LOG").arg("--no-path");
         for plugin in plugins {
@@ -60,7 +70,7 @@ impl Bed {
             .arg("--inventory-config")
             .arg(self.path("inventory.json"))
             .arg("--report")
-            .arg(self.path("report.json"))
+            .arg(report)
             .args(extra);
         cmd
     }

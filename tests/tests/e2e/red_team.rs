@@ -143,3 +143,105 @@ fn vitro_config_on_the_demo_files_names_unknown_types_and_passes_with_the_demos_
     let names: Vec<&str> = devices.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["board", "wan", "lan", "lan2"], "{err}");
 }
+
+/// Whether a thread of process `pid` waits to open a FIFO nobody has opened for reading.
+fn opening_a_fifo(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+    tasks.flatten().any(|task| {
+        std::fs::read_to_string(task.path().join("wchan")).is_ok_and(|w| w.trim() == "wait_for_partner")
+    })
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_found_before_the_deployment() {
+    let bed = Bed::new("reportdir", json!([{"name": "board", "type": "fixture"}]), env());
+    let missing = bed.path("missing-dir/r.html");
+    let out = bed
+        .command_reporting_to(&[bed.plugin("")], &[], &missing)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    bed.assert_nothing_left();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("missing-dir does not exist; create it first"), "{err}");
+    assert!(bed.trace().is_empty(), "nothing is deployed: {:?}", bed.trace());
+}
+
+#[test]
+fn vitro_report_refuses_to_overwrite_its_input() {
+    let bed = Bed::new("reportself", json!([{"name": "board", "type": "fixture"}]), env());
+    assert!(bed.run(&[bed.plugin("")], &[]).status.success());
+    let json = bed.path("report.json");
+    let before = std::fs::read(&json).unwrap();
+    let link = bed.path("same.json");
+    std::fs::hard_link(&json, &link).unwrap();
+    for output in [&json, &link] {
+        let out = std::process::Command::new(vitro_e2e::target_bin("vitro"))
+            .arg("report")
+            .arg(&json)
+            .arg("-o")
+            .arg(output)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("is the report being read"), "{}", stderr(&out));
+    }
+    assert_eq!(std::fs::read(&json).unwrap(), before);
+}
+
+/// A report is written beside its file and renamed over it: a process killed while writing
+/// leaves the old report, never half of one. A hard link to the old file keeps the old text.
+#[test]
+fn a_report_replaces_the_old_one_whole() {
+    let bed = Bed::new("reportwhole", json!([{"name": "board", "type": "fixture"}]), env());
+    let html = bed.path("r.html");
+    std::fs::write(&html, "old report").unwrap();
+    std::fs::hard_link(&html, bed.path("old.html")).unwrap();
+    let out = bed
+        .command_reporting_to(&[bed.plugin("")], &[], &html)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read_to_string(&html).unwrap().starts_with("<!DOCTYPE html>"));
+    assert_eq!(std::fs::read_to_string(bed.path("old.html")).unwrap(), "old report");
+    let strays: Vec<_> = std::fs::read_dir(bed.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".vitro-report-"))
+        .collect();
+    assert!(strays.is_empty(), "{strays:?}");
+}
+
+/// A FIFO nobody reads as `--report`: vitro blocks opening it, and Ctrl-C ends the wait with
+/// exit 130 and a word; SIGTERM does the same with 143.
+#[test]
+fn a_signal_ends_a_report_write_that_blocks() {
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let bed = Bed::new("reportfifo", json!([{"name": "board", "type": "fixture"}]), env());
+        let fifo = bed.path("report.fifo");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let mut child = bed
+            .command_reporting_to(&[bed.plugin("")], &[], &fifo)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(vitro_e2e::eventually(120.0, || opening_a_fifo(pid)), "vitro never came to the report");
+        assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
+        let ended = vitro_e2e::eventually(60.0, || child.try_wait().unwrap().is_some());
+        if !ended {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(ended, "the signal did not end the wait: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "{err}");
+        assert!(err.contains("was not written: interrupted"), "{err}");
+        bed.assert_nothing_left();
+    }
+}

@@ -88,6 +88,40 @@ struct Startup {
     plugin_options: PluginOptions,
 }
 
+/// Writes the report, off the runtime's thread, so that signals are heard meanwhile. A FIFO or
+/// a device can block for good (nobody reads): the first signal stops waiting for it (after an
+/// interrupted run, the second quits at once as ever). A file is always written whole (a
+/// signal then changes only the exit status).
+async fn write_report(report: &crate::lifecycle::report::Report, path: &Path, cancel: &CancellationToken) {
+    let shown = printable(&path.display().to_string()).into_owned();
+    let text = match super::report::text(report, path) {
+        Ok(text) => text,
+        Err(e) => return eprintln!("warning: cannot write the report to {shown}: {e}"),
+    };
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    let target = path.to_owned();
+    // A thread of its own, not the runtime's blocking pool: one blocked for good must not keep
+    // the process from exiting.
+    std::thread::spawn(move || {
+        let _ = done_tx.send(super::report::write_whole(&target, text.as_bytes()));
+    });
+    let interruptible = async {
+        if super::report::is_special(path) && !cancel.is_cancelled() {
+            cancel.cancelled().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        written = done => match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("warning: cannot write the report to {shown}: {e}"),
+            Err(_) => eprintln!("warning: the report to {shown} was not written"),
+        },
+        () = interruptible => eprintln!("warning: the report to {shown} was not written: interrupted"),
+    }
+}
+
 async fn deploy_with(
     argv: &[String],
     plugins: &mut [PluginProcess],
@@ -113,6 +147,9 @@ async fn deploy_with(
     let Some(env_config) = args.env_config.clone() else {
         return Err(Error::Usage("--env-config is required to deploy (see vitro --help)".into()));
     };
+    if let Some(path) = &args.report {
+        super::report::check_writable(path).map_err(Error::Usage)?;
+    }
     let reserves = plugins.iter().any(|p| p.info().capabilities.contains(&Capability::Reservation));
     if !reserves && (args.board_name.is_none() || args.inventory_config.is_none()) {
         return Err(Error::Usage(
@@ -185,9 +222,7 @@ async fn deploy_with(
     drop(report_logs);
     report.hide(&secrets);
     if let Some(path) = &args.report {
-        if let Err(e) = super::report::write(&report, path) {
-            eprintln!("warning: cannot write the report to {}: {e}", printable(&path.display().to_string()));
-        }
+        write_report(&report, path, cancel).await;
     }
     if !progress.is_quiet() {
         eprint!("{}", report.durations_table());

@@ -8,20 +8,77 @@ use super::Error;
 use crate::lifecycle::html;
 use crate::lifecycle::report::Report;
 
-/// Writes `report` to `path`, as HTML when its name ends in `.html` or `.htm`, else as JSON.
-pub(super) fn write(report: &Report, path: &Path) -> Result<(), String> {
-    let text = if is_html(path) {
-        html::render(report)
+/// The text of `report` for `path`: HTML when its name ends in `.html` or `.htm`, else JSON.
+pub(super) fn text(report: &Report, path: &Path) -> Result<String, String> {
+    if is_html(path) {
+        Ok(html::render(report))
     } else {
-        serde_json::to_string_pretty(report).map_err(|e| e.to_string())? + "\n"
-    };
-    std::fs::write(path, text).map_err(|e| e.to_string())
+        Ok(serde_json::to_string_pretty(report).map_err(|e| e.to_string())? + "\n")
+    }
+}
+
+/// Fails, before anything is deployed, when `path` cannot take a report: its directory is
+/// missing or not writable, or it is a directory.
+pub(super) fn check_writable(path: &Path) -> Result<(), String> {
+    let dir = directory_of(path);
+    if path.is_dir() {
+        return Err(format!("--report {}: is a directory; give a file name in it", path.display()));
+    }
+    if !dir.is_dir() {
+        return Err(format!(
+            "--report {}: the directory {} does not exist; create it first (mkdir -p {})",
+            path.display(),
+            dir.display(),
+            dir.display()
+        ));
+    }
+    if is_special(path) {
+        return Ok(());
+    }
+    tempfile::Builder::new()
+        .prefix(".vitro-report-")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| format!("--report {}: cannot write in {}: {e}", path.display(), dir.display()))
+}
+
+/// Writes `text` to `path` whole or not at all: into a file beside it, renamed over it when
+/// complete (a process killed meanwhile leaves the old file, never half a report). A FIFO or a
+/// device (`/dev/stdout`) is written in place.
+pub(super) fn write_whole(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if is_special(path) {
+        return std::fs::write(path, text);
+    }
+    let mut file = tempfile::Builder::new().prefix(".vitro-report-").tempfile_in(directory_of(path))?;
+    file.write_all(text)?;
+    file.as_file().sync_data()?;
+    file.persist(path).map(drop).map_err(|e| e.error)
+}
+
+/// The directory `path` is in (`.` for a bare name).
+fn directory_of(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+/// Whether `path` exists as something other than a regular file (a FIFO, a device).
+pub(super) fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file())
 }
 
 fn is_html(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
+}
+
+/// Whether `a` and `b` are one file (a link or another spelling of the same path included).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 /// `vitro report FILE.json [-o FILE.html]`: the page of an earlier JSON report (on stdout
@@ -40,7 +97,14 @@ pub(super) fn render(input: &Path, output: Option<&Path>) -> Result<ExitCode, Er
     let page = html::render(&report);
     match output {
         Some(path) => {
-            std::fs::write(path, page)
+            if same_file(input, path) {
+                return Err(Error::Usage(format!(
+                    "-o {} is the report being read; give another file, e.g. -o {}",
+                    path.display(),
+                    input.with_extension("html").display()
+                )));
+            }
+            write_whole(path, page.as_bytes())
                 .map_err(|e| Error::Failed(format!("cannot write {}: {e}", path.display())))?;
             Ok(ExitCode::SUCCESS)
         }
