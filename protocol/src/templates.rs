@@ -84,10 +84,13 @@ impl TemplateRef {
         let (name, version) = text
             .split_once('@')
             .ok_or_else(|| format!("{text:?} is not a template reference: write name@major, e.g. lan@1"))?;
-        let version: u32 =
-            version.parse().ok().filter(|v| *v > 0).ok_or_else(|| {
-                format!("{text:?}: the major version after @ is a number from 1, e.g. lan@1")
-            })?;
+        // One spelling per version: `lan@01` would be a second declaration of `lan@1`.
+        let canonical = !version.starts_with('0') && version.chars().all(|c| c.is_ascii_digit());
+        let version: u32 = version.parse().ok().filter(|v| *v > 0 && canonical).ok_or_else(|| {
+            format!(
+                "{text:?}: the major version after @ is a number from 1 without leading zeros, e.g. lan@1"
+            )
+        })?;
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
             return Err(format!("{text:?}: a template name is lower case letters, digits and _"));

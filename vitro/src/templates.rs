@@ -44,13 +44,17 @@ impl std::fmt::Display for DeclarationError {
 pub fn check_declarations(templates: &Templates, plugin: &InitializeResult) -> Vec<DeclarationError> {
     let mut errors = Vec::new();
     for device_type in &plugin.device_types {
-        for declared in &device_type.implements {
+        for (index, declared) in device_type.implements.iter().enumerate() {
             let error = |problem: String| DeclarationError {
                 plugin: plugin.plugin.name.clone(),
                 type_name: device_type.type_name.clone(),
                 template: declared.clone(),
                 problem,
             };
+            if device_type.implements[..index].contains(declared) {
+                errors.push(error("is declared twice; declare each template once".to_owned()));
+                continue;
+            }
             let methods = TemplateRef::parse(declared).and_then(|reference| templates.methods(&reference));
             let methods = match methods {
                 Ok(methods) => methods,
@@ -230,6 +234,18 @@ mod tests {
         assert!(errors[0]
             .to_string()
             .contains("lacks its required method execute_command (from linux_host@1, which it extends)"));
+    }
+
+    #[test]
+    fn a_template_is_declared_once_in_one_spelling() {
+        let templates = Templates::builtin();
+        let power = ["power_on", "power_off", "power_cycle"];
+        let twice = check_declarations(templates, &plugin(&["power@1", "power@1"], &power));
+        assert_eq!(twice.len(), 1, "{twice:?}");
+        assert!(twice[0].problem.contains("is declared twice"), "{}", twice[0].problem);
+        let padded = check_declarations(templates, &plugin(&["power@1", "power@01"], &power));
+        assert_eq!(padded.len(), 1, "{padded:?}");
+        assert!(padded[0].problem.contains("without leading zeros"), "{}", padded[0].problem);
     }
 
     #[test]
