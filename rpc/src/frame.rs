@@ -93,10 +93,27 @@ pub(crate) fn sniff_id(head: &[u8]) -> Option<vitro_protocol::RequestId> {
     rest[..end].parse().ok().map(vitro_protocol::RequestId::Number)
 }
 
+/// Whether the head of an oversized message is a request: its `"method"` key comes before any
+/// `"result"` or `"error"` (an answer may hold a `"method"` deep in its result).
+pub(crate) fn sniff_is_request(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let at = |key: &str| text.find(key).unwrap_or(usize::MAX);
+    let method = at("\"method\"");
+    method != usize::MAX && method < at("\"result\"").min(at("\"error\""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tokio::io::BufReader;
+
+    #[test]
+    fn an_answer_that_holds_a_method_is_no_request() {
+        assert!(sniff_is_request(br#"{"jsonrpc":"2.0","id":3,"method":"x","params":{"result":1}}"#));
+        assert!(!sniff_is_request(br#"{"jsonrpc":"2.0","id":3,"result":{"results":[{"method":"ping"#));
+        assert!(!sniff_is_request(br#"{"jsonrpc":"2.0","id":3,"error":{"code":1,"message":"method"#));
+        assert!(!sniff_is_request(br#"{"jsonrpc":"2.0","id":3,"#));
+    }
 
     #[tokio::test]
     async fn splits_lines_skips_blank_ones_and_strips_cr() {

@@ -185,6 +185,9 @@ struct Shared {
     /// Lines handed to the writer task and not yet written.
     queued: AtomicUsize,
     close_on_disconnect: bool,
+    /// The largest answer sent: the other side skips longer lines (the protocol's limit is the
+    /// same both ways), so a longer answer goes as `message-too-large` instead.
+    max_message_size: usize,
     next_id: AtomicI64,
     pending: Mutex<HashMap<RequestId, oneshot::Sender<Reply>>>,
     incoming: Mutex<HashMap<RequestId, CancellationToken>>,
@@ -239,6 +242,7 @@ where
             writer: tokio::sync::Mutex::new(Some(BufWriter::with_capacity(64 * 1024, Box::new(writer)))),
             queued: AtomicUsize::new(0),
             close_on_disconnect: config.close_on_disconnect,
+            max_message_size: config.max_message_size,
             next_id: AtomicI64::new(1),
             pending: Mutex::new(HashMap::new()),
             incoming: Mutex::new(HashMap::new()),
@@ -415,7 +419,21 @@ impl PeerHandle {
     /// protocol. While more requests are in flight or lines wait in the queue, answers queue too,
     /// so the writer task batches them into few writes.
     async fn respond(&self, id: Option<&RequestId>, reply: Result<&RawValue, &RpcError>) {
-        let Ok(line) = encode_response(id, reply) else { return };
+        let Ok(mut line) = encode_response(id, reply) else { return };
+        if line.len() > self.shared.max_message_size {
+            let error = RpcError::new(
+                ErrorKind::MessageTooLarge,
+                format!(
+                    "the answer is {} bytes, over the limit of {} bytes that the other side skips; ask for \
+                     less at a time",
+                    line.len(),
+                    self.shared.max_message_size
+                ),
+            );
+            tracing::warn!(peer = %self.name(), "{}", error.message);
+            let Ok(refused) = encode_response::<RawValue>(id, Err(&error)) else { return };
+            line = refused;
+        }
         if let Ok(mut writer) = self.shared.writer.try_lock() {
             // Checked while holding the output, so nothing queued earlier can be overtaken.
             let idle =

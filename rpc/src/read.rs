@@ -14,7 +14,7 @@ use vitro_protocol::methods::{CancelRequest, Ping};
 use vitro_protocol::types::CancelParams;
 use vitro_protocol::{decode, ErrorKind, Message, NotificationMethod, RequestMethod, RpcError};
 
-use super::frame::{next_frame, sniff_id, Frame};
+use super::frame::{next_frame, sniff_id, sniff_is_request, Frame};
 use super::{gone, lock, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
 
 pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
@@ -49,8 +49,7 @@ async fn oversized(head: &[u8], len: usize, max: usize, peer: &PeerHandle) {
     );
     tracing::error!(peer = %name, "{}", err.message);
     let Some(id) = sniff_id(head) else { return };
-    let is_request = std::str::from_utf8(head).is_ok_and(|h| h.contains("\"method\""));
-    if is_request {
+    if sniff_is_request(head) {
         peer.respond(Some(&id), Err(&err)).await;
     } else if let Some(tx) = lock(&peer.shared.pending).remove(&id) {
         let _ = tx.send(Err(CallError::Local(err)));

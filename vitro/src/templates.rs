@@ -10,8 +10,8 @@ use vitro_protocol::methods::DeviceCall;
 use vitro_protocol::session::{CheckOutcome, TemplateCheckResult};
 use vitro_protocol::templates::{TemplateRef, Templates};
 use vitro_protocol::types::{DeviceCallParams, DeviceDescription, InitializeResult};
-use vitro_protocol::RequestMethod;
-use vitro_rpc::PeerHandle;
+use vitro_protocol::{ErrorKind, RequestMethod};
+use vitro_rpc::{CallError, PeerHandle};
 
 /// Deadline of one checked call.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -118,6 +118,8 @@ pub async fn live_check(
     let mut resolved: BTreeMap<&str, Option<Vec<Checked>>> = BTreeMap::new();
     let mut results = Vec::new();
     for (device, peer) in devices {
+        // After a call that timed out, the device's other calls would only wait as long again.
+        let mut silent: Option<String> = None;
         for declared in &device.implements {
             let checked = resolved.entry(declared).or_insert_with(|| checked_methods(templates, declared));
             // An optional method the device does not offer is not called.
@@ -130,11 +132,27 @@ pub async fn live_check(
                         params: params.clone(),
                         kwargs: None,
                     };
-                    let answer = peer.request_raw(DeviceCall::METHOD, &call, Some(CALL_TIMEOUT)).await;
-                    let answer = answer.map_err(|e| e.to_string()).and_then(|raw| {
-                        serde_json::from_str::<Value>(raw.get())
-                            .map_err(|e| format!("unreadable result: {e}"))
-                    });
+                    let answer = match &silent {
+                        Some(first) => Err(format!("not called: {first}")),
+                        None => {
+                            let answer =
+                                peer.request_raw(DeviceCall::METHOD, &call, Some(CALL_TIMEOUT)).await;
+                            if let Err(CallError::Local(e)) = &answer {
+                                if e.kind() == ErrorKind::Timeout {
+                                    silent = Some(format!(
+                                        "plugin {} did not answer `{}` within {}s, so the device's other calls were skipped",
+                                        device.plugin,
+                                        check.method,
+                                        CALL_TIMEOUT.as_secs()
+                                    ));
+                                }
+                            }
+                            answer.map_err(|e| e.to_string()).and_then(|raw| {
+                                serde_json::from_str::<Value>(raw.get())
+                                    .map_err(|e| format!("unreadable result: {e}"))
+                            })
+                        }
+                    };
                     let mut result = TemplateCheckResult {
                         device: device.name.clone(),
                         template: declared.clone(),

@@ -82,3 +82,43 @@ fn templates_list_on_a_held_bed_names_the_devices_of_each() {
     assert_eq!(rows.iter().find(|r| r["template"] == "lan@1").unwrap()["devices"], json!([]));
     assert!(stdout.contains("devices: bad, good"), "{stdout}");
 }
+
+/// A device whose plugin never answers its template calls: the check waits out one call, skips
+/// the device's others with a word, says meanwhile what it waits for, and ends.
+#[test]
+fn a_plugin_that_does_not_answer_costs_the_check_one_call_deadline() {
+    let bed = Bed::new("template-silent", json!([{"name": "stuck", "type": "silent_host"}]), env());
+    let plugin = format!(
+        "{} {}/plugins/vitro-plugin-powerstrip",
+        vitro_e2e::test_python().display(),
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let vitro = vitro_e2e::target_bin("vitro");
+    let out = std::process::Command::new(&vitro)
+        .args(["run", "--no-path", "--plugin", &plugin, "--board-name", "bench", "--env-config"])
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .args(["--", "sh", "-c", "\"$VITRO\" templates check --format json"])
+        .env("VITRO", &vitro)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    bed.assert_nothing_left();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4, "{results:?}");
+    let messages: Vec<&str> = results.iter().map(|r| r["message"].as_str().unwrap_or_default()).collect();
+    assert!(messages[0].contains("within"), "{messages:?}");
+    for message in &messages[1..] {
+        assert!(
+            message.starts_with("not called: plugin powerstrip did not answer")
+                && message.contains("so the device's other calls were skipped"),
+            "{messages:?}"
+        );
+    }
+    assert!(err.contains("vitro templates check: still waiting for the live session"), "{err}");
+}

@@ -42,8 +42,9 @@ pub(super) async fn run(command: TemplatesCommand) -> Result<ExitCode, Error> {
                 ))
             })?;
             let peer = connect(&path).await?;
-            let report = peer
-                .request::<SessionCheckTemplates>(&TemplateCheckParams { device }, Some(CHECK_TIMEOUT))
+            let params = TemplateCheckParams { device };
+            let check = peer.request::<SessionCheckTemplates>(&params, Some(CHECK_TIMEOUT));
+            let report = with_news(check, WAITING_NEWS)
                 .await
                 .map_err(|e| Error::Failed(format!("the check failed: {e}")))?;
             let bad = report.results.iter().filter(|r| r.outcome != CheckOutcome::Passed).count();
@@ -52,6 +53,27 @@ pub(super) async fn run(command: TemplatesCommand) -> Result<ExitCode, Error> {
                 Format::Text => print_report(&report.results),
             }
             Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILURE) })
+        }
+    }
+}
+
+/// How often a check that takes long says that it still runs.
+const WAITING_NEWS: Duration = Duration::from_secs(10);
+
+/// `work`, saying on stderr every `every` that it still waits and for what: a plugin that does
+/// not answer makes each of its calls wait the host's deadline.
+async fn with_news<T>(work: impl std::future::Future<Output = T>, every: Duration) -> T {
+    tokio::pin!(work);
+    let started = std::time::Instant::now();
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = ticker.tick() => eprintln!(
+                "vitro templates check: still waiting for the live session, which calls each template method's \
+                 examples on its device ({}s so far; a call its plugin does not answer waits 60s)",
+                started.elapsed().as_secs()
+            ),
         }
     }
 }
