@@ -135,6 +135,10 @@ pub struct PeerConfig {
     pub max_message_size: usize,
     /// Capacity of the outgoing queue, in messages.
     pub queue: usize,
+    /// Bytes of the read and the write buffer each (a line longer than the read buffer is still
+    /// read whole): large for plugins, whose traffic is heavy; small where connections are many
+    /// and light (the live session's clients).
+    pub buffer_size: usize,
     /// Close (failing every pending call) as soon as the other side is gone: its output ended or
     /// writing to it failed. The host turns this off and closes with a richer reason once it
     /// knows how the plugin process ended.
@@ -154,12 +158,13 @@ pub struct PeerConfig {
 }
 
 impl PeerConfig {
-    /// Defaults: 16 MiB lines, 1024 queued messages, close on end of input.
+    /// Defaults: 16 MiB lines, 1024 queued messages, 64 KiB buffers, close on end of input.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             max_message_size: vitro_protocol::types::DEFAULT_MAX_MESSAGE_SIZE as usize,
             queue: 1024,
+            buffer_size: 64 * 1024,
             close_on_disconnect: true,
             answer_inline: true,
             answer_unreadable: true,
@@ -239,7 +244,10 @@ where
         shared: Arc::new(Shared {
             name: std::sync::RwLock::new(config.name.clone()),
             out,
-            writer: tokio::sync::Mutex::new(Some(BufWriter::with_capacity(64 * 1024, Box::new(writer)))),
+            writer: tokio::sync::Mutex::new(Some(BufWriter::with_capacity(
+                config.buffer_size,
+                Box::new(writer),
+            ))),
             queued: AtomicUsize::new(0),
             close_on_disconnect: config.close_on_disconnect,
             max_message_size: config.max_message_size,

@@ -24,14 +24,18 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     config: PeerConfig,
     handlers: tokio::runtime::Handle,
 ) {
-    let mut reader = BufReader::with_capacity(64 * 1024, reader);
-    let mut buf = Vec::with_capacity(4096);
+    let mut reader = BufReader::with_capacity(config.buffer_size, reader);
+    let mut buf = Vec::new();
     let end = loop {
         match next_frame(&mut reader, &mut buf, config.max_message_size).await {
             Ok(Frame::Line) => dispatch(&buf, &handler, &peer, &config, &handlers).await,
             Ok(Frame::TooLong { len }) => oversized(&buf, len, config.max_message_size, &peer).await,
             Ok(Frame::Eof) => break "its output ended".to_owned(),
             Err(e) => break format!("reading its output failed: {e}"),
+        }
+        // One large message does not keep its buffer for the life of the connection.
+        if buf.capacity() > config.buffer_size.max(4096) {
+            buf = Vec::new();
         }
     };
     tracing::debug!(peer = %config.name, "input ended: {end}");

@@ -116,8 +116,16 @@ impl Drop for SessionServer {
 /// How long a stopping session waits for calls in flight to be answered `released`.
 const DRAIN: Duration = Duration::from_secs(2);
 
+/// Read and write buffers of a session connection: its messages are small, and a test may
+/// open thousands at once.
+const CLIENT_BUFFER: usize = 4 * 1024;
+
+/// How often the session forgets the clients that left, and gives their memory back.
+const SWEEP: Duration = Duration::from_secs(1);
+
 async fn serve(listener: UnixListener, state: Arc<SessionState>, stop: CancellationToken) {
     let mut clients: Vec<PeerHandle> = Vec::new();
+    let mut sweep = tokio::time::interval(SWEEP);
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
@@ -125,8 +133,17 @@ async fn serve(listener: UnixListener, state: Arc<SessionState>, stop: Cancellat
                 let Ok((stream, _)) = accepted else { continue };
                 let (read, write) = stream.into_split();
                 let handler = Arc::new(SessionHandler { state: state.clone(), stop: stop.clone() });
+                let mut config = PeerConfig::new("session client");
+                config.buffer_size = CLIENT_BUFFER;
+                clients.push(vitro_rpc::start(read, write, handler, config));
+            }
+            _ = sweep.tick() => {
+                let before = clients.len();
                 clients.retain(|c| c.closed_reason().is_none());
-                clients.push(vitro_rpc::start(read, write, handler, PeerConfig::new("session client")));
+                if clients.len() < before {
+                    clients.shrink_to_fit();
+                    give_memory_back();
+                }
             }
         }
     }
@@ -138,6 +155,16 @@ async fn serve(listener: UnixListener, state: Arc<SessionState>, stop: Cancellat
     }
     for client in clients {
         client.close(released());
+    }
+}
+
+/// Returns the heap's free memory to the system: glibc keeps what many connections freed
+/// (their tasks and buffers) in its arenas otherwise.
+fn give_memory_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -245,3 +245,86 @@ fn a_signal_ends_a_report_write_that_blocks() {
         bed.assert_nothing_left();
     }
 }
+
+/// Resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: 0 kB");
+    line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// Thousands of session connections at once, each with a ping answered: `vitro`'s memory per
+/// connection stays small, and it is given back when they close.
+#[test]
+fn many_session_connections_cost_little_memory_and_give_it_back() {
+    use std::io::{BufRead, BufReader, Write};
+    // Room for the connections in this process and in vitro (which inherits the limit).
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+    limit.rlim_cur = limit.rlim_max;
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let count = (limit.rlim_max as usize / 2).saturating_sub(200).min(4000);
+    assert!(count >= 500, "the file limit ({}) leaves room for only {count} connections", limit.rlim_max);
+
+    let bed = Bed::new("sessionmemory", json!([{"name": "board", "type": "fixture"}]), env());
+    let session = bed.path("session");
+    let done = bed.path("done");
+    let script = format!(
+        "echo $VITRO_SESSION > {}; while [ ! -e {} ]; do sleep 0.05; done",
+        session.display(),
+        done.display()
+    );
+    let vitro = std::process::Command::new(vitro_e2e::target_bin("vitro"))
+        .args(["run", "--no-path", "--plugin", &bed.plugin(""), "--board-name", "bench", "--env-config"])
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .args(["--", "sh", "-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Ended whatever happens below.
+    let mut vitro = Killed(vitro);
+    assert!(
+        vitro_e2e::eventually(60.0, || std::fs::read_to_string(&session).is_ok_and(|s| s.ends_with('\n')))
+    );
+    let path = std::fs::read_to_string(&session).unwrap().trim().to_owned();
+    let pid = vitro.0.id();
+    let connect = || {
+        let stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        (&stream).write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$/ping\",\"params\":{}}\n").unwrap();
+        let mut answer = String::new();
+        reader.read_line(&mut answer).unwrap();
+        assert!(answer.contains("\"result\""), "{answer}");
+        stream
+    };
+    let baseline = rss_kib(pid);
+    let held: Vec<_> = (0..count).map(|_| connect()).collect();
+    let peak = rss_kib(pid);
+    let per_connection = (peak.saturating_sub(baseline)) * 1024 / count as u64;
+    eprintln!(
+        "vitro's RSS: {baseline} KiB, {peak} KiB with {count} connections ({per_connection} bytes each)"
+    );
+    assert!(per_connection < 24 * 1024, "{per_connection} bytes a connection ({baseline} -> {peak} KiB)");
+    drop(held);
+    let given_back = vitro_e2e::eventually(60.0, || rss_kib(pid) < baseline + (peak - baseline) / 4 + 2048);
+    let after = rss_kib(pid);
+    eprintln!("vitro's RSS after they closed: {after} KiB");
+    assert!(given_back, "RSS {after} KiB after the connections closed (baseline {baseline}, peak {peak})");
+    std::fs::write(&done, "").unwrap();
+    assert!(vitro.0.wait().unwrap().success());
+    bed.assert_nothing_left();
+}
+
+/// A child process that is killed when dropped (a failed assertion leaves none behind).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
