@@ -6,26 +6,30 @@ use serde_json::Value;
 /// What a hidden value is replaced with.
 pub const MASK: &str = "********";
 
-/// Words that make a key secret, matched against the key's words (`ssh_password`, `wifiPassphrase`,
-/// `api-key`, `AUTH_TOKEN`), case-insensitively.
-const SECRET_WORDS: [&str; 12] = [
+/// Words that make a key secret wherever they stand among the key's words (`ssh_password`,
+/// `wifiPassphrase`, `AUTH_TOKEN`), case-insensitively.
+const SECRET_WORDS: [&str; 10] = [
     "password",
     "passwd",
     "pwd",
     "passphrase",
     "secret",
     "token",
-    "key",
     "psk",
     "credential",
     "credentials",
     "apikey",
-    "auth",
 ];
+
+/// Words that make a key secret only as its last word: a credential (`key`, `api-key`,
+/// `private_key`, `auth`), not a setting about one (`host_key_check`, `key_type`, `auth_method`).
+const SECRET_LAST_WORDS: [&str; 2] = ["key", "auth"];
 
 /// Whether values under `key` look secret.
 pub fn is_secret_key(key: &str) -> bool {
-    words(key).iter().any(|word| SECRET_WORDS.contains(&word.as_str()))
+    let words = words(key);
+    words.iter().any(|word| SECRET_WORDS.contains(&word.as_str()))
+        || words.last().is_some_and(|last| SECRET_LAST_WORDS.contains(&last.as_str()))
         || SECRET_WORDS[..4].iter().any(|word| key.to_ascii_lowercase().contains(word))
 }
 
@@ -158,10 +162,25 @@ mod tests {
             "psk",
             "Secret",
             "passwd1",
+            "key",
+            "private_key",
+            "sshKey",
+            "auth",
         ] {
             assert!(is_secret_key(key), "{key}");
         }
-        for key in ["name", "username", "keyboard_layout", "monkey", "ipaddr", "conn_cmd", "authority"] {
+        for key in [
+            "name",
+            "username",
+            "keyboard_layout",
+            "monkey",
+            "ipaddr",
+            "conn_cmd",
+            "authority",
+            "host_key_check",
+            "key_type",
+            "auth_method",
+        ] {
             assert!(!is_secret_key(key), "{key}");
         }
     }

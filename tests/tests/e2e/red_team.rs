@@ -328,3 +328,45 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn a_deployment_without_a_terminal_says_why_it_releases_at_once() {
+    let bed = Bed::new("noterminal", json!([{"name": "board", "type": "fixture"}]), env());
+    let out = bed.run(&[bed.plugin("")], &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("vitro: no terminal for the menu") && err.contains("use --hold"), "{err}");
+    let held = std::process::Command::new(vitro_e2e::target_bin("vitro"))
+        .args(["run", "--no-path", "--plugin", &bed.plugin(""), "--board-name", "bench", "--env-config"])
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .args(["--", "true"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(held.status.success(), "{}", stderr(&held));
+    assert!(!stderr(&held).contains("no terminal"), "a command holds the bed: {}", stderr(&held));
+}
+
+#[test]
+fn vitro_config_masks_credentials_not_settings_about_them() {
+    let bed = Bed::new(
+        "masking",
+        json!([{"name": "wan", "type": "fixture_server", "key": "/keys/id", "host_key_check": "known-hosts",
+                "ssh": {"private_key": "PEM"}}]),
+        json!({"environment_def": {}}),
+    );
+    let out = std::process::Command::new(vitro_e2e::target_bin("vitro"))
+        .args(["config", "--no-path", "--board-name", "bench", "--env-config"])
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let devices: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(devices[0]["host_key_check"], "known-hosts");
+    assert_eq!(devices[0]["key"], "********");
+    assert_eq!(devices[0]["ssh"]["private_key"], "********");
+}

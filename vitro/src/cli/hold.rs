@@ -7,7 +7,8 @@ use crate::session::{SessionServer, SessionState};
 
 /// Holds a set-up bed: serves the live session, and runs the user's command against it
 /// (`vitro run -- CMD`), waits for a release (`--hold`), or shows the menu on a terminal.
-/// Without any of them it returns at once (the bed is released). Records the command's status.
+/// Without any of them it says so and returns at once (the bed is released). Records the
+/// command's status.
 pub(super) async fn hold_bed(
     state: Arc<SessionState>,
     command: Option<&[String]>,
@@ -16,6 +17,10 @@ pub(super) async fn hold_bed(
     status: &mut Option<u8>,
 ) {
     if command.is_none() && !hold && !interactive {
+        eprintln!(
+            "vitro: no terminal for the menu (stdin and stdout must both be one): releasing the test bed; \
+             use --hold to keep it, or `vitro run -- CMD` to run a command on it"
+        );
         return;
     }
     let server = match SessionServer::start(state.clone()) {
