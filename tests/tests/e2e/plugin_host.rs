@@ -340,7 +340,11 @@ async fn a_stray_println_in_a_rust_plugin_never_reaches_the_protocol() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_100_mib_answer_is_rejected_without_killing_the_connection() {
     let plugin = start(&[]).await;
-    let err = local(call(&plugin, "huge", json!({ "bytes": 100 * 1024 * 1024 }), 60_000).await);
+    // The plugin's peer does not send what the host would skip: it answers message-too-large.
+    let err = match call(&plugin, "huge", json!({ "bytes": 100 * 1024 * 1024 }), 60_000).await {
+        Err(CallError::Remote(e)) => e,
+        other => panic!("expected the plugin's message-too-large, got {other:?}"),
+    };
     assert_eq!(err.kind(), ErrorKind::MessageTooLarge);
     assert!(err.message.contains("over the limit of 16777216 bytes"), "{}", err.message);
     assert_eq!(call(&plugin, "echo", json!(3), 5000).await.unwrap(), json!(3));

@@ -370,3 +370,38 @@ fn vitro_config_masks_credentials_not_settings_about_them() {
     assert_eq!(devices[0]["key"], "********");
     assert_eq!(devices[0]["ssh"]["private_key"], "********");
 }
+
+/// Ctrl-C on a held bed: the release hears `interrupted`, and the report says so.
+#[test]
+fn a_held_bed_ended_by_a_signal_is_released_as_interrupted() {
+    let bed = Bed::new("heldsignal", json!([{"name": "board", "type": "fixture"}]), env());
+    let child = bed
+        .command(&[bed.plugin("")], &["--hold"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Killed(child);
+    // Its stderr, read to the end on a thread of its own (vitro must never find it closed).
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stderr_pipe = child.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    while !seen.last().is_some_and(|l: &String| l.starts_with("vitro: holding the test bed")) {
+        match lines.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(line) => seen.push(line),
+            Err(e) => panic!("vitro never held the bed ({e}): {seen:?}"),
+        }
+    }
+    assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) }, 0);
+    assert!(vitro_e2e::eventually(60.0, || child.0.try_wait().unwrap().is_some()), "vitro did not end");
+    assert_eq!(child.0.wait().unwrap().code(), Some(130));
+    assert!(bed.trace().contains(&"plugin release \"interrupted\"".to_owned()), "{:?}", bed.trace());
+    assert_eq!(bed.report()["result"], "interrupted");
+}

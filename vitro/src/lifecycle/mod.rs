@@ -243,6 +243,12 @@ impl<'a> Deployment<'a> {
             }
             if let Some(death) = self.plugin_death() {
                 result = Err(death);
+            } else if cancel.is_cancelled() {
+                // A signal ended the held bed: the release hears `interrupted`, not `success`.
+                let mut interrupted =
+                    Failure::new("session", "interrupted by a signal while the test bed was held");
+                interrupted.interrupted = true;
+                result = Err(interrupted);
             }
         }
         let (outcome, status) = match &result {
