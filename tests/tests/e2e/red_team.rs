@@ -405,3 +405,43 @@ fn a_held_bed_ended_by_a_signal_is_released_as_interrupted() {
     assert!(bed.trace().contains(&"plugin release \"interrupted\"".to_owned()), "{:?}", bed.trace());
     assert_eq!(bed.report()["result"], "interrupted");
 }
+
+/// The log level `initialize` asks of plugins follows `-v`: a plugin need not send records
+/// that `vitro` would drop.
+#[test]
+fn the_log_level_asked_of_plugins_follows_verbosity() {
+    let dir = vitro_e2e::TempDir::new("loglevel");
+    let script = dir.path().join("probe.sh");
+    std::fs::write(
+        &script,
+        r#"read -r request
+printf '%s\n' "$request" > "$1"
+echo '{"jsonrpc":"2.0","id":1,"result":{"protocol_version":{"major":1,"minor":0},"plugin":{"name":"probe","version":"0.0.1","sdk":"none"},"device_types":[],"capabilities":[]}}'
+while read -r line; do
+  id=$(printf '%s' "$line" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+  case "$line" in
+    *'"method":"exit"'*) exit 0 ;;
+    *'"id":'*) echo "{\"jsonrpc\":\"2.0\",\"id\":$id,\"result\":{}}" ;;
+  esac
+done
+"#,
+    )
+    .unwrap();
+    for (flags, level) in
+        [(&[][..], "warn"), (&["-v"][..], "info"), (&["-vv"][..], "debug"), (&["-vvv"][..], "trace")]
+    {
+        let seen = dir.path().join("initialize.json");
+        let _ = std::fs::remove_file(&seen);
+        let plugin = format!("sh {} {}", script.display(), seen.display());
+        let out = std::process::Command::new(vitro_e2e::target_bin("vitro"))
+            .args(flags)
+            .args(["plugins", "list", "--no-path", "--plugin", &plugin])
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{flags:?}: {}", stderr(&out));
+        let request: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&seen).unwrap()).unwrap();
+        assert_eq!(request["params"]["log_level"], level, "{flags:?}");
+    }
+}

@@ -30,7 +30,9 @@ pub struct PluginOptions {
     pub ping_timeout: Duration,
     /// How long each stage of the shutdown ladder waits.
     pub grace: Duration,
-    /// Log level asked of plugins.
+    /// Log level asked of plugins: by default the most verbose one that `vitro`'s own log shows
+    /// (`-v` info, `-vv` debug, `RUST_LOG`), so that a plugin sends no record that would be
+    /// dropped.
     pub log_level: LogLevel,
     /// Largest message either side may send.
     pub max_message_size: u64,
@@ -45,10 +47,22 @@ impl Default for PluginOptions {
             ping_interval: Duration::from_secs(5),
             ping_timeout: Duration::from_secs(10),
             grace: Duration::from_secs(2),
-            log_level: LogLevel::Info,
+            log_level: shown_log_level(),
             max_message_size: vitro_protocol::types::DEFAULT_MAX_MESSAGE_SIZE,
             protocol_versions: vec![PROTOCOL_VERSION],
         }
+    }
+}
+
+/// The most verbose level `vitro`'s log shows.
+fn shown_log_level() -> LogLevel {
+    use tracing::level_filters::LevelFilter;
+    match LevelFilter::current() {
+        LevelFilter::TRACE => LogLevel::Trace,
+        LevelFilter::DEBUG => LogLevel::Debug,
+        LevelFilter::INFO => LogLevel::Info,
+        LevelFilter::WARN => LogLevel::Warn,
+        _ => LogLevel::Error,
     }
 }
 

@@ -29,7 +29,9 @@ class Lan(LinuxHost, Protocol):
     }
 
     def get_default_gateway(self) -> str:
-        """The IPv4 default gateway from the routing table (the CPE's LAN address on a bed)."""
+        """The gateway of the host's IPv4 default route in its main routing table (the first one when there
+        are several), whatever the interface it goes out of: the CPE's LAN address on a bed. A host
+        without a default route fails the call; it never answers an empty string."""
         ...
 
     def http_get(self, url: str, timeout: float = 10) -> HttpGetResult:

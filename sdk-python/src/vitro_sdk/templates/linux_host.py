@@ -30,8 +30,10 @@ class LinuxHost(Protocol):
     }
 
     def execute_command(self, command: str, timeout: float | None = None) -> str:
-        """Runs a shell command on the host and returns its output (stdout and stderr as the shell printed
-        them, without the echoed command and the prompt)."""
+        """Runs a shell command on the host and returns its output: stdout and stderr as the shell printed
+        them, without the echoed command and the prompt, its lines joined with \n and no newline at the
+        end ("" when it printed nothing). The command's exit status is neither in the result nor an
+        error: append `; echo $?` to see it."""
         ...
 
     def get_date(self) -> str:
@@ -51,5 +53,7 @@ class LinuxHost(Protocol):
         ...
 
     def ping(self, host: str, count: int = 4, timeout: float | None = None) -> PingResult:
-        """Pings a host from this one and reports how many answers came back."""
+        """Pings a host from this one and reports how many answers came back. A host that does not answer
+        is a result (received 0, loss_percent 100), not an error; the call fails only when ping could
+        not run or printed no statistics (an unknown name, no route to the host)."""
         ...
