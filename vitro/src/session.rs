@@ -223,7 +223,8 @@ fn handle(state: Arc<SessionState>, request: IncomingRequest) -> BoxFuture<Resul
             }),
             SessionCall::METHOD => {
                 let params = request.params::<SessionCall>()?;
-                let Some((_, peer)) = state.devices.iter().find(|(d, _)| d.name == params.device) else {
+                let Some((description, peer)) = state.devices.iter().find(|(d, _)| d.name == params.device)
+                else {
                     let names: Vec<&str> = state.devices.iter().map(|(d, _)| d.name.as_str()).collect();
                     return Err(RpcError::new(
                         ErrorKind::UnknownDevice,
@@ -246,6 +247,7 @@ fn handle(state: Arc<SessionState>, request: IncomingRequest) -> BoxFuture<Resul
                     params: params.params,
                     kwargs: params.kwargs,
                 };
+                crate::templates::check_call_params(description, &call)?;
                 let forwarded = tokio::select! {
                     result = peer.request_raw(DeviceCall::METHOD, &call, Some(timeout)) => result,
                     () = request.cancel.cancelled() => return Err(RpcError::new(ErrorKind::Cancelled, "the client went away")),

@@ -10,7 +10,7 @@ use vitro_protocol::methods::DeviceCall;
 use vitro_protocol::session::{CheckOutcome, TemplateCheckResult};
 use vitro_protocol::templates::{TemplateRef, Templates};
 use vitro_protocol::types::{DeviceCallParams, DeviceDescription, InitializeResult};
-use vitro_protocol::{ErrorKind, RequestMethod};
+use vitro_protocol::{ErrorKind, RequestMethod, RpcError};
 use vitro_rpc::{CallError, PeerHandle};
 
 /// Deadline of one checked call.
@@ -171,6 +171,90 @@ pub async fn live_check(
         }
     }
     results
+}
+
+/// Refuses a call of a template method whose params do not fit the template's params schema
+/// (`invalid-params`, naming the method, the template and the schema path), before it reaches
+/// the driver. Positional params take the schema's properties in order; a method no template
+/// of the device defines passes unchecked.
+pub fn check_call_params(device: &DeviceDescription, call: &DeviceCallParams) -> Result<(), RpcError> {
+    let templates = Templates::builtin();
+    for declared in &device.implements {
+        let Some((template, validator, names)) = params_validator(templates, declared, &call.method) else {
+            continue;
+        };
+        let mut given = serde_json::Map::new();
+        match &call.params {
+            Value::Null => {}
+            Value::Object(map) => given.extend(map.clone()),
+            Value::Array(items) if items.len() <= names.len() => {
+                given.extend(names.iter().cloned().zip(items.iter().cloned()));
+            }
+            Value::Array(items) => {
+                let why = format!("{} positional params, but it takes {} at most", items.len(), names.len());
+                return Err(invalid(call, &template, why));
+            }
+            // Another shape (one bare value) is the driver's to read.
+            _ => continue,
+        }
+        given.extend(call.kwargs.iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
+        let given = Value::Object(given);
+        if let Some(error) = validator.iter_errors(&given).next() {
+            let at = error.instance_path().to_string();
+            let at = if at.is_empty() { String::new() } else { format!(" at {at}") };
+            return Err(invalid(
+                call,
+                &template,
+                format!("{error}{at} (schema path {})", error.schema_path()),
+            ));
+        }
+        return Ok(());
+    }
+    Ok(())
+}
+
+fn invalid(call: &DeviceCallParams, template: &str, why: String) -> RpcError {
+    RpcError::new(
+        ErrorKind::InvalidParams,
+        format!("{}.{}: the params do not fit template {template}: {why}", call.device, call.method),
+    )
+}
+
+/// The compiled params schema of `method` in template `declared` (inherited methods included),
+/// with the template that defines it and its params' names in order; `None` when the template
+/// has no such method. Compiled once per template method.
+fn params_validator(
+    templates: &Templates,
+    declared: &str,
+    method: &str,
+) -> Option<(String, std::sync::Arc<jsonschema::Validator>, Vec<String>)> {
+    type Cache = std::collections::HashMap<
+        (String, String),
+        Option<(String, std::sync::Arc<jsonschema::Validator>, Vec<String>)>,
+    >;
+    static CACHE: std::sync::OnceLock<parking_lot::Mutex<Cache>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (declared.to_owned(), method.to_owned());
+    if let Some(found) = cache.lock().get(&key) {
+        return found.clone();
+    }
+    let compiled = TemplateRef::parse(declared)
+        .and_then(|r| templates.methods(&r))
+        .ok()
+        .and_then(|methods| methods.get(method).cloned())
+        .and_then(|(from, m)| {
+            let validator = jsonschema::validator_for(&m.params).ok()?;
+            let names =
+                m.params["properties"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
+            let template = if from.to_string() == declared {
+                from.to_string()
+            } else {
+                format!("{declared} (from {from})")
+            };
+            Some((template, std::sync::Arc::new(validator), names))
+        });
+    cache.lock().insert(key, compiled.clone());
+    compiled
 }
 
 fn error(result: &mut TemplateCheckResult, message: String) {

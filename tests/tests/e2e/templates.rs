@@ -122,3 +122,31 @@ fn a_plugin_that_does_not_answer_costs_the_check_one_call_deadline() {
     }
     assert!(err.contains("vitro templates check: still waiting for the live session"), "{err}");
 }
+
+/// Params of a template method are checked by `vitro` against the template before the driver
+/// sees them: `invalid-params` naming the method, the template and the schema path.
+#[test]
+fn template_method_params_are_checked_before_they_reach_the_driver() {
+    let client = env!("CARGO_BIN_EXE_session-client");
+    let script = format!(
+        "{client} call good power_cycle '{{\"off_seconds\": \"soon\"}}'; echo status=$?; \
+         {client} call good power_cycle '[1, 2]'; echo status=$?; \
+         {client} call good power_cycle '{{\"off_seconds\": 0}}'; echo status=$?; \
+         {client} call good power_cycle '[0]'; echo status=$?"
+    );
+    let (_bed, out) = powerstrip_bed("template-params", &script);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
+    assert!(
+        lines[0]
+            .starts_with("error invalid-params: good.power_cycle: the params do not fit template power@1:")
+            && lines[0].contains("\"soon\" is not of type \"number\"")
+            && lines[0].contains("schema path /properties/off_seconds/type"),
+        "{stdout}"
+    );
+    assert_eq!(lines[1], "status=3");
+    assert!(lines[2].contains("2 positional params, but it takes 1 at most"), "{stdout}");
+    assert_eq!(lines[4], "true", "valid params reach the driver: {stdout}");
+    assert_eq!(lines[6], "true", "{stdout}");
+}

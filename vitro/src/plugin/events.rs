@@ -144,6 +144,11 @@ async fn forward_call(registry: &Registry, request: IncomingRequest) -> Result<B
             format!("no device {:?} is registered (devices: {})", params.device, names.join(", ")),
         ));
     };
+    let query =
+        vitro_protocol::types::DeviceQuery { name: Some(params.device.clone()), ..Default::default() };
+    if let Some(description) = registry.find(&query).first() {
+        crate::templates::check_call_params(description, &params)?;
+    }
     tokio::select! {
         result = owner.request_raw(DeviceCall::METHOD, &params, Some(FORWARDED_CALL_TIMEOUT)) => {
             result.map_err(CallError::into_rpc)
