@@ -194,6 +194,20 @@ impl Templates {
         Ok(methods)
     }
 
+    /// `declared` and every template it extends, nearest first (`lan@1`, `linux_host@1`): a
+    /// device that implements a template implements its bases too. An unknown or unreadable
+    /// reference answers itself alone.
+    pub fn with_bases(&self, declared: &str) -> Vec<String> {
+        let mut found = vec![declared.to_owned()];
+        let mut next =
+            TemplateRef::parse(declared).ok().and_then(|r| self.get(&r)).and_then(|t| t.extends.clone());
+        while let Some(base) = next.filter(|b| !found.contains(b)) {
+            next = TemplateRef::parse(&base).ok().and_then(|r| self.get(&r)).and_then(|t| t.extends.clone());
+            found.push(base);
+        }
+        found
+    }
+
     /// `name@version` of every template, comma-separated.
     pub fn names(&self) -> String {
         self.by_ref.keys().map(ToString::to_string).collect::<Vec<_>>().join(", ")

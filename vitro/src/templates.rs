@@ -120,11 +120,18 @@ pub async fn live_check(
     for (device, peer) in devices {
         // After a call that timed out, the device's other calls would only wait as long again.
         let mut silent: Option<String> = None;
+        // A method that two declared templates share (lan@1 and the linux_host@1 it extends)
+        // is checked once.
+        let mut done: Vec<String> = Vec::new();
         for declared in &device.implements {
             let checked = resolved.entry(declared).or_insert_with(|| checked_methods(templates, declared));
             // An optional method the device does not offer is not called.
             let offered = |c: &&Checked| device.methods.iter().any(|m| m.name == c.method);
             for check in checked.iter().flatten().filter(offered) {
+                if done.contains(&check.method) {
+                    continue;
+                }
+                done.push(check.method.clone());
                 for params in &check.examples {
                     let call = DeviceCallParams {
                         device: device.name.clone(),

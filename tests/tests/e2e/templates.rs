@@ -150,3 +150,50 @@ fn template_method_params_are_checked_before_they_reach_the_driver() {
     assert_eq!(lines[4], "true", "valid params reach the driver: {stdout}");
     assert_eq!(lines[6], "true", "{stdout}");
 }
+
+/// A device that implements `lan@1` implements the `linux_host@1` it extends: `templates list`
+/// names it under both, and the check runs each method's examples once although the device
+/// declares both templates.
+#[test]
+fn a_device_is_found_by_the_templates_its_template_extends() {
+    let bed = Bed::new("template-bases", json!([{"name": "lanx", "type": "echo_lan"}]), env());
+    let plugin = format!(
+        "{} {}/plugins/vitro-plugin-powerstrip",
+        vitro_e2e::test_python().display(),
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let vitro = vitro_e2e::target_bin("vitro");
+    let out = std::process::Command::new(&vitro)
+        .args(["run", "--no-path", "--plugin", &plugin, "--board-name", "bench", "--env-config"])
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "\"$VITRO\" templates list --format json; \"$VITRO\" templates check --format json",
+        ])
+        .env("VITRO", &vitro)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    bed.assert_nothing_left();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
+    let json_end = stdout.find("\n]").expect("the JSON list") + 2;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout[..json_end]).unwrap();
+    for template in ["lan@1", "linux_host@1"] {
+        let row = rows.iter().find(|r| r["template"] == template).unwrap();
+        assert_eq!(row["devices"], json!(["lanx"]), "{template}");
+    }
+    let report: serde_json::Value = serde_json::from_str(stdout[json_end..].trim()).unwrap();
+    let methods: Vec<&str> =
+        report["results"].as_array().unwrap().iter().map(|r| r["method"].as_str().unwrap()).collect();
+    let mut unique = methods.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(methods.len(), unique.len(), "an example ran twice: {methods:?}");
+    assert_eq!(methods.len(), 6, "linux_host@1's five and lan@1's one: {methods:?}");
+}

@@ -100,9 +100,14 @@ async fn implementers(session: &SessionArg) -> Result<Option<BTreeMap<String, Ve
         .request::<SessionDevicesMethod>(&Empty {}, Some(Duration::from_secs(30)))
         .await
         .map_err(|e| Error::Failed(format!("the live session at {}: {e}", path.display())))?;
+    // A device counts for the templates it declares and for those they extend.
     let mut by_template: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for device in devices.devices {
-        for template in device.device.implements {
+        let mut templates: Vec<String> =
+            device.device.implements.iter().flat_map(|t| Templates::builtin().with_bases(t)).collect();
+        templates.sort();
+        templates.dedup();
+        for template in templates {
             by_template.entry(template).or_default().push(device.device.name.clone());
         }
     }
