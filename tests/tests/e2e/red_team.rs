@@ -445,3 +445,30 @@ done
         assert_eq!(request["params"]["log_level"], level, "{flags:?}");
     }
 }
+
+/// A plugin whose file and handshake disagree on its name is named by its handshake everywhere,
+/// its `$/log` lines included, and `vitro` says that the two differ.
+#[test]
+fn a_plugin_is_named_by_its_handshake_everywhere() {
+    let bed = Bed::new("pluginname", json!([{"name": "board", "type": "fixture"}]), env());
+    let file = bed.path("vitro-plugin-both");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_vitro-plugin-fixture"), &file).unwrap();
+    let plugin = format!("{} --name nodelan --trace {}", file.display(), bed.path("trace.txt").display());
+    let client = env!("CARGO_BIN_EXE_session-client");
+    let out = std::process::Command::new(vitro_e2e::target_bin("vitro"))
+        .args(["run", "--no-path", "--plugin", &plugin, "--board-name", "bench", "--env-config"])
+        .arg(bed.path("environment.json"))
+        .arg("--inventory-config")
+        .arg(bed.path("inventory.json"))
+        .args(["--", client, "call", "board", "log"])
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("plugin file vitro-plugin-both calls itself nodelan in its handshake"), "{err}");
+    let record = err.lines().find(|l| l.contains("a warning from the fixture")).expect(&err);
+    assert!(record.contains("plugin=nodelan") || record.contains("plugin=\"nodelan\""), "{record}");
+    assert!(!record.contains("both"), "{record}");
+}

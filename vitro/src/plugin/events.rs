@@ -72,7 +72,7 @@ impl EventSink {
 
 /// Answers a plugin's calls to the host and takes its notifications.
 pub(super) struct HostHandler {
-    pub(super) plugin: String,
+    pub(super) plugin: super::process::PluginName,
     pub(super) registry: Arc<Registry>,
     pub(super) events: Option<EventSink>,
 }
@@ -102,7 +102,7 @@ impl Handler for HostHandler {
     }
 
     fn notification(&self, _peer: &PeerHandle, method: &str, params: Box<RawValue>) {
-        let plugin = self.plugin.clone();
+        let plugin = self.plugin.read().clone();
         let event = match method {
             Log::METHOD => match serde_json::from_str::<LogParams>(params.get()) {
                 Ok(record) => {

@@ -33,6 +33,14 @@ impl PluginCommand {
         Self { name: name.to_owned(), program: path.display().to_string(), args: Vec::new() }
     }
 
+    /// Whether the name comes from a `vitro-plugin-NAME` file among the command's words.
+    pub fn names_its_file(&self) -> bool {
+        let file = format!("{}{}", discover::PREFIX, self.name);
+        std::iter::once(&self.program)
+            .chain(&self.args)
+            .any(|w| Path::new(w).file_name().and_then(|f| f.to_str()) == Some(file.as_str()))
+    }
+
     /// Parses a shell-style command line (`ssh -p 2222 host VITRO_PLUGIN=1 vitro-plugin-x`).
     pub fn parse(line: &str) -> Result<Self, String> {
         let words =

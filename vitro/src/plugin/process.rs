@@ -54,6 +54,10 @@ impl Default for PluginOptions {
     }
 }
 
+/// A plugin's name as its log lines and stderr lines show it: its file's until the handshake,
+/// then its own.
+pub(super) type PluginName = Arc<parking_lot::RwLock<String>>;
+
 /// The most verbose level `vitro`'s log shows.
 fn shown_log_level() -> LogLevel {
     use tracing::level_filters::LevelFilter;
@@ -112,8 +116,10 @@ impl PluginProcess {
             signal_group(pgid, libc::SIGKILL);
             return Err(RpcError::new(ErrorKind::Internal, format!("{label}: stdio was not piped")));
         };
-        let tail = capture(command.name.clone(), stderr);
-        let handler = Arc::new(HostHandler { plugin: command.name.clone(), registry, events });
+        // Named after its file until the handshake says its own name, which is used from then on.
+        let name: PluginName = Arc::new(parking_lot::RwLock::new(command.name.clone()));
+        let tail = capture(name.clone(), stderr);
+        let handler = Arc::new(HostHandler { plugin: name.clone(), registry, events });
         let mut config = PeerConfig::new(label.clone());
         config.max_message_size = options.max_message_size as usize;
         config.close_on_disconnect = false;
@@ -135,6 +141,16 @@ impl PluginProcess {
         match process.handshake().await {
             Ok(info) => {
                 process.peer.set_name(format!("plugin {}", info.plugin.name));
+                if info.plugin.name != process.command.name && process.command.names_its_file() {
+                    tracing::warn!(
+                        "plugin file {}{} calls itself {} in its handshake: vitro names it {} everywhere",
+                        super::discover::PREFIX,
+                        process.command.name,
+                        info.plugin.name,
+                        info.plugin.name
+                    );
+                }
+                *name.write() = info.plugin.name.clone();
                 process.info = info;
                 Ok(process)
             }

@@ -38,8 +38,11 @@ impl StderrTail {
     }
 }
 
-/// Spawns the task that drains `stderr`, tagging each line with `plugin`.
-pub fn capture<R: AsyncRead + Unpin + Send + 'static>(plugin: String, stderr: R) -> StderrTail {
+/// Spawns the task that drains `stderr`, tagging each line with `plugin`'s name as it is then.
+pub(super) fn capture<R: AsyncRead + Unpin + Send + 'static>(
+    plugin: super::process::PluginName,
+    stderr: R,
+) -> StderrTail {
     let tail = StderrTail::default();
     let task_tail = tail.clone();
     tokio::spawn(async move {
@@ -62,7 +65,7 @@ pub fn capture<R: AsyncRead + Unpin + Send + 'static>(plugin: String, stderr: R)
                 if overlong {
                     text.push_str(" [...]");
                 }
-                tracing::info!(target: "vitro::plugin::stderr", plugin = %plugin, "{text}");
+                tracing::info!(target: "vitro::plugin::stderr", plugin = %plugin.read(), "{text}");
                 task_tail.push(text);
                 line.clear();
                 overlong = false;
