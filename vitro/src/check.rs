@@ -258,15 +258,67 @@ async fn template_declarations(command: &PluginCommand) -> Result<(), String> {
     }
 }
 
-async fn version_skew(command: &PluginCommand) -> Result<(), String> {
-    match started(command, vec![ProtocolVersion::new(99, 0)]).await {
-        Err(e) if e.kind() == ErrorKind::VersionMismatch => Ok(()),
-        Err(e) => Err(format!("expected version-mismatch for a host speaking only 99.0, got: {}", e.chain())),
-        Ok(mut plugin) => {
-            plugin.shutdown().await;
-            Err("it accepted a host that speaks only protocol 99.0".into())
+/// The version negotiation against hosts of other versions: a newer major only (refused with
+/// `version-mismatch`, naming both sides and the side to upgrade), a newer minor of this major
+/// (the plugin's own minor is chosen), the oldest minor (chosen, or refused by a plugin that
+/// needs newer), and this major beside a newer one (this major is chosen).
+async fn version_skews(command: &PluginCommand) -> Vec<Outcome> {
+    let major = PROTOCOL_VERSION.major;
+    let newer_major = ProtocolVersion::new(major + 98, 0);
+    let refused = async {
+        match started(command, vec![newer_major]).await {
+            Err(e) if e.kind() == ErrorKind::VersionMismatch => {
+                let text = e.chain();
+                let named = text.contains(&newer_major.to_string()) && text.contains("upgrade");
+                named.then_some(()).ok_or(format!(
+                    "its version-mismatch names neither {newer_major} nor the side to upgrade: {text}"
+                ))
+            }
+            Err(e) => Err(format!(
+                "expected version-mismatch for a host speaking only {newer_major}, got: {}",
+                e.chain()
+            )),
+            Ok(mut plugin) => {
+                plugin.shutdown().await;
+                Err(format!("it accepted a host that speaks only protocol {newer_major}"))
+            }
         }
     }
+    .await;
+    // What the plugin chooses for `offered`, at most `most`; `may_refuse` when a plugin may need
+    // more than is offered.
+    let chooses = |offered: Vec<ProtocolVersion>, most: ProtocolVersion, may_refuse: bool| async move {
+        match started(command, offered.clone()).await {
+            Ok(mut plugin) => {
+                let chosen = plugin.info().protocol_version;
+                plugin.shutdown().await;
+                let shown: Vec<String> = offered.iter().map(ToString::to_string).collect();
+                (chosen.major == most.major && chosen.minor <= most.minor).then_some(()).ok_or(format!(
+                    "offered {}, it chose {chosen} (expected {}.x up to {most})",
+                    shown.join(" and "),
+                    most.major
+                ))
+            }
+            Err(e) if may_refuse && e.kind() == ErrorKind::VersionMismatch => Ok(()),
+            Err(e) => Err(format!("no handshake: {}", e.chain())),
+        }
+    };
+    let newer_minor = ProtocolVersion::new(major, 99);
+    vec![
+        Outcome { case: "version skew: a newer major only", result: refused },
+        Outcome {
+            case: "version skew: a newer minor",
+            result: chooses(vec![newer_minor], newer_minor, false).await,
+        },
+        Outcome {
+            case: "version skew: the oldest minor",
+            result: chooses(vec![ProtocolVersion::new(major, 0)], ProtocolVersion::new(major, 0), true).await,
+        },
+        Outcome {
+            case: "version skew: this major beside a newer one",
+            result: chooses(vec![PROTOCOL_VERSION, newer_major], PROTOCOL_VERSION, false).await,
+        },
+    ]
 }
 
 async fn running_cases(command: &PluginCommand) -> Vec<Outcome> {
@@ -331,11 +383,11 @@ pub async fn check(command: &PluginCommand) -> Vec<Outcome> {
     let mut outcomes = vec![
         Outcome { case: "handshake", result: handshake(command).await },
         Outcome { case: "template declarations", result: template_declarations(command).await },
-        Outcome { case: "version skew", result: version_skew(command).await },
         Outcome { case: "early request refused", result: early_request_refused(command).await },
         Outcome { case: "started by hand", result: started_by_hand(command).await },
         Outcome { case: "unreadable lines answered", result: unreadable_lines(command).await },
     ];
+    outcomes.extend(version_skews(command).await);
     outcomes.extend(refusals(command).await);
     outcomes.extend(running_cases(command).await);
     outcomes

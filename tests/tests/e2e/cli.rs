@@ -146,7 +146,7 @@ fn plugins_check_passes_the_rust_and_python_plugins_and_names_what_a_sloppy_one_
     for plugin in [FIXTURE.to_owned(), python] {
         let out = vitro().args(["plugins", "check", &plugin]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && text.contains("16 passed, 0 failed"), "{plugin}:\n{text}");
+        assert!(out.status.success() && text.contains("19 passed, 0 failed"), "{plugin}:\n{text}");
     }
     let out =
         vitro().args(["plugins", "check", &format!("{FIXTURE} --implements power@1")]).output().unwrap();
@@ -162,6 +162,7 @@ fn plugins_check_passes_the_rust_and_python_plugins_and_names_what_a_sloppy_one_
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("FAILED  early request refused: `device/create` before `initialize`"), "{text}");
     assert!(text.contains("FAILED  unknown method"), "{text}");
+    assert!(text.contains("passed  version skew: the oldest minor"), "{text}");
     assert!(text.contains("passed  orderly shutdown"), "{text}");
 }
 
