@@ -79,40 +79,47 @@ pub struct MethodDescriptor {
 /// The version a method came with: 1.0 unless it says `since(major, minor)`.
 macro_rules! since {
     () => {
-        ProtocolVersion::new(1, 0)
+        $crate::ProtocolVersion::new(1, 0)
     };
     ($major:literal, $minor:literal) => {
-        ProtocolVersion::new($major, $minor)
+        $crate::ProtocolVersion::new($major, $minor)
     };
 }
+pub(crate) use since;
 
+/// Request types and, in `$descriptors`, the descriptor of each; `$schemas` registers their
+/// params and result types with a schema generator. Used for the plugin protocol here and for
+/// the live session's methods (`crate::session`).
 macro_rules! requests {
-    ($($(#[doc = $doc:literal])* $ty:ident = $name:literal, $dir:ident $(since($maj:literal, $min:literal))?, $params:ty => $result:ty;)*) => {
+    ($descriptors_vis:vis fn $descriptors:ident; $schemas_vis:vis fn $schemas:ident;
+     $($(#[doc = $doc:literal])* $ty:ident = $name:literal, $dir:ident $(since($maj:literal, $min:literal))?, $params:ty => $result:ty;)*) => {
         $(
             $(#[doc = $doc])*
             #[derive(Debug)]
             pub enum $ty {}
-            impl RequestMethod for $ty {
+            impl $crate::methods::RequestMethod for $ty {
                 const METHOD: &'static str = $name;
-                const DIRECTION: Direction = Direction::$dir;
-                const SINCE: ProtocolVersion = since!($($maj, $min)?);
+                const DIRECTION: $crate::methods::Direction = $crate::methods::Direction::$dir;
+                const SINCE: $crate::ProtocolVersion = $crate::methods::since!($($maj, $min)?);
                 type Params = $params;
                 type Result = $result;
             }
         )*
-        fn request_descriptors() -> Vec<MethodDescriptor> {
-            vec![$(MethodDescriptor {
+        /// Every request's descriptor.
+        $descriptors_vis fn $descriptors() -> Vec<$crate::methods::MethodDescriptor> {
+            use schemars::JsonSchema as _;
+            vec![$($crate::methods::MethodDescriptor {
                 name: $name.into(),
-                direction: Direction::$dir,
-                kind: MethodKind::Request,
-                params: <$params as JsonSchema>::schema_name().into(),
-                result: Some(<$result as JsonSchema>::schema_name().into()),
-                since: since!($($maj, $min)?),
+                direction: $crate::methods::Direction::$dir,
+                kind: $crate::methods::MethodKind::Request,
+                params: <$params>::schema_name().into(),
+                result: Some(<$result>::schema_name().into()),
+                since: $crate::methods::since!($($maj, $min)?),
                 description: concat!($($doc),*).trim().into(),
             }),*]
         }
         /// Registers every request's params and result type with a schema generator.
-        pub(crate) fn add_request_schemas(generator: &mut schemars::SchemaGenerator) {
+        $schemas_vis fn $schemas(generator: &mut schemars::SchemaGenerator) {
             $(
                 generator.subschema_for::<$params>();
                 generator.subschema_for::<$result>();
@@ -120,6 +127,7 @@ macro_rules! requests {
         }
     };
 }
+pub(crate) use requests;
 
 macro_rules! notifications {
     ($($(#[doc = $doc:literal])* $ty:ident = $name:literal, $dir:ident $(since($maj:literal, $min:literal))?, $params:ty;)*) => {
@@ -153,6 +161,8 @@ macro_rules! notifications {
 }
 
 requests! {
+    fn request_descriptors;
+    pub(crate) fn add_request_schemas;
     /// Handshake: versions, host, limits and log level in; chosen version, plugin, device types and capabilities out.
     Initialize = "initialize", HostToPlugin, InitializeParams => InitializeResult;
     /// Stop working: finish or give up work, then answer; `exit` follows.

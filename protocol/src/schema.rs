@@ -119,10 +119,10 @@ pub fn committed_files() -> BTreeMap<String, String> {
     });
     let mut session_generator = SchemaSettings::draft2020_12().into_generator();
     crate::session::add_schemas(&mut session_generator);
-    let session_methods: Vec<Value> = crate::session::methods()
+    let session_methods: Vec<Value> = crate::session::descriptors()
         .into_iter()
-        .map(|(name, params, result, description)| {
-            json!({ "name": name, "kind": "request", "params": params, "result": result, "description": description.trim() })
+        .map(|m| {
+            json!({ "name": m.name, "kind": "request", "params": m.params, "result": m.result, "since": m.since.to_string(), "description": m.description })
         })
         .collect();
     let session = json!({

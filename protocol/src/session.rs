@@ -6,7 +6,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::types::{DeviceDescription, Empty};
-use crate::{Direction, RequestMethod};
 
 /// Environment variable holding the session socket's path.
 pub const SESSION_ENV: &str = "VITRO_SESSION";
@@ -150,51 +149,44 @@ pub struct TemplateCheckReport {
     pub results: Vec<TemplateCheckResult>,
 }
 
-macro_rules! session_requests {
-    ($($(#[doc = $doc:literal])* $ty:ident = $name:literal, $params:ty => $result:ty;)*) => {
-        $(
-            $(#[doc = $doc])*
-            #[derive(Debug)]
-            pub enum $ty {}
-            impl RequestMethod for $ty {
-                const METHOD: &'static str = $name;
-                const DIRECTION: Direction = Direction::PluginToHost;
-                const SINCE: crate::ProtocolVersion = crate::ProtocolVersion::new(1, 0);
-                type Params = $params;
-                type Result = $result;
-            }
-        )*
-        /// `(method, params type, result type, description)` of every session method.
-        pub fn methods() -> Vec<(&'static str, String, String, &'static str)> {
-            vec![$(($name, <$params as JsonSchema>::schema_name().into(), <$result as JsonSchema>::schema_name().into(), concat!($($doc),*))),*]
-        }
-        pub(crate) fn add_schemas(generator: &mut schemars::SchemaGenerator) {
-            $( generator.subschema_for::<$params>(); generator.subschema_for::<$result>(); )*
-        }
-    };
+crate::methods::requests! {
+    pub fn descriptors;
+    pub(crate) fn add_schemas;
+    /// List the devices with name, type, role, plugin, state and merged config.
+    SessionDevicesMethod = "session/devices", PluginToHost, Empty => SessionDevices;
+    /// The merged device list and the raw environment and inventory.
+    SessionConfigMethod = "session/config", PluginToHost, Empty => SessionConfig;
+    /// Call a device's custom method in its plugin; the result or the plugin's error comes back unchanged.
+    SessionCall = "session/call", PluginToHost, SessionCallParams => crate::types::DeviceCallResult;
+    /// Release the test bed and end the session (`vitro` then exits).
+    SessionRelease = "session/release", PluginToHost, Empty => Empty;
+    /// The names of a device's consoles.
+    SessionConsoles = "session/consoles", PluginToHost, crate::types::DeviceRef => crate::types::ConsoleList;
+    /// Stream a console's output to this client as `$/console/output` notifications.
+    SessionConsoleOpen = "session/console/open", PluginToHost, crate::types::ConsoleRef => Empty;
+    /// Write bytes to a console.
+    SessionConsoleWrite = "session/console/write", PluginToHost, crate::types::ConsoleData => Empty;
+    /// Write a marker line into every console log.
+    SessionMarker = "session/marker", PluginToHost, crate::types::MarkerParams => Empty;
+    /// Whether the environment satisfies an `env_req` (pytest-vitro 0.5's matching rules).
+    SessionEnvReq = "session/envReq", PluginToHost, EnvReqParams => EnvReqMatch;
+    /// Run every device's contingency check for an `env_req`; the first failure is the error.
+    SessionContingencyCheck = "session/contingencyCheck", PluginToHost, EnvReqParams => ContingencyResult;
+    /// Call each side-effect-free template example on each device that declares the template, and check each result against the template's result schema.
+    SessionCheckTemplates = "session/checkTemplates", PluginToHost since(1, 2), TemplateCheckParams => TemplateCheckReport;
 }
 
-session_requests! {
-    /// List the devices with name, type, role, plugin, state and merged config.
-    SessionDevicesMethod = "session/devices", Empty => SessionDevices;
-    /// The merged device list and the raw environment and inventory.
-    SessionConfigMethod = "session/config", Empty => SessionConfig;
-    /// Call a device's custom method in its plugin; the result or the plugin's error comes back unchanged.
-    SessionCall = "session/call", SessionCallParams => crate::types::DeviceCallResult;
-    /// Release the test bed and end the session (`vitro` then exits).
-    SessionRelease = "session/release", Empty => Empty;
-    /// The names of a device's consoles.
-    SessionConsoles = "session/consoles", crate::types::DeviceRef => crate::types::ConsoleList;
-    /// Stream a console's output to this client as `$/console/output` notifications.
-    SessionConsoleOpen = "session/console/open", crate::types::ConsoleRef => Empty;
-    /// Write bytes to a console.
-    SessionConsoleWrite = "session/console/write", crate::types::ConsoleData => Empty;
-    /// Write a marker line into every console log.
-    SessionMarker = "session/marker", crate::types::MarkerParams => Empty;
-    /// Whether the environment satisfies an `env_req` (pytest-vitro 0.5's matching rules).
-    SessionEnvReq = "session/envReq", EnvReqParams => EnvReqMatch;
-    /// Run every device's contingency check for an `env_req`; the first failure is the error.
-    SessionContingencyCheck = "session/contingencyCheck", EnvReqParams => ContingencyResult;
-    /// Call each side-effect-free template example on each device that declares the template, and check each result against the template's result schema.
-    SessionCheckTemplates = "session/checkTemplates", TemplateCheckParams => TemplateCheckReport;
+#[cfg(test)]
+mod since_tests {
+    use super::*;
+    use crate::{ProtocolVersion, RequestMethod};
+
+    #[test]
+    fn session_methods_say_the_version_they_came_with() {
+        assert_eq!(SessionCheckTemplates::SINCE, ProtocolVersion::new(1, 2));
+        assert_eq!(SessionCall::SINCE, ProtocolVersion::new(1, 0));
+        let described = descriptors();
+        let check = described.iter().find(|m| m.name == "session/checkTemplates").unwrap();
+        assert_eq!(check.since, ProtocolVersion::new(1, 2));
+    }
 }
