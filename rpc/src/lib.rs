@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -307,7 +309,7 @@ impl PeerHandle {
         if let Some(reason) = closed.borrow().clone() {
             return Err(CallError::Local(reason));
         }
-        lock(&self.shared.pending).insert(id.clone(), tx);
+        self.shared.pending.lock().insert(id.clone(), tx);
         let guard = PendingGuard { peer: self, id: Some(id) };
         if self.shared.enqueue(line).await.is_err() {
             return Err(CallError::Local(self.close_reason()));
@@ -366,8 +368,8 @@ impl PeerHandle {
         if !first {
             return;
         }
-        lock(&self.shared.pending).clear();
-        for (_, token) in lock(&self.shared.incoming).drain() {
+        self.shared.pending.lock().clear();
+        for (_, token) in self.shared.incoming.lock().drain() {
             token.cancel();
         }
         let out = self.shared.out.clone();
@@ -406,12 +408,12 @@ impl PeerHandle {
 
     /// How many of our requests await an answer.
     pub fn pending_count(&self) -> usize {
-        lock(&self.shared.pending).len()
+        self.shared.pending.lock().len()
     }
 
     /// How many of the other side's requests are being handled (not yet answered).
     pub fn handling_count(&self) -> usize {
-        lock(&self.shared.incoming).len()
+        self.shared.incoming.lock().len()
     }
 
     fn close_reason(&self) -> RpcError {
@@ -445,7 +447,7 @@ impl PeerHandle {
         if let Ok(mut writer) = self.shared.writer.try_lock() {
             // Checked while holding the output, so nothing queued earlier can be overtaken.
             let idle =
-                self.shared.queued.load(Ordering::SeqCst) == 0 && lock(&self.shared.incoming).is_empty();
+                self.shared.queued.load(Ordering::SeqCst) == 0 && self.shared.incoming.lock().is_empty();
             if let Some(out) = writer.as_mut().filter(|_| idle) {
                 let written = async {
                     out.write_all(&line).await?;
@@ -484,7 +486,7 @@ impl PendingGuard<'_> {
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
         let Some(id) = self.id.take() else { return };
-        if lock(&self.peer.shared.pending).remove(&id).is_some() {
+        if self.peer.shared.pending.lock().remove(&id).is_some() {
             if let Ok(line) = encode_notification(CancelRequest::METHOD, &CancelParams { id }) {
                 self.peer.shared.try_enqueue(line);
             }
@@ -503,8 +505,4 @@ fn decode_result<T: DeserializeOwned>(method: &str, raw: &RawValue) -> Result<T,
 
 fn gone(name: &str, what: &str) -> RpcError {
     RpcError::new(ErrorKind::PeerGone, format!("{name}: {what}"))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

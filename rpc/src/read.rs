@@ -15,7 +15,7 @@ use vitro_protocol::types::CancelParams;
 use vitro_protocol::{decode, ErrorKind, Message, NotificationMethod, RequestMethod, RpcError};
 
 use super::frame::{next_frame, sniff_id, sniff_is_request, Frame};
-use super::{gone, lock, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
+use super::{gone, CallError, Handler, IncomingRequest, PeerConfig, PeerHandle};
 
 pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     reader: R,
@@ -55,7 +55,7 @@ async fn oversized(head: &[u8], len: usize, max: usize, peer: &PeerHandle) {
     let Some(id) = sniff_id(head) else { return };
     if sniff_is_request(head) {
         peer.respond(Some(&id), Err(&err)).await;
-    } else if let Some(tx) = lock(&peer.shared.pending).remove(&id) {
+    } else if let Some(tx) = peer.shared.pending.lock().remove(&id) {
         let _ = tx.send(Err(CallError::Local(err)));
     }
 }
@@ -88,13 +88,13 @@ async fn dispatch(
                 }
                 return;
             };
-            if let Some(tx) = lock(&peer.shared.pending).remove(&id) {
+            if let Some(tx) = peer.shared.pending.lock().remove(&id) {
                 let _ = tx.send(response.result.map_err(CallError::Remote));
             }
         }
         Message::Notification(n) if n.method == CancelRequest::METHOD => {
             if let Ok(params) = serde_json::from_str::<CancelParams>(n.params.get()) {
-                if let Some(token) = lock(&peer.shared.incoming).get(&params.id) {
+                if let Some(token) = peer.shared.incoming.lock().get(&params.id) {
                     token.cancel();
                 }
             }
@@ -126,7 +126,7 @@ async fn dispatch(
                     return;
                 }
             }
-            lock(&peer.shared.incoming).insert(r.id.clone(), cancel.clone());
+            peer.shared.incoming.lock().insert(r.id.clone(), cancel.clone());
             let peer = peer.clone();
             let id = r.id;
             handlers.spawn(async move {
@@ -134,7 +134,7 @@ async fn dispatch(
                     outcome = work => outcome.unwrap_or_else(|panic| Err(panicked(&*panic))),
                     () = cancel.cancelled() => Err(RpcError::new(ErrorKind::Cancelled, "the request was cancelled")),
                 };
-                lock(&peer.shared.incoming).remove(&id);
+                peer.shared.incoming.lock().remove(&id);
                 peer.respond(Some(&id), reply.as_deref()).await;
             });
         }

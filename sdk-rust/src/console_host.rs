@@ -2,7 +2,9 @@
 //! output as `$/console/output`, writing, and log markers.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use base64::Engine;
 use vitro_protocol::methods::ConsoleOutput;
@@ -24,14 +26,10 @@ pub(crate) struct Consoles {
     streamed: Mutex<HashMap<String, PeerHandle>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Consoles {
     pub(crate) fn add(&self, device: &str, name: &str, console: Arc<Console>) {
-        lock(&self.consoles).insert((device.to_owned(), name.to_owned()), console);
-        let streamed = lock(&self.streamed).get(device).cloned();
+        self.consoles.lock().insert((device.to_owned(), name.to_owned()), console);
+        let streamed = self.streamed.lock().get(device).cloned();
         if let Some(peer) = streamed {
             let target = ConsoleRef { device: device.to_owned(), console: name.to_owned() };
             let _ = self.open(&target, &peer);
@@ -40,18 +38,18 @@ impl Consoles {
 
     /// Streams every console of `device` to the host behind `peer`, from the moment it is added.
     pub(crate) fn stream_all(&self, device: &str, peer: PeerHandle) {
-        lock(&self.streamed).insert(device.to_owned(), peer);
+        self.streamed.lock().insert(device.to_owned(), peer);
     }
 
     pub(crate) fn names(&self, device: &str) -> Vec<String> {
         let mut names: Vec<String> =
-            lock(&self.consoles).keys().filter(|(d, _)| d == device).map(|(_, c)| c.clone()).collect();
+            self.consoles.lock().keys().filter(|(d, _)| d == device).map(|(_, c)| c.clone()).collect();
         names.sort();
         names
     }
 
     fn get(&self, device: &str, console: &str) -> Result<Arc<Console>, RpcError> {
-        lock(&self.consoles).get(&(device.to_owned(), console.to_owned())).cloned().ok_or_else(|| {
+        self.consoles.lock().get(&(device.to_owned(), console.to_owned())).cloned().ok_or_else(|| {
             RpcError::new(ErrorKind::UnknownDevice, format!("device {device} has no console {console:?}"))
         })
     }
@@ -59,7 +57,7 @@ impl Consoles {
     pub(crate) fn open(&self, target: &ConsoleRef, peer: &PeerHandle) -> Result<(), RpcError> {
         let console = self.get(&target.device, &target.console)?;
         let key = (target.device.clone(), target.console.clone());
-        if lock(&self.streamed).contains_key(&target.device) && lock(&self.streams).contains_key(&key) {
+        if self.streamed.lock().contains_key(&target.device) && self.streams.lock().contains_key(&key) {
             // Streaming since it was added; a second stream would send every byte twice.
             return Ok(());
         }
@@ -78,7 +76,7 @@ impl Consoles {
             }
         });
         if let Some(old) =
-            lock(&self.streams).insert((target.device.clone(), target.console.clone()), task.abort_handle())
+            self.streams.lock().insert((target.device.clone(), target.console.clone()), task.abort_handle())
         {
             old.abort();
         }
@@ -86,10 +84,10 @@ impl Consoles {
     }
 
     pub(crate) fn close(&self, target: &ConsoleRef) {
-        if lock(&self.streamed).contains_key(&target.device) {
+        if self.streamed.lock().contains_key(&target.device) {
             return;
         }
-        if let Some(stream) = lock(&self.streams).remove(&(target.device.clone(), target.console.clone())) {
+        if let Some(stream) = self.streams.lock().remove(&(target.device.clone(), target.console.clone())) {
             stream.abort();
         }
     }
@@ -103,7 +101,7 @@ impl Consoles {
     }
 
     pub(crate) fn marker(&self, text: &str) {
-        for console in lock(&self.consoles).values() {
+        for console in self.consoles.lock().values() {
             console.mark(text);
         }
     }

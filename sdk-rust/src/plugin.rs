@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -14,7 +16,7 @@ use crate::device::{Device, DeviceSpec, NoHooks, PluginHooks};
 use crate::error::DriverResult;
 use crate::logging::{ForwardLayer, LogLink};
 use crate::peer::{self, PeerConfig};
-use crate::runtime::{lock, Runtime, State};
+use crate::runtime::{Runtime, State};
 
 type Factory = dyn Fn(DeviceSpec) -> DriverResult<Arc<dyn Device>> + Send + Sync;
 
@@ -243,7 +245,7 @@ impl Plugin {
             () = exit.cancelled() => {}
             () = peer.disconnected() => {}
         }
-        let clean = *lock(&runtime.state) == State::ShutDown && exit.is_cancelled();
+        let clean = *runtime.state.lock() == State::ShutDown && exit.is_cancelled();
         peer.close(RpcError::new(ErrorKind::PeerGone, "the plugin is exiting"));
         peer.output_done().await;
         if clean {

@@ -2,7 +2,9 @@
 //! late calls), the handshake's answer, and dispatch of every request to devices and hooks.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -34,13 +36,9 @@ pub(crate) struct Runtime {
     pub(crate) consoles: Arc<crate::console_host::Consoles>,
 }
 
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Handler for Runtime {
     fn request(&self, request: IncomingRequest) -> BoxFuture<Result<Box<RawValue>, RpcError>> {
-        let state = *lock(&self.state);
+        let state = *self.state.lock();
         let method = request.method.as_str();
         let refusal = match (state, method) {
             (State::Uninitialized, Initialize::METHOD) => None,
@@ -59,7 +57,7 @@ impl Handler for Runtime {
                 Box::pin(async move { reply.and_then(|r| to_raw(&r)) })
             }
             Shutdown::METHOD => {
-                *lock(&self.state) = State::ShutDown;
+                *self.state.lock() = State::ShutDown;
                 Box::pin(async { to_raw(&Empty {}) })
             }
             DeviceCreate::METHOD => {
@@ -107,7 +105,7 @@ impl Runtime {
             ));
         }
         self.link.connect(peer.clone(), params.log_level);
-        *lock(&self.state) = State::Running;
+        *self.state.lock() = State::Running;
         let mut capabilities = self.plugin.capabilities.clone();
         let shuts_down = self.plugin.types.iter().any(|t| t.info.hooks.contains(&Hook::Shutdown));
         if shuts_down && !capabilities.contains(&Capability::DeviceShutdown) {
@@ -137,7 +135,7 @@ impl Runtime {
                 ),
             ));
         };
-        if lock(&self.devices).contains_key(&params.name) {
+        if self.devices.lock().contains_key(&params.name) {
             return Err(RpcError::new(
                 ErrorKind::InvalidState,
                 format!("device {} already exists", params.name),
@@ -154,12 +152,12 @@ impl Runtime {
         if params.console_log_stream {
             self.consoles.stream_all(&params.name, peer.clone());
         }
-        lock(&self.devices).insert(params.name, device);
+        self.devices.lock().insert(params.name, device);
         Ok(())
     }
 
     fn device(&self, name: &str) -> Result<Arc<dyn Device>, RpcError> {
-        lock(&self.devices).get(name).cloned().ok_or_else(|| {
+        self.devices.lock().get(name).cloned().ok_or_else(|| {
             RpcError::new(ErrorKind::UnknownDevice, format!("no device named {name} in this plugin"))
         })
     }

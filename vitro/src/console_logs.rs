@@ -2,9 +2,9 @@
 //! host, which streams their consoles here (`console_log_stream`). Same files as a plugin
 //! writes (`DIR/<device>_<console>.txt`, timestamped clean lines, rotated), on this machine.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use bytes::Bytes;
 use vitro_console_log::log::{log_path, spawn_writer, Log, ROTATE_BYTES};
@@ -23,21 +23,17 @@ impl std::fmt::Debug for ConsoleLogs {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl ConsoleLogs {
     /// Writes the consoles of `device` into `dir` from now on.
     pub fn keep(&self, device: &str, dir: PathBuf) {
-        lock(&self.dirs).insert(device.to_owned(), dir);
+        self.dirs.lock().insert(device.to_owned(), dir);
     }
 
     /// Appends streamed output to its console's log, when that device's logs are written here.
     pub fn write(&self, data: &ConsoleData) {
-        let Some(dir) = lock(&self.dirs).get(&data.device).cloned() else { return };
+        let Some(dir) = self.dirs.lock().get(&data.device).cloned() else { return };
         let key = (data.device.clone(), data.console.clone());
-        let mut open = lock(&self.open);
+        let mut open = self.open.lock();
         let log = open
             .entry(key)
             .or_insert_with(|| spawn_writer(log_path(&dir, &data.device, &data.console), ROTATE_BYTES));
@@ -46,14 +42,14 @@ impl ConsoleLogs {
 
     /// Writes a marker line into every log written here.
     pub fn mark(&self, text: &str) {
-        for log in lock(&self.open).values() {
+        for log in self.open.lock().values() {
             log.send(Bytes::from(format!("\n##### {text}\n")));
         }
     }
 
     /// Ends every log, waiting until each is written out.
     pub fn finish(&self) {
-        let open: Vec<Log> = lock(&self.open).drain().map(|(_, log)| log).collect();
+        let open: Vec<Log> = self.open.lock().drain().map(|(_, log)| log).collect();
         for log in open {
             log.finish();
         }

@@ -16,7 +16,9 @@
 mod contract;
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -45,10 +47,6 @@ struct LinuxHost {
     facts: Mutex<Facts>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl LinuxHost {
     fn new(spec: DeviceSpec, client: bool) -> Self {
         Self {
@@ -62,7 +60,7 @@ impl LinuxHost {
     }
 
     fn console(&self) -> DriverResult<Arc<Console>> {
-        lock(&self.console).clone().ok_or_else(|| {
+        self.console.lock().clone().ok_or_else(|| {
             DriverError::new(
                 vitro_sdk::protocol::ErrorKind::InvalidState,
                 format!("{} has no console: it was not booted", self.name),
@@ -98,7 +96,7 @@ impl LinuxHost {
         let console = Arc::new(connect(&config, &options).await?);
         ctx.add_console("ssh", console.clone());
         console.expect_prompt(COMMAND_TIMEOUT).await?;
-        *lock(&self.console) = Some(console);
+        *self.console.lock() = Some(console);
         Ok(())
     }
 
@@ -135,7 +133,7 @@ impl LinuxHost {
             .filter(|a| !a.is_empty())
             .map(str::to_owned)
             .collect();
-        *lock(&self.facts) = Facts { kernel, addresses };
+        *self.facts.lock() = Facts { kernel, addresses };
         Ok(())
     }
 
@@ -170,7 +168,7 @@ impl Device for LinuxHost {
         self.check_tools().await?;
         self.record_facts().await?;
         let facts = {
-            let facts = lock(&self.facts);
+            let facts = self.facts.lock();
             format!("kernel {}, addresses {}", facts.kernel, facts.addresses.join(" "))
         };
         ctx.host.progress(&ctx.device, &facts, None).await;
@@ -204,7 +202,7 @@ impl Device for LinuxHost {
     }
 
     async fn shutdown(&self, _ctx: &Context) -> DriverResult<()> {
-        let console = lock(&self.console).take();
+        let console = self.console.lock().take();
         if let Some(console) = console {
             console.close().await;
         }
@@ -222,8 +220,8 @@ impl Device for LinuxHost {
             return result;
         }
         match method {
-            "get_kernel" => Ok(json!(lock(&self.facts).kernel)),
-            "get_addresses" => Ok(json!(lock(&self.facts).addresses)),
+            "get_kernel" => Ok(json!(self.facts.lock().kernel)),
+            "get_addresses" => Ok(json!(self.facts.lock().addresses)),
             other => Err(DriverError::new(
                 vitro_sdk::protocol::ErrorKind::MethodNotFound,
                 format!("{} has no method `{other}`", self.name),
