@@ -1,13 +1,12 @@
 //! Where live sessions put their socket (and a report its console logs when the user keeps
-//! none): a fresh private directory per use, made with `mkdtemp` (mode 0700, a name nobody can
+//! none): a fresh private directory per use, made by `tempfile` (mode 0700, a name nobody can
 //! guess) under `$XDG_RUNTIME_DIR`, else the temp directory. It holds `pid` (the `vitro` that
 //! owns it) and `session.sock` or the console logs. Directories of runs that died
 //! without cleaning up (their `vitro` is gone) are removed when the next session starts; nothing
 //! else is ever deleted.
 
-use std::ffi::{CString, OsString};
 use std::io;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -54,20 +53,16 @@ impl Drop for PrivateDir {
     }
 }
 
+/// A new directory under `base`, mode 0700 (only its owner may enter), named `PREFIX` and six
+/// random characters.
 fn make_temp_dir(base: &Path) -> io::Result<PathBuf> {
-    let mut template = base.join(format!("{PREFIX}XXXXXX")).into_os_string().into_vec();
-    template.push(0);
-    let template = CString::from_vec_with_nul(template).map_err(io::Error::other)?;
-    let raw = template.into_raw();
-    // SAFETY: `raw` is a writable NUL-terminated buffer that mkdtemp fills in place; it is taken
-    // back into a CString right after.
-    let made = unsafe { libc::mkdtemp(raw) };
-    // SAFETY: `raw` came from `CString::into_raw` above and its length did not change.
-    let path = unsafe { CString::from_raw(raw) };
-    if made.is_null() {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(PathBuf::from(OsString::from_vec(path.into_bytes())))
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix(PREFIX)
+        .rand_bytes(6)
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(base)?;
+    Ok(dir.keep())
 }
 
 /// Removes session directories under `base` that belong to this user and whose `vitro` is gone.
