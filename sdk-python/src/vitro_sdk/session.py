@@ -10,8 +10,10 @@ forwards attribute calls (``board.execute_command("uname -a")``) to the driver's
 from __future__ import annotations
 
 import base64
+import binascii
 import itertools
 import json
+import logging
 import os
 import queue
 import socket
@@ -21,6 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .errors import DeviceError
 from .messages import names
+
+_LOGGER = logging.getLogger("vitro_sdk.session")
+#: The longest line read from the session (the protocol's limit); a longer one is skipped.
+MAX_MESSAGE = 16 * 1024 * 1024
 
 if TYPE_CHECKING:
     from .messages.session import (
@@ -114,6 +120,7 @@ class Session:
         try:
             reply = answer.get(timeout=timeout or self.timeout)
         except queue.Empty:
+            self._cancel(request_id)
             raise DeviceError(
                 f"`{method}` got no answer within {timeout or self.timeout} s", "timeout"
             ) from None
@@ -126,18 +133,59 @@ class Session:
             raise DeviceError(str(error.get("message", "")), data.get("kind", "internal"), data.get("causes"))
         return reply.get("result")
 
+    def _cancel(self, request_id: int) -> None:
+        """Tells vitro that the answer to ``request_id`` is no longer awaited."""
+        message = {"jsonrpc": "2.0", "method": names.CANCEL_REQUEST, "params": {"id": request_id}}
+        with self._lock:
+            try:
+                self._sock.sendall((json.dumps(message, separators=(",", ":")) + "\n").encode())
+            except OSError:
+                pass
+
     def _read(self) -> None:
-        buffer = b""
+        """Reads answers and notifications until the stream ends or breaks; whatever ends it,
+        every call still waiting then fails at once. A line that cannot be read is skipped with
+        a warning, and so is one over :data:`MAX_MESSAGE` (never held whole)."""
+        buffer = bytearray()
+        skipping = False
         reason = "vitro closed the session"
         try:
             while chunk := self._sock.recv(1 << 16):
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    if line.strip():
-                        self._dispatch(json.loads(line))
+                start = 0
+                while (end := chunk.find(b"\n", start)) >= 0:
+                    if not skipping:
+                        buffer += chunk[start:end]
+                        self._line(bytes(buffer))
+                    buffer.clear()
+                    skipping = False
+                    start = end + 1
+                if not skipping:
+                    buffer += chunk[start:]
+                    if len(buffer) > MAX_MESSAGE:
+                        _LOGGER.warning("skipped a line from the live session over %d bytes", MAX_MESSAGE)
+                        buffer.clear()
+                        skipping = True
         except OSError as e:
             reason = str(e)
+        except Exception as e:
+            # A reader that dies of anything else must still fail the waiting calls.
+            reason = f"reading the session failed: {type(e).__name__}: {e}"
+        finally:
+            self._fail_all(reason)
+
+    def _line(self, line: bytes) -> None:
+        if not line.strip():
+            return
+        try:
+            message = json.loads(line)
+            if not isinstance(message, dict):
+                raise ValueError("not a JSON object")
+            self._dispatch(message)
+        except (ValueError, TypeError, binascii.Error) as e:
+            _LOGGER.warning("skipped a line from the live session that cannot be read (%s): %.200r", e, line)
+
+    def _fail_all(self, reason: str) -> None:
+        """Marks the session gone and fails every waiting call and console stream with ``reason``."""
         with self._lock:
             self._closed = reason
             gone = {
@@ -161,7 +209,7 @@ class Session:
         if stream is None:
             return
         if method == names.CONSOLE_OUTPUT:
-            stream._chunks.put(base64.b64decode(params.get("data", "")))
+            stream._chunks.put(base64.b64decode(params.get("data", ""), validate=True))
         elif method == names.CONSOLE_CLOSED:
             stream.closed_reason = params.get("reason", "closed")
             stream._chunks.put(None)
