@@ -126,6 +126,9 @@ const SWEEP: Duration = Duration::from_secs(1);
 async fn serve(listener: UnixListener, state: Arc<SessionState>, stop: CancellationToken) {
     let mut clients: Vec<PeerHandle> = Vec::new();
     let mut sweep = tokio::time::interval(SWEEP);
+    // Sweeps left that give memory back: a client's tasks and buffers are freed a little after
+    // its connection is seen closed, so the sweep after that gives back what they held too.
+    let mut trims_due = 0;
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
@@ -142,6 +145,10 @@ async fn serve(listener: UnixListener, state: Arc<SessionState>, stop: Cancellat
                 clients.retain(|c| c.closed_reason().is_none());
                 if clients.len() < before {
                     clients.shrink_to_fit();
+                    trims_due = 2;
+                }
+                if trims_due > 0 {
+                    trims_due -= 1;
                     give_memory_back();
                 }
             }

@@ -75,6 +75,20 @@ impl Bed {
         cmd
     }
 
+    /// `vitro run` of this bed with `plugin` alone, `command` run on the held bed; no report.
+    pub(crate) fn run_command(&self, plugin: &str, command: &[&str]) -> Command {
+        let mut cmd = Command::new(target_bin("vitro"));
+        cmd.env_remove("RUST_LOG")
+            .args(["run", "--no-path", "--plugin", plugin, "--board-name", "bench", "--env-config"])
+            .arg(self.path("environment.json"))
+            .arg("--inventory-config")
+            .arg(self.path("inventory.json"))
+            .arg("--")
+            .args(command)
+            .stdin(Stdio::null());
+        cmd
+    }
+
     pub(crate) fn run(&self, plugins: &[String], extra: &[&str]) -> Output {
         let out = self.command(plugins, extra).stdin(Stdio::null()).output().unwrap();
         self.assert_nothing_left();

@@ -274,13 +274,8 @@ fn many_session_connections_cost_little_memory_and_give_it_back() {
         session.display(),
         done.display()
     );
-    let vitro = std::process::Command::new(vitro_e2e::target_bin("vitro"))
-        .args(["run", "--no-path", "--plugin", &bed.plugin(""), "--board-name", "bench", "--env-config"])
-        .arg(bed.path("environment.json"))
-        .arg("--inventory-config")
-        .arg(bed.path("inventory.json"))
-        .args(["--", "sh", "-c", &script])
-        .stdin(std::process::Stdio::null())
+    let vitro = bed
+        .run_command(&bed.plugin(""), &["sh", "-c", &script])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -336,15 +331,7 @@ fn a_deployment_without_a_terminal_says_why_it_releases_at_once() {
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("vitro: no terminal for the menu") && err.contains("use --hold"), "{err}");
-    let held = std::process::Command::new(vitro_e2e::target_bin("vitro"))
-        .args(["run", "--no-path", "--plugin", &bed.plugin(""), "--board-name", "bench", "--env-config"])
-        .arg(bed.path("environment.json"))
-        .arg("--inventory-config")
-        .arg(bed.path("inventory.json"))
-        .args(["--", "true"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let held = bed.run_command(&bed.plugin(""), &["true"]).output().unwrap();
     assert!(held.status.success(), "{}", stderr(&held));
     assert!(!stderr(&held).contains("no terminal"), "a command holds the bed: {}", stderr(&held));
 }
@@ -455,16 +442,7 @@ fn a_plugin_is_named_by_its_handshake_everywhere() {
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_vitro-plugin-fixture"), &file).unwrap();
     let plugin = format!("{} --name nodelan --trace {}", file.display(), bed.path("trace.txt").display());
     let client = env!("CARGO_BIN_EXE_session-client");
-    let out = std::process::Command::new(vitro_e2e::target_bin("vitro"))
-        .args(["run", "--no-path", "--plugin", &plugin, "--board-name", "bench", "--env-config"])
-        .arg(bed.path("environment.json"))
-        .arg("--inventory-config")
-        .arg(bed.path("inventory.json"))
-        .args(["--", client, "call", "board", "log"])
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = bed.run_command(&plugin, &[client, "call", "board", "log"]).output().unwrap();
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("plugin file vitro-plugin-both calls itself nodelan in its handshake"), "{err}");

@@ -32,6 +32,12 @@ fn powerstrip_bed(name: &str, script: &str) -> (Bed, std::process::Output) {
         ]),
         env(),
     );
+    let out = run_powerstrip(&bed, script);
+    (bed, out)
+}
+
+/// `vitro run` of `bed` with the power strip plugin, `script` as its command (`$VITRO` is vitro).
+fn run_powerstrip(bed: &Bed, script: &str) -> std::process::Output {
     let plugin = format!(
         "{} {}/plugins/vitro-plugin-powerstrip",
         vitro_e2e::test_python().display(),
@@ -50,7 +56,7 @@ fn powerstrip_bed(name: &str, script: &str) -> (Bed, std::process::Output) {
         .output()
         .unwrap();
     bed.assert_nothing_left();
-    (bed, out)
+    out
 }
 
 #[test]
@@ -88,24 +94,7 @@ fn templates_list_on_a_held_bed_names_the_devices_of_each() {
 #[test]
 fn a_plugin_that_does_not_answer_costs_the_check_one_call_deadline() {
     let bed = Bed::new("template-silent", json!([{"name": "stuck", "type": "silent_host"}]), env());
-    let plugin = format!(
-        "{} {}/plugins/vitro-plugin-powerstrip",
-        vitro_e2e::test_python().display(),
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let vitro = vitro_e2e::target_bin("vitro");
-    let out = std::process::Command::new(&vitro)
-        .args(["run", "--no-path", "--plugin", &plugin, "--board-name", "bench", "--env-config"])
-        .arg(bed.path("environment.json"))
-        .arg("--inventory-config")
-        .arg(bed.path("inventory.json"))
-        .args(["--", "sh", "-c", "\"$VITRO\" templates check --format json"])
-        .env("VITRO", &vitro)
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    bed.assert_nothing_left();
+    let out = run_powerstrip(&bed, "\"$VITRO\" templates check --format json");
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -157,29 +146,8 @@ fn template_method_params_are_checked_before_they_reach_the_driver() {
 #[test]
 fn a_device_is_found_by_the_templates_its_template_extends() {
     let bed = Bed::new("template-bases", json!([{"name": "lanx", "type": "echo_lan"}]), env());
-    let plugin = format!(
-        "{} {}/plugins/vitro-plugin-powerstrip",
-        vitro_e2e::test_python().display(),
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let vitro = vitro_e2e::target_bin("vitro");
-    let out = std::process::Command::new(&vitro)
-        .args(["run", "--no-path", "--plugin", &plugin, "--board-name", "bench", "--env-config"])
-        .arg(bed.path("environment.json"))
-        .arg("--inventory-config")
-        .arg(bed.path("inventory.json"))
-        .args([
-            "--",
-            "sh",
-            "-c",
-            "\"$VITRO\" templates list --format json; \"$VITRO\" templates check --format json",
-        ])
-        .env("VITRO", &vitro)
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    bed.assert_nothing_left();
+    let script = "\"$VITRO\" templates list --format json; \"$VITRO\" templates check --format json";
+    let out = run_powerstrip(&bed, script);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
     let json_end = stdout.find("\n]").expect("the JSON list") + 2;

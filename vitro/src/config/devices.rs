@@ -290,8 +290,10 @@ pub fn merge_devices(
     }
     let mut left_out = Vec::new();
     let unknown = types.unknown_types(inventory);
-    merged.extend(pair_lan(&lan, env, &types.lan, &unknown, &mut left_out)?);
-    merged.extend(match_wifi(&wifi, env, &types.wifi, &unknown, &mut left_out)?);
+    let lan_pairing = Pairing { kind: "LAN", key: "lan_clients", types: &types.lan, unknown: &unknown };
+    let wifi_pairing = Pairing { kind: "Wi-Fi", key: "wifi_clients", types: &types.wifi, unknown: &unknown };
+    merged.extend(pair_lan(&lan, env, &lan_pairing, &mut left_out)?);
+    merged.extend(match_wifi(&wifi, env, &wifi_pairing, &mut left_out)?);
     let deployed = |name: &str| merged.iter().any(|d| d["name"] == name);
     let clients: Vec<&str> = lan.iter().chain(&wifi).filter_map(|d| d["name"].as_str()).collect();
     for name in environment_def.as_object().into_iter().flatten().map(|(name, _)| name.as_str()) {
@@ -424,28 +426,45 @@ fn not_asked_for(
     }
 }
 
+/// How one kind of client device pairs with the environment's list: `LAN` with `lan_clients`.
+struct Pairing<'a> {
+    kind: &'static str,
+    key: &'static str,
+    types: &'a [String],
+    /// Why some devices may not have been counted ([`ClientTypes::unknown_types`]).
+    unknown: &'a str,
+}
+
+impl Pairing<'_> {
+    /// The environment's list for this kind, checked to ask for no more than `devices`; `None`
+    /// when it has none (then no device of this kind is deployed, and `left_out` says so).
+    fn asked<'e>(
+        &self,
+        env: &'e JsonFile,
+        devices: &[&Value],
+        left_out: &mut Vec<String>,
+    ) -> Result<Option<(&'e Vec<Value>, String)>, ConfigError> {
+        let Some((clients, at)) = clients(env, self.key)? else {
+            if !devices.is_empty() {
+                left_out.push(not_asked_for(env, self.kind, self.key, None, devices));
+            }
+            return Ok(None);
+        };
+        enough(env, &at, self.kind, (self.types, self.unknown), clients.len(), devices.len())?;
+        Ok(Some((clients, at)))
+    }
+}
+
 fn pair_lan(
     devices: &[&Value],
     env: &JsonFile,
-    types: &[String],
-    unknown: &str,
+    pairing: &Pairing<'_>,
     left_out: &mut Vec<String>,
 ) -> Result<Vec<Value>, ConfigError> {
-    let Some((clients, at)) = clients(env, "lan_clients")? else {
-        if !devices.is_empty() {
-            left_out.push(not_asked_for(env, "LAN", "lan_clients", None, devices));
-        }
-        return Ok(Vec::new());
-    };
-    enough(env, &at, "LAN", (types, unknown), clients.len(), devices.len())?;
+    let Some((clients, at)) = pairing.asked(env, devices, left_out)? else { return Ok(Vec::new()) };
     if devices.len() > clients.len() {
-        left_out.push(not_asked_for(
-            env,
-            "LAN",
-            "lan_clients",
-            Some((clients.len(), &at)),
-            &devices[clients.len()..],
-        ));
+        let rest = &devices[clients.len()..];
+        left_out.push(not_asked_for(env, pairing.kind, pairing.key, Some((clients.len(), &at)), rest));
     }
     Ok(devices.iter().zip(clients).map(|(device, client)| shallow_merge(device, client)).collect())
 }
@@ -465,17 +484,10 @@ fn band_key(value: &Value) -> String {
 fn match_wifi(
     devices: &[&Value],
     env: &JsonFile,
-    types: &[String],
-    unknown: &str,
+    pairing: &Pairing<'_>,
     left_out: &mut Vec<String>,
 ) -> Result<Vec<Value>, ConfigError> {
-    let Some((clients, at)) = clients(env, "wifi_clients")? else {
-        if !devices.is_empty() {
-            left_out.push(not_asked_for(env, "Wi-Fi", "wifi_clients", None, devices));
-        }
-        return Ok(Vec::new());
-    };
-    enough(env, &at, "Wi-Fi", (types, unknown), clients.len(), devices.len())?;
+    let Some((clients, at)) = pairing.asked(env, devices, left_out)? else { return Ok(Vec::new()) };
     let clients_len = clients.len();
     let mut clients: Vec<&Value> = clients.iter().collect();
     clients.sort_by_key(|c| band_key(c));
@@ -501,7 +513,7 @@ fn match_wifi(
     if !free.is_empty() {
         // Back in inventory order for the message.
         free.sort_by_key(|d| devices.iter().position(|x| std::ptr::eq(*x, *d)));
-        left_out.push(not_asked_for(env, "Wi-Fi", "wifi_clients", Some((clients_len, &at)), &free));
+        left_out.push(not_asked_for(env, pairing.kind, pairing.key, Some((clients_len, &at)), &free));
     }
     Ok(merged)
 }
