@@ -40,6 +40,8 @@ struct Fixture {
 
 /// How many `sleep` calls ended without finishing (their future was dropped by a cancel).
 static SLEEPS_CANCELLED: AtomicU64 = AtomicU64::new(0);
+/// `sleep` calls that have begun (a test waits on it to know a call is in flight).
+static SLEEPS_STARTED: AtomicU64 = AtomicU64::new(0);
 
 /// Counts a sleep as cancelled unless it finished.
 struct SleepGuard(bool);
@@ -126,12 +128,14 @@ impl Device for Fixture {
             "echo" => Ok(params),
             "config" => Ok(self.config.clone()),
             "sleep" => {
+                SLEEPS_STARTED.fetch_add(1, Ordering::SeqCst);
                 let mut guard = SleepGuard(false);
                 tokio::time::sleep(ms(&params)).await;
                 guard.0 = true;
                 Ok(json!("slept"))
             }
             "sleeps_cancelled" => Ok(json!(SLEEPS_CANCELLED.load(Ordering::SeqCst))),
+            "sleeps_started" => Ok(json!(SLEEPS_STARTED.load(Ordering::SeqCst))),
             "block" => {
                 std::thread::sleep(ms(&params));
                 Ok(json!("blocked"))

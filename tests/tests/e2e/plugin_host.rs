@@ -69,6 +69,15 @@ async fn stop(mut plugin: PluginProcess) {
     assert_group_gone(pgid);
 }
 
+/// Waits (60 s at most) until a `sleep` call has begun in the plugin.
+async fn sleep_running(plugin: &PluginProcess) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while call(plugin, "sleeps_started", json!({}), 5000).await.unwrap() == json!(0) {
+        assert!(Instant::now() < deadline, "the sleep never began");
+        tokio::task::yield_now().await;
+    }
+}
+
 fn local(result: Result<Value, CallError>) -> vitro_protocol::RpcError {
     match result {
         Err(CallError::Local(e)) => e,
@@ -246,7 +255,8 @@ async fn exit_mid_call_fails_every_call_in_flight_with_the_status_and_stderr() {
         let plugin = plugin.clone();
         tokio::spawn(async move { call(&plugin, "sleep", json!({ "ms": 60_000 }), 60_000).await })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The sleep is in flight in the plugin, not merely sent, when the plugin exits.
+    sleep_running(&plugin).await;
     let err = local(call(&plugin, "exit", json!({ "code": 1 }), 10_000).await);
     assert_eq!(err.kind(), ErrorKind::PeerGone);
     assert!(err.message.contains("plugin fixture exited with status 1"), "{}", err.message);
@@ -275,16 +285,18 @@ async fn sigkill_mid_call_names_the_signal() {
 async fn a_plugin_killed_from_outside_fails_its_calls_at_once() {
     let plugin = start(&[]).await;
     let pgid = plugin.pgid();
-    let started = Instant::now();
-    let killer = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        // SAFETY: sending a signal to the plugin we started.
-        unsafe { libc::kill(pgid, libc::SIGKILL) };
-    });
-    let err = local(call(&plugin, "sleep", json!({ "ms": 60_000 }), 60_000).await);
-    killer.await.unwrap();
+    let plugin = Arc::new(plugin);
+    let sleeper = {
+        let plugin = plugin.clone();
+        tokio::spawn(async move { call(&plugin, "sleep", json!({ "ms": 60_000 }), 60_000).await })
+    };
+    sleep_running(&plugin).await;
+    let killed = Instant::now();
+    // SAFETY: sending a signal to the plugin we started.
+    unsafe { libc::kill(pgid, libc::SIGKILL) };
+    let err = local(sleeper.await.unwrap());
     assert_eq!(err.kind(), ErrorKind::PeerGone);
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(killed.elapsed() < Duration::from_secs(3), "took {:?} after the kill", killed.elapsed());
     assert_group_gone(pgid);
 }
 

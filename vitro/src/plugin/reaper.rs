@@ -250,9 +250,27 @@ mod tests {
     }
 
     #[test]
-    fn descendants_include_the_process_itself_and_its_children() {
+    #[allow(clippy::disallowed_methods)] // a test's own child, not a plugin
+    fn descendants_include_the_process_itself_its_children_and_theirs() {
+        // A child that starts a grandchild; both are found under this process, and no
+        // process that is not below it.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 60 & echo $!; wait"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line)
+            .unwrap();
+        let grandchild: i32 = line.trim().parse().unwrap();
         let me = std::process::id() as i32;
         let tree = descendants(me);
+        // SAFETY: signalling the grandchild this test started.
+        unsafe { libc::kill(grandchild, libc::SIGTERM) };
+        let _ = child.wait();
         assert_eq!(tree[0], me);
+        assert!(tree.contains(&(child.id() as i32)), "the child: {tree:?}");
+        assert!(tree.contains(&grandchild), "the grandchild: {tree:?}");
+        assert!(!tree.contains(&1), "init is no descendant: {tree:?}");
     }
 }
