@@ -366,8 +366,10 @@ pub(crate) fn scrub(text: &str, url: &str) -> String {
 /// The password `url` holds, if any, as [`redact`] finds it: to scrub from texts that quote it.
 fn password(url: &str) -> Option<&str> {
     let (_, rest) = url.split_once("://")?;
-    let (colon, at) = (rest.find(':')?, rest.rfind('@')?);
-    let from_userinfo = (colon < at).then(|| &rest[colon + 1..at]);
+    let from_userinfo = match (rest.find(':'), rest.rfind('@')) {
+        (Some(colon), Some(at)) if colon < at => Some(&rest[colon + 1..at]),
+        _ => None,
+    };
     let from_query = rest.split_once('?').and_then(|(_, query)| {
         query.split('&').find_map(|pair| {
             pair.split_once('=').filter(|(key, _)| key.eq_ignore_ascii_case("password")).map(|(_, v)| v)
