@@ -74,6 +74,9 @@ fn say(text: &str) {
 /// Runs the menu until `q`, the end of input, or a release from a session client.
 pub async fn run(state: Arc<SessionState>, session_path: &std::path::Path) {
     let mut keys = Keys::start();
+    // What the last action did, shown just above the next prompt (the menu printed again would
+    // scroll a line printed at once out of sight).
+    let mut notice: Option<String> = None;
     loop {
         let mut devices: Vec<(String, String, PeerHandle, Vec<String>)> = Vec::new();
         for (device, peer) in &state.devices {
@@ -88,8 +91,12 @@ pub async fn run(state: Arc<SessionState>, session_path: &std::path::Path) {
         }
         menu.push_str(
             "\nnumber: attach to a console (Ctrl-] detaches)   m: marker   e: run a command   \
-             p: Python shell   q: release and quit\n> ",
+             p: Python shell   q: release and quit\n",
         );
+        if let Some(notice) = notice.take() {
+            menu.push_str(&format!("{notice}\n"));
+        }
+        menu.push_str("> ");
         say(&menu);
         let line = tokio::select! {
             line = keys.line() => line,
@@ -102,10 +109,13 @@ pub async fn run(state: Arc<SessionState>, session_path: &std::path::Path) {
                 say("marker text: ");
                 let text = keys.line().await.unwrap_or_default();
                 state.consoles.registry().console_logs.mark(&text);
-                match ConsoleHub::marker(&state.plugins, &text).await {
-                    Ok(()) => say("marker written\n"),
-                    Err(e) => say(&format!("marker failed: {e}\n")),
-                }
+                notice = Some(match ConsoleHub::marker(&state.plugins, &text).await {
+                    Ok(()) => format!(
+                        "marker written: \"##### {}\" is in every console log",
+                        vitro_protocol::names::printable(&text)
+                    ),
+                    Err(e) => format!("marker failed: {e}"),
+                });
             }
             "e" => {
                 say(&format!("command (runs with {}): ", vitro_protocol::session::SESSION_ENV));

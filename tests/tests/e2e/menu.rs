@@ -44,7 +44,8 @@ fn a_person_attaches_to_a_console_types_detaches_marks_and_quits() {
     tmux.keys(&["m", "Enter"]);
     tmux.wait_for("marker text:");
     tmux.keys(&["test two", "Enter"]);
-    tmux.wait_for("marker written");
+    // Just above the prompt, after the menu printed again, so it stays in sight.
+    tmux.wait_for("release and quit\nmarker written: \"##### test two\" is in every console log\n>");
     tmux.keys(&["p", "Enter"]);
     tmux.wait_for("Vitro test bed: devices.<name> for board, wan");
     tmux.keys(&["print('rust says', devices.wan.echo(value=6 * 7))", "Enter"]);
