@@ -450,3 +450,26 @@ fn a_plugin_is_named_by_its_handshake_everywhere() {
     assert!(record.contains("plugin=nodelan") || record.contains("plugin=\"nodelan\""), "{record}");
     assert!(!record.contains("both"), "{record}");
 }
+
+/// Progress lines that come while `vitro run`'s command runs wait for its end: they do not cut
+/// the command's output (pytest's dots) on a shared terminal or file.
+#[test]
+fn progress_lines_wait_for_the_commands_output() {
+    let bed = Bed::new("heldlines", json!([{"name": "board", "type": "fixture"}]), env());
+    let client = env!("CARGO_BIN_EXE_session-client");
+    let script =
+        format!("printf 'dots:'; {client} call board flood '{{\"n\": 3}}' >/dev/null; printf 'end\\n'");
+    let both = std::fs::File::create(bed.path("both.txt")).unwrap();
+    let out = bed
+        .run_command(&bed.plugin(""), &["sh", "-c", &script])
+        .stdout(both.try_clone().unwrap())
+        .stderr(both)
+        .status()
+        .unwrap();
+    assert!(out.success());
+    let text = std::fs::read_to_string(bed.path("both.txt")).unwrap();
+    assert!(text.contains("dots:end\n"), "progress cut the command's output: {text}");
+    let end = text.find("dots:end").unwrap();
+    let step = text.find("step 2").expect(&text);
+    assert!(step > end, "the progress lines come after the command: {text}");
+}

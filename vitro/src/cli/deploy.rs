@@ -205,8 +205,11 @@ async fn deploy_with(
     let command = user_command.as_deref();
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     progress.show(args.progress, args.quiet);
+    let held_progress = progress.clone();
     let (mut report, secrets) = Deployment::new(plugins, registry, options, progress.clone())
-        .run(cancel, move |state: Arc<SessionState>| hold_bed(state, command, hold, interactive, status))
+        .run(cancel, move |state: Arc<SessionState>| {
+            hold_bed(state, command, (hold, interactive), held_progress, status)
+        })
         .await;
     stop_all(plugins).await;
     // The processes have ended now: report how.

@@ -12,8 +12,8 @@ use crate::session::{SessionServer, SessionState};
 pub(super) async fn hold_bed(
     state: Arc<SessionState>,
     command: Option<&[String]>,
-    hold: bool,
-    interactive: bool,
+    (hold, interactive): (bool, bool),
+    progress: crate::progress::Progress,
     status: &mut Option<u8>,
 ) {
     if command.is_none() && !hold && !interactive {
@@ -33,6 +33,8 @@ pub(super) async fn hold_bed(
     };
     match command {
         Some(argv) => {
+            // The command's output is not cut by progress lines: they come after it.
+            let _held = progress.hold_lines();
             match crate::plugin::spawn::spawn_user_command(argv, server.path(), state.board.as_deref()) {
                 Ok(mut child) => {
                     tokio::select! {

@@ -41,12 +41,45 @@ pub struct Progress {
     view: Arc<Mutex<View>>,
     /// What plugins' messages may quote and must not show.
     secrets: Arc<Mutex<Secrets>>,
+    /// Plain lines kept back while a command owns the terminal ([`Progress::hold_lines`]).
+    held: Arc<Mutex<Option<HeldLines>>>,
+}
+
+/// Lines kept back, and how many did not fit.
+#[derive(Default)]
+struct HeldLines {
+    lines: Vec<String>,
+    dropped: usize,
+}
+
+/// The most lines kept back while a command runs; later ones are counted.
+const MOST_HELD: usize = 10_000;
+
+/// Keeps progress lines back while it lives ([`Progress::hold_lines`]); prints them when dropped.
+pub struct Holding(Progress);
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        let held = self.0.held.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
+        let mut out = std::io::stderr().lock();
+        for line in &held.lines {
+            let _ = out.write_all(line.as_bytes());
+        }
+        if held.dropped > 0 {
+            let _ = writeln!(out, "vitro: {} more progress lines came while the command ran", held.dropped);
+        }
+    }
 }
 
 impl Progress {
     /// Starts the clock; plain lines until [`Progress::show`] says otherwise.
     pub fn new() -> Self {
-        Self { start: Instant::now(), view: Arc::new(Mutex::new(View::Plain)), secrets: Arc::default() }
+        Self {
+            start: Instant::now(),
+            view: Arc::new(Mutex::new(View::Plain)),
+            secrets: Arc::default(),
+            held: Arc::default(),
+        }
     }
 
     /// From now on, each of `secrets` is masked in what plugins say.
@@ -150,10 +183,26 @@ impl Progress {
         }
     }
 
-    /// Prints `[   1.23s] device  phase  message`.
+    /// Keeps plain progress lines back until the returned guard is dropped, then prints them:
+    /// a command run on the bed owns the terminal meanwhile, and a line in the middle of its
+    /// output (pytest's dots) would cut it.
+    pub fn hold_lines(&self) -> Holding {
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(HeldLines::default());
+        Holding(self.clone())
+    }
+
+    /// Prints `[   1.23s] device  phase  message`, or keeps it back while lines are held.
     fn print(&self, device: &str, phase: &str, message: &str) {
-        // One write per line: `eprintln!` would make one system call per formatted piece.
         let line = format_line(self.start.elapsed(), device, phase, message);
+        if let Some(held) = self.held.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            if held.lines.len() < MOST_HELD {
+                held.lines.push(line);
+            } else {
+                held.dropped += 1;
+            }
+            return;
+        }
+        // One write per line: `eprintln!` would make one system call per formatted piece.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 }
