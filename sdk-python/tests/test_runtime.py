@@ -165,6 +165,25 @@ def test_unreadable_and_oversized_messages_are_answered_not_skipped_silently() -
     assert code == 0
 
 
+def test_an_answer_over_the_limit_goes_as_message_too_large() -> None:
+    def script(host: Host) -> list[dict[str, Any]]:
+        host.call("initialize", {**INIT, "limits": {"max_message_size": 4096}})
+        host.send({"method": "initialized", "params": {}})
+        host.call("device/create", {"name": "l", "type": "lamp", "config": {}})
+        # 3,000 characters doubled: an answer over the 4,096 bytes the host reads.
+        huge = host.call("device/call", {"device": "l", "method": "double", "params": ["y" * 3000]})
+        small = host.call("device/call", {"device": "l", "method": "double", "params": [21]})
+        host.call("shutdown", {})
+        host.send({"method": "exit", "params": {}})
+        return [huge, small]
+
+    code, (huge, small) = run_session(script)
+    assert huge["error"]["data"]["kind"] == "message-too-large", huge
+    assert "over the limit of 4096 bytes" in huge["error"]["message"]
+    assert small["result"] == 42, "the connection goes on"
+    assert code == 0
+
+
 class Hooks(PluginHooks):
     cli_args: ClassVar[list[CliArg]] = [{"name": "lamp-color", "help": "colour", "takes_value": True}]
 

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
         SetupParams,
     )
 
+_LOGGER = logging.getLogger("vitro_sdk.runtime")
+
 LEVELS: dict[LogLevel, int] = {
     "trace": 5,
     "debug": logging.DEBUG,
@@ -124,6 +126,15 @@ class Runtime:
     # -- output --
     def send(self, message: dict[str, Any]) -> None:
         data = (json.dumps(message, separators=(",", ":")) + "\n").encode()
+        if len(data) - 1 > self.max_message and "id" in message and "method" not in message:
+            # The host would skip an answer this long: it gets the error instead.
+            text = (
+                f"the answer is {len(data) - 1} bytes, over the limit of {self.max_message} bytes that "
+                "the host skips; ask for less at a time"
+            )
+            _LOGGER.warning("%s", text)
+            refused = {"jsonrpc": "2.0", "id": message["id"], "error": _error("message-too-large", text)}
+            data = (json.dumps(refused, separators=(",", ":")) + "\n").encode()
         with self.write_lock:
             view = memoryview(data)
             while view:
