@@ -277,8 +277,8 @@ pub fn describe_wait(status: &WaitStatus) -> String {
 
 /// Gives up the place of `ticket` for good, a waiter that ends before it took a board (its
 /// job was interrupted): its queue entry goes, and a board granted to it in the meantime goes
-/// on to the next waiter (the history says so). Answers that board, if any.
-pub async fn abandon(store: &Store, ticket: i64, holder: &Holder) -> Result<Option<String>, LabError> {
+/// on to the next waiter (the history says so).
+pub async fn abandon(store: &Store, ticket: i64, holder: &Holder) -> Result<(), LabError> {
     store
         .within(crate::store::DEADLINE, "leaving the queue", async {
             let mut tx = store.write().await?;
@@ -293,7 +293,6 @@ pub async fn abandon(store: &Store, ticket: i64, holder: &Holder) -> Result<Opti
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(|e| store.error(e))?;
-            let mut board = None;
             if let Some(row) = granted {
                 let name: String = row.try_get(0).map_err(|e| store.error(e))?;
                 sqlx::query(
@@ -308,10 +307,8 @@ pub async fn abandon(store: &Store, ticket: i64, holder: &Holder) -> Result<Opti
                 .await
                 .map_err(|e| store.error(e))?;
                 assign_free(store, &mut tx, now).await?;
-                board = Some(name);
             }
-            tx.commit().await.map_err(|e| store.error(e))?;
-            Ok(board)
+            tx.commit().await.map_err(|e| store.error(e))
         })
         .await
 }
