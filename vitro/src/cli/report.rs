@@ -35,9 +35,7 @@ pub(super) fn check_writable(path: &Path) -> Result<(), String> {
     if is_special(path) {
         return Ok(());
     }
-    tempfile::Builder::new()
-        .prefix(".vitro-report-")
-        .tempfile_in(dir)
+    temp_beside(path)
         .map(drop)
         .map_err(|e| format!("--report {}: cannot write in {}: {e}", path.display(), dir.display()))
 }
@@ -50,10 +48,16 @@ pub(super) fn write_whole(path: &Path, text: &[u8]) -> std::io::Result<()> {
     if is_special(path) {
         return std::fs::write(path, text);
     }
-    let mut file = tempfile::Builder::new().prefix(".vitro-report-").tempfile_in(directory_of(path))?;
+    let mut file = temp_beside(path)?;
     file.write_all(text)?;
     file.as_file().sync_data()?;
     file.persist(path).map(drop).map_err(|e| e.error)
+}
+
+/// A new file in `path`'s directory, removed when dropped unless persisted: where a report is
+/// written before it is renamed over `path` (and how its directory is found writable).
+fn temp_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new().prefix(".vitro-report-").tempfile_in(directory_of(path))
 }
 
 /// The directory `path` is in (`.` for a bare name).
